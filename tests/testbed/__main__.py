@@ -14,7 +14,6 @@ def main(argv=None):
                         "or <tmp>/airlock-testbed-<uid>)")
     args = parser.parse_args(argv)
     state_dir = args.dir or state.default_dir()
-    log = lambda message: print(message, file=sys.stderr)  # noqa: E731  pylint: disable=unnecessary-lambda-assignment
 
     if args.command == "install":
         from . import install  # pylint: disable=import-outside-toplevel
@@ -44,6 +43,10 @@ def main(argv=None):
         return 1
     _print_env(core.environment(current))
     return 0
+
+
+def log(message):
+    print(message, file=sys.stderr)
 
 
 def _print_env(env):

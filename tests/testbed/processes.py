@@ -25,7 +25,7 @@ def command_line(pid, settle=True):
     is given a moment to show its own before it is judged (kernel threads never do, so a
     scan of all processes does not wait).
     """
-    for _ in range(20 if settle else 1):
+    for _attempt in range(20 if settle else 1):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
                 raw = handle.read()

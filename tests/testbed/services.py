@@ -162,7 +162,7 @@ def start_seaweedfs(home, tools):
 
 def _weed_port_flag(name, port):
     """("volume", 1) -> -volume.port=1; ("volume.grpc", 2) -> -volume.port.grpc=2."""
-    server, _, kind = name.partition(".")
+    server, _dot, kind = name.partition(".")
     return f"-{server}.port.{kind}={port}" if kind else f"-{server}.port={port}"
 
 

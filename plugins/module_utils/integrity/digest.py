@@ -1,0 +1,71 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Content digests: parse them strictly and verify bytes against them while they stream.
+
+Every byte that crosses the air gap is checked against the digest that names it, as it
+passes, so nothing unverified is ever committed under a trusted name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_DIGEST = re.compile(r"^(sha256):([a-f0-9]{64})$|^(sha512):([a-f0-9]{128})$")
+READ_SIZE = 1024 * 1024
+
+
+class DigestMismatch(ValueError):
+    """The bytes received are not the bytes the digest names."""
+
+    def __init__(self, what, expected, actual):
+        super().__init__(f"{what}: content digest is {actual}, expected {expected}; the source served "
+                         "corrupted or different content, nothing was committed")
+        self.expected = expected
+        self.actual = actual
+
+
+def parse(digest):
+    """Split 'sha256:<hex>' into (algorithm, hex); refuse anything else by name."""
+    match = _DIGEST.match(digest or "")
+    if not match:
+        raise ValueError(f"{digest!r} is not a valid content digest (expected sha256:<64 hex> or sha512:<128 hex>)")
+    algorithm = match.group(1) or match.group(3)
+    return algorithm, match.group(2) or match.group(4)
+
+
+def of_bytes(data, algorithm="sha256"):
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def of_file(path, algorithm="sha256"):
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(READ_SIZE), b""):
+            hasher.update(block)
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+class Verifier:
+    """Hash bytes as they pass; check() at the end raises unless they match the digest and size."""
+
+    def __init__(self, expected, size=None, what="blob"):
+        self.expected = expected
+        self.algorithm = parse(expected)[0]
+        self.size = size
+        self.what = what
+        self.count = 0
+        self._hasher = hashlib.new(self.algorithm)
+
+    def update(self, block):
+        self._hasher.update(block)
+        self.count += len(block)
+        if self.size is not None and self.count > self.size:
+            raise DigestMismatch(self.what, self.expected, f"more than the {self.size} bytes declared")
+
+    def check(self):
+        if self.size is not None and self.count != self.size:
+            raise DigestMismatch(self.what, f"{self.expected} ({self.size} bytes)", f"{self.count} bytes")
+        actual = f"{self.algorithm}:{self._hasher.hexdigest()}"
+        if actual != self.expected:
+            raise DigestMismatch(self.what, self.expected, actual)

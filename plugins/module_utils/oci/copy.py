@@ -1,0 +1,209 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The copy engine: index -> manifests -> config and layers, digest-exact and concurrent.
+
+Manifests travel as the raw bytes received, so digests never change on the way. With
+platforms 'all' the source index is copied byte-for-byte; with a list, a new index with
+just those entries is written and both digests are recorded. Blobs already at the
+destination are skipped, blobs shared by several images are moved once, every byte is
+verified against its digest as it streams, and an image already at the destination
+costs one request.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import threading
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, PlatformMissing, RegistryError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
+
+
+@dataclasses.dataclass
+class CopyResult:  # pylint: disable=too-many-instance-attributes
+    """What one image copy did; the module returns these and the lock records them."""
+
+    source: str
+    destination: str
+    digest: str = ""
+    source_digest: str = ""
+    platforms: list = dataclasses.field(default_factory=list)
+    changed: bool = False
+    bytes_copied: int = 0
+    bytes_skipped: int = 0
+    blobs_copied: int = 0
+    blobs_skipped: int = 0
+    blobs_mounted: int = 0
+
+    def add_blob(self, outcome, size):
+        if outcome == "copied":
+            self.blobs_copied += 1
+            self.bytes_copied += size
+        elif outcome == "mounted":
+            self.blobs_mounted += 1
+            self.bytes_skipped += size
+        else:
+            self.blobs_skipped += 1
+            self.bytes_skipped += size
+
+
+class Copier:
+    """Copies images; one blob pool shared by every image so concurrency stays bounded."""
+
+    def __init__(self, concurrency=4, retry=RetryPolicy(), check_mode=False, sleep=None):
+        self.retry = retry
+        self.check_mode = check_mode
+        self._sleep = sleep
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
+        self._inflight = {}
+        self._inflight_lock = threading.Lock()
+
+    def close(self):
+        self._pool.shutdown(wait=True)
+
+    def copy(self, source, destination, platforms=None):
+        """Copy one image; platforms is None for all, else a list of Platform."""
+        result = CopyResult(str(source), str(destination))
+        if platforms is None and self._already_there(source, destination, result):
+            return result
+        top = source.root_manifest()
+        result.source_digest = top.digest
+        if mediatypes.is_index(top.media_type):
+            self._copy_index(source, destination, top, platforms, result)
+        else:
+            self._copy_single(source, destination, top, platforms, result)
+        return result
+
+    def _already_there(self, source, destination, result):
+        """The no-op fast path: one request to the destination when the source is pinned."""
+        wanted = source.pinned_digest or source.current_digest()
+        if wanted is None:
+            raise NotFound(f"{source} not found: check the repository name and the tag or digest")
+        if destination.current_digest() != wanted:
+            return False
+        result.digest = result.source_digest = wanted
+        return True
+
+    def _copy_index(self, source, destination, top, platforms, result):
+        index = top.parsed()
+        children = index.get("manifests", [])
+        if platforms is not None:
+            children = platform_lib.select(children, platforms, str(source))
+            top = _subset_index(index, children, top.media_type)
+            if destination.current_digest() == top.digest:
+                result.digest = top.digest
+                result.platforms = [str(platform_lib.of_descriptor(d)) for d in children]
+                return
+        result.digest = top.digest
+        result.platforms = [str(platform_lib.of_descriptor(d)) for d in children]
+        for descriptor in children:
+            child = source.manifest(descriptor["digest"])
+            mediatypes.check_supported(child.media_type, f"{source}@{child.digest}")
+            self._copy_blobs(source, destination, child, result)
+            self._put(destination, child, by_name=False)
+        self._put(destination, top, by_name=True)
+        result.changed = True
+
+    def _copy_single(self, source, destination, top, platforms, result):
+        manifest = top.parsed()
+        config = _read_config(source, manifest["config"])
+        image_platform = platform_lib.of_config(config)
+        if platforms is not None and not any(p.matches(image_platform) for p in platforms):
+            wanted = ", ".join(str(p) for p in platforms)
+            raise PlatformMissing(f"{source} is a single-platform image for {image_platform}, not {wanted}; "
+                                  "ask for its platform or 'all'")
+        result.digest = top.digest
+        result.platforms = [str(image_platform)]
+        if platforms is not None and destination.current_digest() == top.digest:
+            return
+        self._copy_blobs(source, destination, top, result)
+        self._put(destination, top, by_name=True)
+        result.changed = True
+
+    def _put(self, destination, manifest, by_name):
+        if not self.check_mode:
+            destination.put_manifest(manifest, by_name=by_name)
+
+    def _copy_blobs(self, source, destination, manifest, result):
+        parsed = manifest.parsed()
+        descriptors = [parsed["config"], *parsed.get("layers", [])]
+        futures = [(d, self._blob_future(source, destination, d)) for d in descriptors]
+        for descriptor, future in futures:
+            outcome = future.result()
+            result.add_blob(outcome, descriptor.get("size", 0))
+            result.changed = result.changed or outcome != "present"
+
+    def _blob_future(self, source, destination, descriptor):
+        """One transfer per (destination, digest), however many images share the blob."""
+        key = (destination.identity, descriptor["digest"])
+        with self._inflight_lock:
+            future = self._inflight.get(key)
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._pool.submit(self._transfer_blob, source, destination, descriptor)
+                self._inflight[key] = future
+        return future
+
+    def _transfer_blob(self, source, destination, descriptor):
+        digest, size = descriptor["digest"], descriptor.get("size")
+        if destination.blob_size(digest) is not None:
+            return "present"
+        if self.check_mode:
+            return "copied"
+        if destination.mount_from(source, digest):
+            return "mounted"
+        for attempt in range(self.retry.attempts):
+            try:
+                destination.write_blob(digest, _verified(source.blob_chunks(digest, size), digest, size), size)
+                return "copied"
+            except (AuthenticationError, NotFound, digests.DigestMismatch):
+                raise
+            except (RegistryError, OSError) as error:
+                if attempt + 1 >= self.retry.attempts:
+                    raise RegistryError(f"copy of blob {digest} to {destination} failed {self.retry.attempts} "
+                                        f"times: {error}") from None
+                (self._sleep or _default_sleep)(self.retry.wait(attempt))
+        return "copied"  # not reached: the loop returns or raises
+
+
+def copy_many(copier, jobs, image_concurrency=2):
+    """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)])."""
+    results, failures = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, image_concurrency), thread_name_prefix="image") as pool:
+        futures = {pool.submit(copier.copy, *job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                results.append(future.result())
+            except Exception as error:  # pylint: disable=broad-exception-caught  # reported per image
+                failures.append((futures[future], error))
+    order = {str(job[0]): position for position, job in enumerate(jobs)}
+    results.sort(key=lambda r: order.get(r.source, 0))
+    return results, failures
+
+
+def _subset_index(index, children, media_type):
+    subset = dict(index, manifests=children)
+    raw = json.dumps(subset, separators=(",", ":"), sort_keys=False).encode()
+    return Manifest(raw, media_type, digests.of_bytes(raw))
+
+
+def _read_config(source, descriptor):
+    raw = b"".join(_verified(source.blob_chunks(descriptor["digest"], descriptor.get("size")),
+                             descriptor["digest"], descriptor.get("size")))
+    return json.loads(raw)
+
+
+def _verified(chunks, digest, size):
+    """Pass chunks through, raising DigestMismatch at the end unless they match digest and size."""
+    verifier = digests.Verifier(digest, size, what=f"blob {digest}")
+    for block in chunks:
+        verifier.update(block)
+        yield block
+    verifier.check()
+
+
+def _default_sleep(seconds):
+    threading.Event().wait(seconds)

@@ -1,0 +1,113 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where images are copied from and to: a registry repository or a name in an OCI layout.
+
+Both kinds answer the same few questions (what does this name point at, is this blob
+here, give me / take these bytes), so the copy engine never needs to know which it has.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts
+
+
+class RegistryEndpoint:
+    """One image name in one registry repository, reached through a RegistryClient."""
+
+    def __init__(self, client, reference):
+        self.client = client
+        self.reference = reference
+        self.repository = reference.repository
+
+    def __str__(self):
+        return str(self.reference)
+
+    @property
+    def identity(self):
+        return f"{self.client.registry}/{self.repository}"
+
+    @property
+    def pinned_digest(self):
+        return self.reference.digest
+
+    def current_digest(self):
+        return self.client.manifest_digest(self.repository, self.reference.pin)
+
+    def root_manifest(self):
+        return self.client.get_manifest(self.repository, self.reference.pin)
+
+    def manifest(self, digest):
+        return self.client.get_manifest(self.repository, digest)
+
+    def blob_size(self, digest):
+        return self.client.blob_size(self.repository, digest)
+
+    def blob_chunks(self, digest, size=None):
+        return self.client.blob_chunks(self.repository, digest, size)
+
+    def write_blob(self, digest, chunks, size):
+        return self.client.upload_blob(self.repository, digest, chunks, size)
+
+    def mount_from(self, source, digest):
+        """Ask the registry to link a blob from another repository of the same registry."""
+        same_registry = isinstance(source, RegistryEndpoint) and source.client.registry == self.client.registry
+        if not same_registry or source.repository == self.repository:
+            return False
+        return self.client.mount_blob(self.repository, digest, source.repository)
+
+    def put_manifest(self, manifest, by_name=False):
+        reference = self.reference.tag if by_name and self.reference.tag else manifest.digest
+        return self.client.put_manifest(self.repository, reference, manifest)
+
+
+class LayoutEndpoint:
+    """One named image in an OCI image layout (the bundle's shared blob store)."""
+
+    def __init__(self, layout, ref_name, source_reference=None):
+        self.layout = layout
+        self.ref_name = ref_name
+        self.source_reference = source_reference
+
+    def __str__(self):
+        return f"oci:{self.layout.root}:{self.ref_name}"
+
+    @property
+    def identity(self):
+        return self.layout.root
+
+    @property
+    def pinned_digest(self):
+        return None
+
+    def current_digest(self):
+        descriptor = self.layout.find(self.ref_name)
+        return descriptor["digest"] if descriptor else None
+
+    def root_manifest(self):
+        descriptor = self.layout.find(self.ref_name)
+        if descriptor is None:
+            known = ", ".join(self.layout.ref_names()) or "none"
+            raise layouts.NotFound(f"{self.ref_name} is not in the layout {self.layout.root} (it has: {known})")
+        return self.layout.read_manifest(descriptor["digest"])
+
+    def manifest(self, digest):
+        return self.layout.read_manifest(digest)
+
+    def blob_size(self, digest):
+        return self.layout.blob_size(digest)
+
+    def blob_chunks(self, digest, size=None):
+        return self.layout.blob_chunks(digest, size)
+
+    def write_blob(self, digest, chunks, size):
+        return self.layout.write_blob(digest, chunks, size)
+
+    def mount_from(self, source, digest):  # pylint: disable=unused-argument
+        return False
+
+    def put_manifest(self, manifest, by_name=False):
+        self.layout.write_manifest(manifest)
+        if by_name:
+            annotations = {layouts.SOURCE_ANNOTATION: str(self.source_reference)} if self.source_reference else {}
+            self.layout.tag(manifest, self.ref_name, annotations)
+        return manifest.digest

@@ -1,0 +1,30 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Errors of the OCI engine, each worded to name the image and the fix."""
+
+from __future__ import annotations
+
+
+class OciError(Exception):
+    """Base of every failure the OCI engine reports to a user."""
+
+
+class RegistryError(OciError):
+    """The registry answered with an error, or could not be reached within the retries."""
+
+    def __init__(self, message, status=None, code=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthenticationError(RegistryError):
+    """The registry refused our credentials (or we had none and it needs some)."""
+
+
+class NotFound(RegistryError):
+    """The repository, tag, manifest or blob does not exist there."""
+
+
+class PlatformMissing(OciError):
+    """A requested platform is not in the source image."""

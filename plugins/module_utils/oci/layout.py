@@ -1,0 +1,152 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An OCI image layout on disk: one shared blob store for every image in a bundle.
+
+Blobs are written to a temporary name, verified against their digest while they are
+written, then renamed, so a blob under its digest's name is always whole and correct.
+index.json is rewritten under an exclusive lock on the layout directory, so two copies
+writing into one layout at once never lose each other's entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+
+REF_NAME = "org.opencontainers.image.ref.name"
+SOURCE_ANNOTATION = "io.airlock.source.reference"
+LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
+READ_SIZE = 1024 * 1024
+
+
+class Layout:
+    """Read and write one OCI image layout directory."""
+
+    def __init__(self, root, create=False):
+        self.root = os.path.abspath(root)
+        if create:
+            self._initialise()
+        elif not os.path.isfile(os.path.join(self.root, "oci-layout")):
+            raise NotFound(f"{self.root} is not an OCI image layout (no oci-layout file)")
+
+    # --- blobs -------------------------------------------------------------------------
+
+    def blob_path(self, digest):
+        algorithm, hexdigest = digests.parse(digest)
+        return os.path.join(self.root, "blobs", algorithm, hexdigest)
+
+    def blob_size(self, digest):
+        try:
+            return os.stat(self.blob_path(digest)).st_size
+        except FileNotFoundError:
+            return None
+
+    def blob_chunks(self, digest, size=None):  # pylint: disable=unused-argument
+        try:
+            handle = open(self.blob_path(digest), "rb")  # pylint: disable=consider-using-with
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is not in the layout {self.root}") from None
+        with handle:
+            for block in iter(lambda: handle.read(READ_SIZE), b""):
+                yield block
+
+    def write_blob(self, digest, chunks, size=None):
+        """Write chunks as the blob named digest; verified before it gets that name."""
+        final = self.blob_path(digest)
+        if os.path.exists(final):
+            for _block in chunks:
+                pass  # drain, so the caller's verification still runs to the end
+            return 0
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        verifier = digests.Verifier(digest, size, what=f"blob {digest}")
+        descriptor, temporary = tempfile.mkstemp(prefix=".partial-", dir=os.path.dirname(final))
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                for block in chunks:
+                    verifier.update(block)
+                    handle.write(block)
+                verifier.check()
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        return verifier.count
+
+    # --- manifests and the index --------------------------------------------------------
+
+    def read_manifest(self, digest):
+        path = self.blob_path(digest)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            raise NotFound(f"manifest {digest} is not in the layout {self.root}") from None
+        if digests.of_bytes(raw) != digest:
+            raise digests.DigestMismatch(f"manifest {digest} in {self.root}", digest, digests.of_bytes(raw))
+        media_type = mediatypes.media_type_of(json.loads(raw))
+        mediatypes.check_supported(media_type, f"{self.root}@{digest}")
+        return Manifest(raw, media_type, digest)
+
+    def write_manifest(self, manifest):
+        return self.write_blob(manifest.digest, [manifest.raw], len(manifest.raw))
+
+    def index(self):
+        with open(os.path.join(self.root, "index.json"), "rb") as handle:
+            return json.load(handle)
+
+    def find(self, ref_name):
+        """The index descriptor named ref_name, or None."""
+        return next((d for d in self.index().get("manifests", [])
+                     if d.get("annotations", {}).get(REF_NAME) == ref_name), None)
+
+    def ref_names(self):
+        return [d["annotations"][REF_NAME] for d in self.index().get("manifests", [])
+                if REF_NAME in d.get("annotations", {})]
+
+    def tag(self, manifest, ref_name, annotations=None):
+        """Point ref_name at manifest in index.json (replacing an older entry of that name)."""
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw),
+                      "annotations": dict(annotations or {}, **{REF_NAME: ref_name})}
+        with self._locked():
+            index = self.index()
+            kept = [d for d in index.get("manifests", []) if d.get("annotations", {}).get(REF_NAME) != ref_name]
+            index["manifests"] = kept + [descriptor]
+            self._write_json("index.json", index)
+        return descriptor
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _initialise(self):
+        os.makedirs(os.path.join(self.root, "blobs", "sha256"), exist_ok=True)
+        with self._locked():
+            if not os.path.exists(os.path.join(self.root, "oci-layout")):
+                self._write_json("oci-layout", LAYOUT_VERSION)
+            if not os.path.exists(os.path.join(self.root, "index.json")):
+                self._write_json("index.json", {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []})
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """flock on the layout directory itself: no lock file to ship in the bundle."""
+        descriptor = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
+
+    def _write_json(self, name, document):
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.root)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=None, separators=(",", ":"))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, os.path.join(self.root, name))

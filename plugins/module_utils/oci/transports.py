@@ -1,0 +1,115 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image locations as users write them, turned into copy jobs.
+
+`docker://REF` or a bare reference is a registry image; `oci:DIR[:NAME]` is an OCI layout
+(without NAME: every image in it). A destination `docker://HOST[/PREFIX]` keeps each
+image's path under the prefix; `oci:DIR` names each image by its full source reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RegistryClient, RetryPolicy
+
+DOCKER = "docker://"
+OCI = "oci:"
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistrySettings:
+    """How to reach one registry host; credentials None means: look in the docker config."""
+
+    credentials: auth.Credentials | None = None
+    insecure: bool = False
+    ca_file: str | None = None
+
+
+class Clients:
+    """One RegistryClient per registry host, configured from per-host settings."""
+
+    def __init__(self, settings=None, docker_config=None, retry=RetryPolicy(), timeout=300):
+        self.settings = settings or {}
+        self.docker_config = docker_config
+        self.retry = retry
+        self.timeout = timeout
+        self._clients = {}
+
+    def for_registry(self, registry):
+        if registry not in self._clients:
+            settings = self.settings.get(registry, RegistrySettings())
+            credentials = settings.credentials or auth.from_docker_config(registry, self.docker_config)
+            self._clients[registry] = RegistryClient(registry, credentials, settings.insecure, settings.ca_file,
+                                                     timeout=(10, self.timeout), retry=self.retry)
+        return self._clients[registry]
+
+    @property
+    def requests_sent(self):
+        return sum(client.requests_sent for client in self._clients.values())
+
+
+def expand_source(text, clients):
+    """A source string -> [(endpoint, Reference naming the image)]; oci:DIR expands to all its images."""
+    if text.startswith(OCI):
+        directory, _sep, name = text[len(OCI):].partition(":")
+        layout = Layout(directory)
+        names = [name] if name else layout.ref_names()
+        return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
+    ref = references.parse(text[len(DOCKER):] if text.startswith(DOCKER) else text)
+    return [(RegistryEndpoint(clients.for_registry(ref.registry), ref), ref)]
+
+
+def destination_for(text, image_reference, clients, per_image=False):
+    """The endpoint an image goes to under a destination string (prefix form unless per_image)."""
+    if text.startswith(OCI):
+        directory, _sep, name = text[len(OCI):].partition(":")
+        layout = Layout(directory, create=True)
+        return LayoutEndpoint(layout, name or layout_name(image_reference), image_reference)
+    target = text[len(DOCKER):] if text.startswith(DOCKER) else text
+    if per_image:
+        ref = references.parse(target)
+    else:
+        host, _sep, prefix = target.strip("/").partition("/")
+        ref = image_reference.with_registry(host, prefix or None)
+        if ref.tag is None and ref.digest is None:
+            ref = ref.with_tag(references.DEFAULT_TAG)
+    return RegistryEndpoint(clients.for_registry(ref.registry), ref)
+
+
+def layout_name(image_reference):
+    """The name an image gets in a bundle layout: its full reference, tag preferred over digest."""
+    if image_reference.tag:
+        return f"{image_reference.name}:{image_reference.tag}"
+    return f"{image_reference.name}@{image_reference.digest}"
+
+
+def _name_as_reference(name, source_text):
+    try:
+        return references.parse(name)
+    except references.InvalidReference as error:
+        raise references.InvalidReference(
+            f"{source_text}: the layout name {name!r} is not an image reference, so it cannot be given a "
+            f"registry path; copy it with an explicit destination ({error})") from None
+
+
+def plan(entries, destination, clients):
+    """Module input -> [(source endpoint, destination endpoint)].
+
+    An entry is a source string (copied under `destination`) or a dict with its own
+    `source` and `destination`.
+    """
+    pairs = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            source_text, target, per_image = entry["source"], entry.get("destination") or destination, bool(entry.get("destination"))
+        else:
+            source_text, target, per_image = entry, destination, False
+        if not target:
+            raise ValueError(f"{source_text}: no destination; set the module's destination or the entry's own")
+        for source, image_reference in expand_source(source_text, clients):
+            pairs.append((source, destination_for(target, image_reference, clients, per_image)))
+    return pairs

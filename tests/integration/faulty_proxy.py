@@ -1,0 +1,115 @@
+"""A loopback HTTP proxy in front of a real registry that misbehaves on purpose.
+
+Rules say which requests fail and how: an error status a number of times (with or
+without Retry-After), or a response cut off after some bytes. Everything else is
+forwarded unchanged, so the registry behind it stays the real thing.
+"""
+
+import dataclasses
+import http.client
+import http.server
+import re
+import threading
+
+
+@dataclasses.dataclass
+class Fault:
+    method: str
+    path_pattern: str
+    times: int
+    status: int = 500
+    retry_after: str = None
+    cut_after_bytes: int = None
+    hits: int = 0
+
+    def applies(self, method, path):
+        return self.hits < self.times and method == self.method and re.search(self.path_pattern, path)
+
+
+class FaultyProxy:
+    def __init__(self, upstream_host, upstream_port):
+        self.upstream = (upstream_host, upstream_port)
+        self.faults = []
+        self.log = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_any(self):
+                proxy.handle(self)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = do_any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, request):
+        self.log.append((request.command, request.path))
+        fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
+        body = self._read_body(request)
+        if fault and fault.cut_after_bytes is None:
+            fault.hits += 1
+            request.send_response(fault.status)
+            if fault.retry_after is not None:
+                request.send_header("Retry-After", fault.retry_after)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        status, headers, payload = self._forward(request, body)
+        if fault:
+            fault.hits += 1
+            payload = payload[: fault.cut_after_bytes]
+        request.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("transfer-encoding", "connection"):
+                request.send_header(name, value)
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(payload)
+        if fault:
+            request.close_connection = True
+
+    def _read_body(self, request):
+        if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(request.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    request.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(request.rfile.read(size))
+                request.rfile.readline()
+        length = int(request.headers.get("Content-Length") or 0)
+        return request.rfile.read(length) if length else None
+
+    def _forward(self, request, body):
+        connection = http.client.HTTPConnection(*self.upstream, timeout=60)
+        try:
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "transfer-encoding")}
+            if body is not None:
+                headers["Content-Length"] = str(len(body))
+            connection.request(request.command, request.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            location_fixed = [(k, v.replace(f"{self.upstream[0]}:{self.upstream[1]}", self.address))
+                              for k, v in response.getheaders()]
+            return response.status, location_fixed, payload
+        finally:
+            connection.close()
