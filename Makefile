@@ -3,11 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STAGES := pytest sanity units lint changelog ee build
 
-.PHONY: help test bootstrap testbed-up testbed-down clean $(STAGES)
+.PHONY: help test demo bootstrap testbed-up testbed-down clean $(STAGES)
 
 help:
 	@echo "make test       every check: pytest against the real-service testbed, ansible-test"
 	@echo "                sanity and units, ansible-lint, changelog lint, EE and galaxy build"
+	@echo "make demo       the main job on the testbed: image set -> public registry -> bundle"
+	@echo "                layout -> private registry (TLS, auth), with a summary"
 	@echo "make STAGE      one of: $(STAGES)"
 	@echo "make testbed-up / testbed-down   the services, for working by hand"
 
@@ -16,6 +18,9 @@ test: bootstrap
 
 $(STAGES): bootstrap
 	tests/run $@
+
+demo: bootstrap
+	tests/demo.sh $(ARGS)
 
 bootstrap:
 	tests/bootstrap.sh

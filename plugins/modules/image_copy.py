@@ -18,14 +18,17 @@ description:
   - Registry requests are retried on 429, 5xx and connection errors with backoff (honouring C(Retry-After));
     a cut-off blob download resumes where it stopped.
 author:
-  - airlock.airgap contributors
+  - airlock.airgap maintainers (@airlock)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Reports what would be copied and how many bytes, reading the source and destination but writing nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: A second run finds every image at the destination and reports C(changed=false).
 options:
@@ -186,6 +189,10 @@ requests:
   description: Registry requests sent, retries included.
   returned: always
   type: int
+seconds:
+  description: Wall-clock time the copy took.
+  returned: always
+  type: float
 lock_file:
   description: The lock file written, when O(lock_file) was given.
   returned: when O(lock_file) is set

@@ -61,7 +61,7 @@ class FaultyProxy:
         self.server.server_close()
 
     def handle(self, request):
-        self.log.append((request.command, request.path))
+        self.log.append((request.command, request.path, request.headers.get("Range")))
         fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
         body = self._read_body(request)
         if fault and fault.cut_after_bytes is None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-_DIGEST = re.compile(r"^(sha256):([a-f0-9]{64})$|^(sha512):([a-f0-9]{128})$")
+_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_DIGEST = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]+)$")
 READ_SIZE = 1024 * 1024
 
 
@@ -28,10 +29,9 @@ class DigestMismatch(ValueError):
 def parse(digest):
     """Split 'sha256:<hex>' into (algorithm, hex); refuse anything else by name."""
     match = _DIGEST.match(digest or "")
-    if not match:
-        raise ValueError(f"{digest!r} is not a valid content digest (expected sha256:<64 hex> or sha512:<128 hex>)")
-    algorithm = match.group(1) or match.group(3)
-    return algorithm, match.group(2) or match.group(4)
+    if not match or len(match.group(2)) != _HEX_LENGTHS[match.group(1)]:
+        raise ValueError(f"{digest!r} is not a valid content digest (expected sha256:<64 hex>, sha384:<96 hex> or sha512:<128 hex>)")
+    return match.group(1), match.group(2)
 
 
 def of_bytes(data, algorithm="sha256"):

@@ -91,9 +91,11 @@ def _from_auths_entry(entry, registry, config_path):
     if entry.get("identitytoken"):
         return Credentials("<token>", entry["identitytoken"])
     try:
-        username, _sep, secret = base64.b64decode(entry["auth"]).decode().partition(":")
+        username, separator, secret = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
-        raise CredentialError(f"the auth entry for {registry} in {config_path} is not base64 of user:password") from None
+        separator = ""
+    if not separator:
+        raise CredentialError(f"the auth entry for {registry} in {config_path} is not base64 of user:password")
     return Credentials(username, secret)
 
 

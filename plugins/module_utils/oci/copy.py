@@ -86,6 +86,8 @@ class Copier:
         if destination.current_digest() != wanted:
             return False
         result.digest = result.source_digest = wanted
+        if destination.is_local:  # reading a local layout costs no request: keep the lock complete
+            result.platforms = _platforms_of(destination, destination.root_manifest())
         return True
 
     def _copy_index(self, source, destination, top, platforms, result):
@@ -131,21 +133,26 @@ class Copier:
     def _copy_blobs(self, source, destination, manifest, result):
         parsed = manifest.parsed()
         descriptors = [parsed["config"], *parsed.get("layers", [])]
-        futures = [(d, self._blob_future(source, destination, d)) for d in descriptors]
-        for descriptor, future in futures:
-            outcome = future.result()
+        futures = [(d, *self._blob_future(source, destination, d)) for d in descriptors]
+        for descriptor, future, moves_it in futures:
+            outcome = future.result() if moves_it else _wait_then_present(future)
             result.add_blob(outcome, descriptor.get("size", 0))
             result.changed = result.changed or outcome != "present"
 
     def _blob_future(self, source, destination, descriptor):
-        """One transfer per (destination, digest), however many images share the blob."""
+        """One transfer per (destination, digest), however many images share the blob.
+
+        Returns (future, moves_it): only the image whose request started the transfer
+        counts its bytes as copied; the others find the blob in place.
+        """
         key = (destination.identity, descriptor["digest"])
         with self._inflight_lock:
             future = self._inflight.get(key)
             if future is None or (future.done() and future.exception() is not None):
                 future = self._pool.submit(self._transfer_blob, source, destination, descriptor)
                 self._inflight[key] = future
-        return future
+                return future, True
+        return future, False
 
     def _transfer_blob(self, source, destination, descriptor):
         digest, size = descriptor["digest"], descriptor.get("size")
@@ -170,18 +177,30 @@ class Copier:
 
 
 def copy_many(copier, jobs, image_concurrency=2):
-    """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)])."""
-    results, failures = [], []
+    """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)]) in job order."""
+    outcomes = [None] * len(jobs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, image_concurrency), thread_name_prefix="image") as pool:
-        futures = {pool.submit(copier.copy, *job): job for job in jobs}
+        futures = {pool.submit(copier.copy, *job): position for position, job in enumerate(jobs)}
         for future in concurrent.futures.as_completed(futures):
             try:
-                results.append(future.result())
+                outcomes[futures[future]] = future.result()
             except Exception as error:  # pylint: disable=broad-exception-caught  # reported per image
-                failures.append((futures[future], error))
-    order = {str(job[0]): position for position, job in enumerate(jobs)}
-    results.sort(key=lambda r: order.get(r.source, 0))
+                outcomes[futures[future]] = error
+    results = [o for o in outcomes if isinstance(o, CopyResult)]
+    failures = [(job, o) for job, o in zip(jobs, outcomes) if not isinstance(o, CopyResult)]
     return results, failures
+
+
+def _platforms_of(endpoint, manifest):
+    parsed = manifest.parsed()
+    if mediatypes.is_index(manifest.media_type):
+        return [str(platform_lib.of_descriptor(d)) for d in parsed.get("manifests", [])]
+    return [str(platform_lib.of_config(_read_config(endpoint, parsed["config"])))]
+
+
+def _wait_then_present(future):
+    future.result()  # re-raises the transfer's failure for this image too
+    return "present"
 
 
 def _subset_index(index, children, media_type):

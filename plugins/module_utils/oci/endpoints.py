@@ -19,6 +19,8 @@ class RegistryEndpoint:
         self.reference = reference
         self.repository = reference.repository
 
+    is_local = False
+
     def __str__(self):
         return str(self.reference)
 
@@ -67,6 +69,8 @@ class LayoutEndpoint:
         self.layout = layout
         self.ref_name = ref_name
         self.source_reference = source_reference
+
+    is_local = True
 
     def __str__(self):
         return f"oci:{self.layout.root}:{self.ref_name}"

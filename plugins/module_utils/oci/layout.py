@@ -55,8 +55,7 @@ class Layout:
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is not in the layout {self.root}") from None
         with handle:
-            for block in iter(lambda: handle.read(READ_SIZE), b""):
-                yield block
+            yield from iter(lambda: handle.read(READ_SIZE), b"")
 
     def write_blob(self, digest, chunks, size=None):
         """Write chunks as the blob named digest; verified before it gets that name."""

@@ -23,6 +23,13 @@ def image_entry(result):
     return entry
 
 
+def _keep_known_details(entry, known):
+    """An image found in place by digest alone is not re-inspected: keep what the lock knew."""
+    if known and known.get("digest") == entry["digest"] and not entry["platforms"]:
+        return known
+    return entry
+
+
 def write(path, results):
     """Merge these images into the lock at path (keyed by destination); True when it changed."""
     try:
@@ -31,7 +38,9 @@ def write(path, results):
     except FileNotFoundError:
         lock = {"version": LOCK_VERSION, "images": []}
     before = json.dumps(lock, sort_keys=True)
-    fresh = {entry["destination"]: entry for entry in (image_entry(r) for r in results)}
+    known = {entry.get("destination"): entry for entry in lock.get("images", [])}
+    fresh = {entry["destination"]: _keep_known_details(entry, known.get(entry["destination"]))
+             for entry in (image_entry(r) for r in results)}
     kept = [entry for entry in lock.get("images", []) if entry.get("destination") not in fresh]
     lock["images"] = sorted(kept + list(fresh.values()), key=lambda e: e["destination"])
     if json.dumps(lock, sort_keys=True) == before:

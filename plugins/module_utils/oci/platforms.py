@@ -56,6 +56,6 @@ def select(descriptors, wanted, what):
         if not found:
             available = ", ".join(sorted({str(of_descriptor(d)) for d in descriptors})) or "none"
             raise PlatformMissing(f"{what} has no {platform} image; it has: {available}. "
-                                "Ask for platforms the source has, or 'all'")
+                                  "Ask for platforms the source has, or 'all'")
         chosen.extend(d for d in found if d not in chosen)
     return chosen

@@ -14,6 +14,7 @@ import dataclasses
 import email.utils
 import json
 import random
+import threading
 import time
 import traceback
 import urllib.parse
@@ -29,7 +30,11 @@ except ImportError:
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-CHUNK = 1024 * 1024
+# Small enough that a connection cut midway loses little (the bytes of a read cut short are
+# discarded by urllib3); large enough that Python's per-chunk cost stays negligible.
+CHUNK = 64 * 1024
+# Image references say docker.io; Docker Hub's registry API answers elsewhere.
+API_HOSTS = {"docker.io": "registry-1.docker.io"}
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 
 
@@ -69,7 +74,7 @@ class RegistryClient:
             raise RegistryError("the Python library 'requests' is required to talk to registries")
         self.registry = registry
         self.credentials = credentials
-        self.base_url = f"{'http' if insecure else 'https'}://{registry}"
+        self.base_url = f"{'http' if insecure else 'https'}://{API_HOSTS.get(registry, registry)}"
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
         self.verify = ca_file or True
         self.timeout = timeout
@@ -79,6 +84,8 @@ class RegistryClient:
         self.requests_sent = 0
         self._tokens = {}
         self._basic = False
+        self._challenge_known = threading.Event()
+        self._challenge_lock = threading.Lock()
 
     # --- manifests -------------------------------------------------------------------
 
@@ -185,8 +192,25 @@ class RegistryClient:
         response = self._request("GET", "/v2/", None, what=f"registry {self.registry}", allow_unauthorized=True)
         return response.status_code in (200, 401)
 
+    def _learn_challenge(self):
+        """Ping /v2/ once, before concurrent use: Basic auth is then sent up front, so no
+        image pays a 401 round trip (a no-op copy stays at one manifest request per image)."""
+        if self._challenge_known.is_set():
+            return
+        with self._challenge_lock:
+            if self._challenge_known.is_set():
+                return
+            response = self._request("GET", "/v2/", None, what=f"registry {self.registry}", allow_unauthorized=True)
+            scheme, _params = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
+            if response.status_code == 401 and scheme == "basic" and self.credentials:
+                self._basic = True
+            response.close()
+            self._challenge_known.set()
+
     def _request(self, method, path, scope, *, headers=None, body=None, stream=False, what="",
                  allow_missing=False, allow_unauthorized=False, retry=True):
+        if scope is not None:
+            self._learn_challenge()
         url = self._absolute(path)
         authenticated = False
         attempts = self.retry.attempts if retry else 1

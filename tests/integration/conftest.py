@@ -1,0 +1,48 @@
+"""Fixtures for integration tests: a generated image set pushed to the public registry."""
+
+import os
+import shutil
+import sys
+
+import pytest
+
+from module_runner import run_module
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "bench"))
+
+import imageset  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def image_set(tmp_path_factory):
+    """The tiny preset as an OCI layout: multi-arch indexes, shared layers, real tar+gzip."""
+    out = tmp_path_factory.mktemp("imageset") / "layout"
+    settings = dict(imageset.PRESETS["tiny"])
+    summary = imageset.generate(str(out), **settings)
+    return {"path": str(out), "summary": summary, "refs": sorted(imageset.ref_names(str(out)))}
+
+
+@pytest.fixture(scope="session")
+def public_images(testbed, image_set):
+    """The image set pushed to the public registry under bench/…, by our own module."""
+    result = run_module("image_copy", {
+        "images": [f"oci:{image_set['path']}"],
+        "destination": f"docker://{testbed.public_registry}",
+        "registries": [{"host": testbed.public_registry, "insecure": True}],
+    })
+    assert not result.get("failed"), result.get("msg")
+    return [f"{testbed.public_registry}/{ref}" for ref in image_set["refs"]]
+
+
+@pytest.fixture
+def private_registry_settings(testbed):
+    return {"host": testbed.private_registry, "username": testbed.private_user,
+            "password": testbed.private_password, "ca_file": testbed.private_ca}
+
+
+@pytest.fixture
+def scratch_layout(tmp_path):
+    path = tmp_path / "bundle-images"
+    yield str(path)
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,245 @@
+"""image_copy against the real registries: digest-exact, arch-safe, idempotent, fault-tolerant."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+from faulty_proxy import Fault, FaultyProxy
+from module_runner import run_module
+
+pytestmark = pytest.mark.testbed
+
+
+def skopeo_raw(testbed, image, *flags):
+    return subprocess.run([testbed.skopeo, "inspect", "--raw", *flags, image], check=True, capture_output=True).stdout
+
+
+def manifest_requests(registry_log, repository_prefix):
+    """Manifest requests the registry logged for repositories under repository_prefix."""
+    with open(registry_log, encoding="utf-8", errors="replace") as handle:
+        return sum(1 for line in handle if f' /v2/{repository_prefix}/' in line and "/manifests/" in line and '" ' in line
+                   and line.startswith("127.0.0.1 - "))
+
+
+def layout_index(path):
+    with open(os.path.join(path, "index.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def blob(path, digest):
+    with open(os.path.join(path, "blobs", "sha256", digest.split(":")[1]), "rb") as handle:
+        return handle.read()
+
+
+def test_registry_copy_is_byte_identical_to_the_source_layout(testbed, image_set, public_images):
+    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(image_set["path"])["manifests"]}
+    for image in public_images:
+        ref_name = image.split("/", 1)[1]
+        raw = skopeo_raw(testbed, f"docker://{image}", "--tls-verify=false")
+        assert raw == blob(image_set["path"], index[ref_name]["digest"]), image
+
+
+def test_public_to_layout_to_private_round_trip_then_noop(testbed, public_images, scratch_layout, private_registry_settings, tmp_path):
+    public = {"host": testbed.public_registry, "insecure": True}
+    mirror = f"mirror-{uuid.uuid4().hex[:8]}"  # the testbed may be reused: start from an empty path
+    first = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}",
+                                      "registries": [public], "lock_file": f"{scratch_layout}/../airlock.lock.json"})
+    assert first["changed"] and not first.get("failed"), first.get("msg")
+    pushed = run_module("image_copy", {"images": [f"oci:{scratch_layout}"], "destination": f"docker://{testbed.private_registry}/{mirror}",
+                                       "registries": [private_registry_settings]})
+    assert pushed["changed"] and not pushed.get("failed"), pushed.get("msg")
+    bundled = {i["destination"].rsplit("/", 1)[1]: i["digest"] for i in first["images"]}
+    mirrored = {i["destination"].rsplit("/", 1)[1]: i["digest"] for i in pushed["images"]}
+    assert bundled == mirrored and len(mirrored) == len(public_images)
+    assert all(i["destination"].startswith(f"{testbed.private_registry}/{mirror}/bench/img") for i in pushed["images"])
+    # skopeo, with the generated CA, sees the same digests in the private registry
+    image = pushed["images"][0]["destination"]
+    cert_dir = tmp_path / "certs"  # skopeo reads every *.crt and *.key in it: the CA alone
+    cert_dir.mkdir()
+    shutil.copy(testbed.private_ca, cert_dir / "ca.crt")
+    raw = skopeo_raw(testbed, f"docker://{image}", "--cert-dir", str(cert_dir),
+                     "--creds", f"{testbed.private_user}:{testbed.private_password}")
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == pushed["images"][0]["digest"]
+
+    log = os.path.join(testbed.state_dir, "private-registry", "registry.log")
+    before = manifest_requests(log, mirror)
+    again = run_module("image_copy", {"images": [f"oci:{scratch_layout}"], "destination": f"docker://{testbed.private_registry}/{mirror}",
+                                      "registries": [private_registry_settings]})
+    assert again["changed"] is False
+    assert again["bytes_copied"] == 0
+    # the no-op costs exactly one manifest request per image at the destination, and one ping
+    assert manifest_requests(log, mirror) - before == len(pushed["images"])
+    assert again["requests"] == len(pushed["images"]) + 1
+
+    with open(f"{scratch_layout}/../airlock.lock.json", encoding="utf-8") as handle:
+        lock = json.load(handle)
+    assert sorted(e["digest"] for e in lock["images"]) == sorted(i["digest"] for i in first["images"])
+
+
+def test_layout_stores_shared_blobs_once(testbed, public_images, scratch_layout):
+    result = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}",
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    blobs_dir = os.path.join(scratch_layout, "blobs", "sha256")
+    on_disk = sum(os.path.getsize(os.path.join(blobs_dir, name)) for name in os.listdir(blobs_dir))
+    referenced = result["bytes_copied"] + result["bytes_skipped"]
+    assert result["bytes_skipped"] > 0, "the image set shares layers; some must have been found in place"
+    assert on_disk < referenced + 64 * 1024 * len(public_images)  # manifests and configs only on top
+    assert not [n for n in os.listdir(blobs_dir) if n.startswith(".")], "no temporary files left behind"
+
+
+def test_platform_subset_records_both_digests_and_copies_only_that_platform(testbed, public_images, scratch_layout):
+    multiarch = [i for i in public_images if json.loads(skopeo_raw(testbed, f"docker://{i}", "--tls-verify=false")).get("manifests")]
+    assert multiarch, "the image set has multi-arch images"
+    result = run_module("image_copy", {"images": multiarch[:1], "destination": f"oci:{scratch_layout}", "platforms": ["linux/arm64"],
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    image = result["images"][0]
+    assert image["platforms"] == ["linux/arm64/v8"]
+    assert image["source_digest"] != image["digest"]
+    written = json.loads(blob(scratch_layout, image["digest"]))
+    assert [m["platform"]["architecture"] for m in written["manifests"]] == ["arm64"]
+    again = run_module("image_copy", {"images": multiarch[:1], "destination": f"oci:{scratch_layout}", "platforms": ["linux/arm64"],
+                                      "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert again["changed"] is False
+
+
+def test_a_platform_the_source_lacks_is_an_error_listing_what_it_has(testbed, public_images, scratch_layout):
+    result = run_module("image_copy", {"images": public_images[:1], "destination": f"oci:{scratch_layout}", "platforms": ["linux/s390x"],
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert result["failed"]
+    assert "no linux/s390x image" in result["msg"] or "not linux/s390x" in result["msg"]
+    assert "linux/amd64" in result["msg"]
+
+
+def test_check_mode_reports_bytes_and_writes_nothing(testbed, public_images, scratch_layout):
+    result = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}",
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]}, check_mode=True)
+    assert result["changed"] and result["bytes_copied"] > 0
+    assert not os.path.exists(os.path.join(scratch_layout, "blobs")) or not os.listdir(os.path.join(scratch_layout, "blobs", "sha256"))
+
+
+def test_unknown_tag_names_the_image(testbed, public_images, scratch_layout):
+    missing = public_images[0].rsplit(":", 1)[0] + ":no-such-tag"
+    result = run_module("image_copy", {"images": [missing], "destination": f"oci:{scratch_layout}",
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert result["failed"] and "no-such-tag" in result["msg"] and "not found" in result["msg"]
+
+
+def test_wrong_password_fails_clearly_and_never_shows_the_secret(testbed, scratch_layout, image_set):
+    secret = "wrong-password-ABC123"
+    result = run_module("image_copy", {"images": [f"oci:{image_set['path']}:{image_set['refs'][0]}"],
+                                       "destination": f"docker://{testbed.private_registry}/mirror",
+                                       "registries": [{"host": testbed.private_registry, "username": testbed.private_user,
+                                                       "password": secret, "ca_file": testbed.private_ca}]})
+    assert result["failed"]
+    assert "refused the credentials" in result["msg"]
+    assert secret not in result["_stdout"] + result["_stderr"]
+
+
+def test_tls_without_the_ca_fails_with_the_fix(testbed, image_set, private_registry_settings):
+    settings = dict(private_registry_settings, ca_file=None)
+    result = run_module("image_copy", {"images": [f"oci:{image_set['path']}:{image_set['refs'][0]}"],
+                                       "destination": f"docker://{testbed.private_registry}/mirror", "registries": [settings]})
+    assert result["failed"] and "TLS verification" in result["msg"] and "ca_file" in result["msg"]
+
+
+def test_corrupted_source_blob_commits_nothing(testbed, image_set, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    subprocess.run(["cp", "-r", image_set["path"], str(corrupt)], check=True)
+    ref = image_set["refs"][0]
+    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(str(corrupt))["manifests"]}
+    top = json.loads(blob(str(corrupt), index[ref]["digest"]))
+    manifest = json.loads(blob(str(corrupt), top["manifests"][0]["digest"])) if "manifests" in top else top
+    layer = manifest["layers"][-1]["digest"]
+    path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    target = f"{testbed.public_registry}/corrupt/test:v1"
+    result = run_module("image_copy", {"images": [{"source": f"oci:{corrupt}:{ref}", "destination": f"docker://{target}"}],
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert result["failed"] and layer in result["msg"] and "corrupted" in result["msg"]
+    head = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-I",
+                           f"http://{testbed.public_registry}/v2/corrupt/test/blobs/{layer}"], capture_output=True, text=True, check=False)
+    assert head.stdout == "404"
+
+
+def test_registry_errors_are_retried_then_bounded(testbed, public_images, scratch_layout):
+    host, port = testbed.public_registry.split(":")
+    with FaultyProxy(host, int(port)) as proxy:
+        image = public_images[0].replace(testbed.public_registry, proxy.address)
+        proxy.faults = [Fault("GET", r"/manifests/", times=2, status=503), Fault("GET", r"/blobs/", times=1, status=429, retry_after="1")]
+        result = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}",
+                                           "registries": [{"host": proxy.address, "insecure": True}]})
+        assert not result.get("failed"), result.get("msg")
+        assert all(f.hits == f.times for f in proxy.faults)
+
+        proxy.faults = [Fault("HEAD", r"/manifests/", times=10**6, status=500)]
+        failed = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}-other",
+                                           "retries": 3, "registries": [{"host": proxy.address, "insecure": True}]})
+        assert failed["failed"] and "500" in failed["msg"]
+        assert proxy.faults[0].hits == 3
+
+
+def largest_layer(layout_path, refs):
+    """(ref, digest, size) of the biggest layer blob in the layout, to cut its download."""
+    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(layout_path)["manifests"]}
+    best = (None, None, 0)
+    for ref in refs:
+        top = json.loads(blob(layout_path, index[ref]["digest"]))
+        manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
+        for manifest in manifests:
+            for layer in manifest["layers"]:
+                if layer["size"] > best[2]:
+                    best = (ref, layer["digest"], layer["size"])
+    return best
+
+
+def test_cut_off_blob_download_resumes_with_range(testbed, image_set, public_images, scratch_layout):
+    ref, layer, size = largest_layer(image_set["path"], image_set["refs"])
+    cut = 2 * 65536
+    assert size > 2 * cut, "the tiny set needs a layer big enough to cut midway"
+    host, port = testbed.public_registry.split(":")
+    with FaultyProxy(host, int(port)) as proxy:
+        image = f"{proxy.address}/{ref}"
+        proxy.faults = [Fault("GET", layer, times=1, cut_after_bytes=cut)]
+        result = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}", "concurrency": 1,
+                                           "registries": [{"host": proxy.address, "insecure": True}]})
+        assert not result.get("failed"), result.get("msg")
+        fetches = [byte_range for method, path, byte_range in proxy.log if method == "GET" and layer in path]
+        assert fetches == [None, f"bytes={cut}-"]
+    assert os.path.getsize(os.path.join(scratch_layout, "blobs", "sha256", layer.split(":")[1])) == size
+
+
+def test_two_copies_into_one_layout_keep_every_index_entry(testbed, public_images, scratch_layout):
+    halves = [public_images[0::2], public_images[1::2]]
+    results = [None, None]
+
+    def copy(position):
+        results[position] = run_module("image_copy", {"images": halves[position], "destination": f"oci:{scratch_layout}",
+                                                      "registries": [{"host": testbed.public_registry, "insecure": True}]})
+
+    threads = [threading.Thread(target=copy, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(not r.get("failed") for r in results), [r.get("msg") for r in results]
+    names = [d["annotations"]["org.opencontainers.image.ref.name"] for d in layout_index(scratch_layout)["manifests"]]
+    assert sorted(names) == sorted(public_images)
+
+
+def test_copy_within_one_registry_mounts_blobs_instead_of_moving_them(testbed, public_images):
+    target = f"docker://{testbed.public_registry}/mounted-{uuid.uuid4().hex[:8]}"
+    result = run_module("image_copy", {"images": public_images[:1], "destination": target,
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert not result.get("failed"), result.get("msg")
+    image = result["images"][0]
+    assert image["blobs_mounted"] > 0 and image["blobs_copied"] == 0 and image["bytes_copied"] == 0
+    assert skopeo_raw(testbed, f"docker://{image['destination']}", "--tls-verify=false") == \
+        skopeo_raw(testbed, f"docker://{public_images[0]}", "--tls-verify=false")
