@@ -99,6 +99,18 @@ options:
     description: Seconds to wait for a registry to send data before the attempt counts as failed.
     type: int
     default: 300
+  include_signatures:
+    description:
+      - Also copy the cosign-style signature, attestation and SBOM tags of each image
+        (C(sha256-<digest>.sig), C(.att), C(.sbom)) when the source has them.
+    type: bool
+    default: false
+  upload_chunk_size:
+    description:
+      - Blobs up to this many bytes are uploaded in one request; bigger ones in chunks of this size (C(PATCH)),
+        which keeps requests under the body size limits of proxies in front of a registry.
+    type: int
+    default: 67108864
   lock_file:
     description:
       - Merge the copied images (source, destination, digests, platforms) into this C(airlock.lock.json).
@@ -177,6 +189,10 @@ images:
     bytes_skipped:
       description: Blob bytes already at the destination or mounted from another repository.
       type: int
+    signatures:
+      description: Signature, attestation and SBOM tags copied with the image (with O(include_signatures)).
+      type: list
+      elements: dict
 bytes_copied:
   description: Total blob bytes moved.
   returned: always
@@ -226,6 +242,8 @@ ARGUMENT_SPEC = dict(
     image_concurrency=dict(type="int", default=2),
     retries=dict(type="int", default=5),
     timeout=dict(type="int", default=300),
+    include_signatures=dict(type="bool", default=False),
+    upload_chunk_size=dict(type="int", default=64 * 1024 * 1024),
     lock_file=dict(type="path"),
 )
 
@@ -253,8 +271,9 @@ def main():
     params = module.params
     started = time.monotonic()
     retry = registry.RetryPolicy(attempts=max(1, params["retries"]))
-    clients = transports.Clients(registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"])
-    copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode)
+    clients = transports.Clients(registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
+                                 max(1024, params["upload_chunk_size"]))
+    copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode, include_signatures=params["include_signatures"])
     try:
         selected = wanted_platforms(params["platforms"])
         jobs = [(source, target, selected) for source, target in transports.plan(params["images"], params["destination"], clients)]

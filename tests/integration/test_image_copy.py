@@ -243,3 +243,42 @@ def test_copy_within_one_registry_mounts_blobs_instead_of_moving_them(testbed, p
     assert image["blobs_mounted"] > 0 and image["blobs_copied"] == 0 and image["bytes_copied"] == 0
     assert skopeo_raw(testbed, f"docker://{image['destination']}", "--tls-verify=false") == \
         skopeo_raw(testbed, f"docker://{public_images[0]}", "--tls-verify=false")
+
+
+def test_big_blobs_are_uploaded_in_chunks_that_stay_under_the_limit(testbed, image_set):
+    ref, layer, size = largest_layer(image_set["path"], image_set["refs"])
+    host, port = testbed.public_registry.split(":")
+    with FaultyProxy(host, int(port)) as proxy:
+        target = f"{proxy.address}/chunked-{uuid.uuid4().hex[:8]}/image:v1"
+        result = run_module("image_copy", {"images": [{"source": f"oci:{image_set['path']}:{ref}", "destination": f"docker://{target}"}],
+                                           "upload_chunk_size": 65536, "registries": [{"host": proxy.address, "insecure": True}]})
+        assert not result.get("failed"), result.get("msg")
+        patches = [path for method, path, _range in proxy.log if method == "PATCH"]
+        assert len(patches) >= size // 65536
+    pulled = subprocess.run(["curl", "-sf", f"http://{testbed.public_registry}/v2/{target.split('/', 1)[1].rsplit(':', 1)[0]}/blobs/{layer}"],
+                            capture_output=True, check=True).stdout
+    assert hashlib.sha256(pulled).hexdigest() == layer.split(":")[1]
+
+
+def test_cosign_style_signature_tags_travel_with_the_image(testbed, public_images, scratch_layout):
+    from distribution import Registry  # pylint: disable=import-outside-toplevel
+    from tiny_image import build  # pylint: disable=import-outside-toplevel
+
+    image = public_images[1]
+    repository = image.split("/", 1)[1].rsplit(":", 1)[0]
+    raw = skopeo_raw(testbed, f"docker://{image}", "--tls-verify=false")
+    signature_tag = f"sha256-{hashlib.sha256(raw).hexdigest()}.sig"
+    signature = build(f"signature of {image}\n")
+    Registry(testbed.public_registry).push_image(repository, signature_tag, signature)
+
+    settings = [{"host": testbed.public_registry, "insecure": True}]
+    result = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}", "include_signatures": True,
+                                       "registries": settings})
+    assert not result.get("failed"), result.get("msg")
+    assert result["images"][0]["signatures"] == [{"tag": signature_tag, "digest": signature.manifest_digest, "changed": True}]
+    names = [d["annotations"]["org.opencontainers.image.ref.name"] for d in layout_index(scratch_layout)["manifests"]]
+    assert f"{testbed.public_registry}/{repository}:{signature_tag}" in names
+
+    again = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}", "include_signatures": True,
+                                      "registries": settings})
+    assert again["changed"] is False

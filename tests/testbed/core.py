@@ -16,10 +16,13 @@ class TestbedBusy(RuntimeError):
     """Another up/down holds the state directory right now."""
 
 
-def up(state_dir, log=print):
-    """Start every service, or reuse a complete, live testbed. Returns (state, reused)."""
+def up(state_dir, log=print, wait_seconds=0.0):
+    """Start every service, or reuse a complete, live testbed. Returns (state, reused).
+
+    While another `up` holds the state directory, wait up to wait_seconds, then refuse.
+    """
     try:
-        with state.exclusive(state_dir, wait=False):
+        with state.exclusive(state_dir, wait=False, patience=wait_seconds):
             current = state.load(state_dir)
             if _complete_and_alive(current, state_dir):
                 return current, True

@@ -54,7 +54,7 @@ class Endpoints:  # pylint: disable=too-many-instance-attributes
 def testbed():
     """Start the testbed (or reuse a running one) and hand its endpoints to the test."""
     state_dir = state.default_dir()
-    current, reused = core.up(state_dir, log=lambda message: None)
+    current, reused = core.up(state_dir, log=lambda message: None, wait_seconds=300)
     try:
         yield Endpoints.from_env(core.environment(current))
     finally:

@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 
 STATE_FILE = "testbed.json"
 
@@ -18,19 +19,34 @@ def default_dir():
 
 
 @contextlib.contextmanager
-def exclusive(state_dir, wait=True):
+def exclusive(state_dir, wait=True, patience=0.0):
     """Hold the testbed's lock so two `up`/`down` never interleave.
 
-    With wait=False a held lock raises BlockingIOError at once: the caller refuses clearly.
+    With wait=False a lock held for longer than patience seconds raises BlockingIOError:
+    the caller refuses clearly instead of hanging.
     """
     os.makedirs(state_dir, exist_ok=True)
     with open(os.path.join(state_dir, ".lock"), "a+", encoding="utf-8") as handle:
-        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-        fcntl.flock(handle, flags)
+        if wait:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        else:
+            _lock_within(handle, patience)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_within(handle, patience):
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def load(state_dir):

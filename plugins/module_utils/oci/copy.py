@@ -23,6 +23,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import A
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
 
 
+SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
+
+
 @dataclasses.dataclass
 class CopyResult:  # pylint: disable=too-many-instance-attributes
     """What one image copy did; the module returns these and the lock records them."""
@@ -38,6 +41,7 @@ class CopyResult:  # pylint: disable=too-many-instance-attributes
     blobs_copied: int = 0
     blobs_skipped: int = 0
     blobs_mounted: int = 0
+    signatures: list = dataclasses.field(default_factory=list)
 
     def add_blob(self, outcome, size):
         if outcome == "copied":
@@ -54,9 +58,10 @@ class CopyResult:  # pylint: disable=too-many-instance-attributes
 class Copier:
     """Copies images; one blob pool shared by every image so concurrency stays bounded."""
 
-    def __init__(self, concurrency=4, retry=RetryPolicy(), check_mode=False, sleep=None):
+    def __init__(self, concurrency=4, retry=RetryPolicy(), check_mode=False, sleep=None, include_signatures=False):
         self.retry = retry
         self.check_mode = check_mode
+        self.include_signatures = include_signatures
         self._sleep = sleep
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
         self._inflight = {}
@@ -66,7 +71,13 @@ class Copier:
         self._pool.shutdown(wait=True)
 
     def copy(self, source, destination, platforms=None):
-        """Copy one image; platforms is None for all, else a list of Platform."""
+        """Copy one image (and its signatures when asked); platforms is None for all, else a list of Platform."""
+        result = self._copy_image(source, destination, platforms)
+        if self.include_signatures:
+            self._copy_signatures(source, destination, result)
+        return result
+
+    def _copy_image(self, source, destination, platforms):
         result = CopyResult(str(source), str(destination))
         if platforms is None and self._already_there(source, destination, result):
             return result
@@ -77,6 +88,19 @@ class Copier:
         else:
             self._copy_single(source, destination, top, platforms, result)
         return result
+
+    def _copy_signatures(self, source, destination, result):
+        """cosign-style sha256-<hex>.sig/.att/.sbom tags of the source digest, when present."""
+        _algorithm, hexdigest = digests.parse(result.source_digest)
+        for suffix in SIGNATURE_SUFFIXES:
+            tag = f"sha256-{hexdigest}.{suffix}"
+            artifact = source.sibling(tag)
+            if artifact.current_digest() is None:
+                continue
+            copied = self._copy_image(artifact, destination.sibling(tag), None)
+            result.signatures.append({"tag": tag, "digest": copied.digest, "changed": copied.changed})
+            result.changed = result.changed or copied.changed
+            result.bytes_copied += copied.bytes_copied
 
     def _already_there(self, source, destination, result):
         """The no-op fast path: one request to the destination when the source is pinned."""

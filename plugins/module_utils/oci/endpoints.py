@@ -8,7 +8,7 @@ here, give me / take these bytes), so the copy engine never needs to know which 
 
 from __future__ import annotations
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts, reference as references
 
 
 class RegistryEndpoint:
@@ -49,6 +49,10 @@ class RegistryEndpoint:
 
     def write_blob(self, digest, chunks, size):
         return self.client.upload_blob(self.repository, digest, chunks, size)
+
+    def sibling(self, tag):
+        """The same repository under another tag (cosign keeps signatures as sha256-<hex>.sig tags)."""
+        return RegistryEndpoint(self.client, references.Reference(self.reference.registry, self.repository, tag))
 
     def mount_from(self, source, digest):
         """Ask the registry to link a blob from another repository of the same registry."""
@@ -105,6 +109,12 @@ class LayoutEndpoint:
 
     def write_blob(self, digest, chunks, size):
         return self.layout.write_blob(digest, chunks, size)
+
+    def sibling(self, tag):
+        name = references.parse(self.ref_name, default_tag=None)
+        sibling_reference = references.Reference(name.registry, name.repository, tag)
+        source = self.source_reference and references.Reference(self.source_reference.registry, self.source_reference.repository, tag)
+        return LayoutEndpoint(self.layout, f"{sibling_reference.name}:{tag}", source)
 
     def mount_from(self, source, digest):  # pylint: disable=unused-argument
         return False

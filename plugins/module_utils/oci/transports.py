@@ -14,7 +14,7 @@ import dataclasses
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RegistryClient, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
 
 DOCKER = "docker://"
 OCI = "oci:"
@@ -32,11 +32,12 @@ class RegistrySettings:
 class Clients:
     """One RegistryClient per registry host, configured from per-host settings."""
 
-    def __init__(self, settings=None, docker_config=None, retry=RetryPolicy(), timeout=300):
+    def __init__(self, settings=None, docker_config=None, retry=RetryPolicy(), timeout=300, upload_chunk=UPLOAD_CHUNK):
         self.settings = settings or {}
         self.docker_config = docker_config
         self.retry = retry
         self.timeout = timeout
+        self.upload_chunk = upload_chunk
         self._clients = {}
 
     def for_registry(self, registry):
@@ -44,7 +45,7 @@ class Clients:
             settings = self.settings.get(registry, RegistrySettings())
             credentials = settings.credentials or auth.from_docker_config(registry, self.docker_config)
             self._clients[registry] = RegistryClient(registry, credentials, settings.insecure, settings.ca_file,
-                                                     timeout=(10, self.timeout), retry=self.retry)
+                                                     timeout=(10, self.timeout), retry=self.retry, upload_chunk=self.upload_chunk)
         return self._clients[registry]
 
     @property
