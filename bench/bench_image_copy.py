@@ -104,8 +104,9 @@ def skopeo_sync(skopeo, source_registry, refs, destination, env, work):
     config = os.path.join(work, "sync.yaml")
     with open(config, "w", encoding="utf-8") as handle:
         json.dump({source_registry: {"tls-verify": False, "images": repos}}, handle)
-    subprocess.run([skopeo, "sync", "-q", "--all", "--scoped", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
-                    config, destination], check=True, env=env, stdout=subprocess.DEVNULL)
+    # Without --scoped, sync keeps the last path element: <destination>/bench/imgNN, as the others write.
+    subprocess.run([skopeo, "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+                    config, f"{destination}/bench"], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def ours(sources, destination, insecure_hosts, concurrency=8, image_concurrency=4):

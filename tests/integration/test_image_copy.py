@@ -282,3 +282,25 @@ def test_cosign_style_signature_tags_travel_with_the_image(testbed, public_image
     again = run_module("image_copy", {"images": [image], "destination": f"oci:{scratch_layout}", "include_signatures": True,
                                       "registries": settings})
     assert again["changed"] is False
+
+
+def referenced_blob_bytes(layout_path):
+    """Sizes of the distinct configs and layers every image in the layout references."""
+    sizes = {}
+    for entry in layout_index(layout_path)["manifests"]:
+        top = json.loads(blob(layout_path, entry["digest"]))
+        manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
+        for manifest in manifests:
+            for descriptor in [manifest["config"], *manifest["layers"]]:
+                sizes[descriptor["digest"]] = descriptor["size"]
+    return sum(sizes.values())
+
+
+def test_shared_layers_cross_the_wire_once_into_a_registry(testbed, image_set, private_registry_settings):
+    prefix = f"once-{uuid.uuid4().hex[:8]}"
+    result = run_module("image_copy", {"images": [f"oci:{image_set['path']}"], "destination": f"docker://{testbed.private_registry}/{prefix}",
+                                       "registries": [private_registry_settings]})
+    assert not result.get("failed"), result.get("msg")
+    # every image is its own repository; a blob shared between them is uploaded once, then mounted
+    assert result["bytes_copied"] == referenced_blob_bytes(image_set["path"])
+    assert sum(i["blobs_mounted"] for i in result["images"]) > 0

@@ -66,6 +66,8 @@ class Copier:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
         self._inflight = {}
         self._inflight_lock = threading.Lock()
+        self._digest_locks = {}
+        self._placed = {}
 
     def close(self):
         self._pool.shutdown(wait=True)
@@ -186,10 +188,24 @@ class Copier:
             return "copied"
         if destination.mount_from(source, digest):
             return "mounted"
+        with self._digest_lock(destination.store, digest):
+            placed = self._placed.get((destination.store, digest))
+            if placed is not None and destination.mount_from(placed, digest):
+                return "mounted"  # another repository of this registry got it in this run
+            self._upload(source, destination, digest, size)
+            self._placed[(destination.store, digest)] = destination
+        return "copied"
+
+    def _digest_lock(self, store, digest):
+        """One upload of a digest per registry at a time: the others wait, then mount it."""
+        with self._inflight_lock:
+            return self._digest_locks.setdefault((store, digest), threading.Lock())
+
+    def _upload(self, source, destination, digest, size):
         for attempt in range(self.retry.attempts):
             try:
                 destination.write_blob(digest, _verified(source.blob_chunks(digest, size), digest, size), size)
-                return "copied"
+                return
             except (AuthenticationError, NotFound, digests.DigestMismatch):
                 raise
             except (RegistryError, OSError) as error:
@@ -197,7 +213,6 @@ class Copier:
                     raise RegistryError(f"copy of blob {digest} to {destination} failed {self.retry.attempts} "
                                         f"times: {error}") from None
                 (self._sleep or _default_sleep)(self.retry.wait(attempt))
-        return "copied"  # not reached: the loop returns or raises
 
 
 def copy_many(copier, jobs, image_concurrency=2):

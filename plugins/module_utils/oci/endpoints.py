@@ -29,6 +29,11 @@ class RegistryEndpoint:
         return f"{self.client.registry}/{self.repository}"
 
     @property
+    def store(self):
+        """Where blobs live: one registry holds them for all its repositories (mountable)."""
+        return self.client.registry
+
+    @property
     def pinned_digest(self):
         return self.reference.digest
 
@@ -55,7 +60,8 @@ class RegistryEndpoint:
         return RegistryEndpoint(self.client, references.Reference(self.reference.registry, self.repository, tag))
 
     def mount_from(self, source, digest):
-        """Ask the registry to link a blob from another repository of the same registry."""
+        """Ask the registry to link a blob from another repository of the same registry
+        (source is any endpoint: the copy's source, or another destination of this run)."""
         same_registry = isinstance(source, RegistryEndpoint) and source.client.registry == self.client.registry
         if not same_registry or source.repository == self.repository:
             return False
@@ -81,6 +87,10 @@ class LayoutEndpoint:
 
     @property
     def identity(self):
+        return self.layout.root
+
+    @property
+    def store(self):
         return self.layout.root
 
     @property

@@ -182,7 +182,7 @@ class RegistryClient:
         opened = self._request("POST", f"/v2/{repository}/blobs/uploads/", scope, what=what)
         location = self._absolute(opened.headers["Location"])
         opened.close()
-        final_body = _OneShot(chunks)
+        final_body = _OneShot(chunks, size)
         if size is None or size > self.upload_chunk:
             location = self._patch_chunks(location, scope, what, chunks)
             final_body = b""
@@ -338,14 +338,30 @@ class RegistryClient:
 class _OneShot:
     """A streaming body that can be sent once; requests streams an iterable chunk by chunk."""
 
-    def __init__(self, chunks):
+    def __init__(self, chunks, size=None):
         self.chunks = chunks
+        self.size = size
 
     def __call__(self):
         chunks, self.chunks = self.chunks, None
         if chunks is None:
             raise RegistryError("a streamed upload cannot be replayed; the copy is retried from the source")
-        return chunks
+        return chunks if self.size is None else _SizedStream(chunks, self.size)
+
+
+class _SizedStream:
+    """An iterable body with a known length: sent with Content-Length, not chunked encoding,
+    which costs the registry and us less per byte than HTTP chunk framing."""
+
+    def __init__(self, chunks, size):
+        self.chunks = chunks
+        self.size = size
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def __len__(self):
+        return self.size
 
 
 def _regroup(chunks, size):
