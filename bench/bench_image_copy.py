@@ -48,8 +48,9 @@ class Registry:
         return self.record["env"]["AIRLOCK_PUBLIC_REGISTRY"]
 
     def manifest_requests(self):
+        """Manifest requests of any method (GET, HEAD, PUT) in the registry's access log."""
         with open(self.record["log"], encoding="utf-8", errors="replace") as log:
-            return sum(1 for line in log if "/manifests/" in line and '"GET' in line or "/manifests/" in line and '"HEAD' in line)
+            return sum(1 for line in log if line.startswith("127.0.0.1 - ") and "/manifests/" in line)
 
     def reset(self):
         self.stop()

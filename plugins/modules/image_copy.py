@@ -36,7 +36,8 @@ options:
     description:
       - Images to copy. Each is a source string, or a dictionary with C(source) and its own C(destination).
       - A source is an image reference (C(nats:2.12.6-alpine), C(docker://ghcr.io/org/app:v1@sha256:...)), or
-        C(oci:DIR:NAME) for one image of an OCI layout, or C(oci:DIR) for every image in it.
+        C(oci:DIR:NAME) for one image of an OCI layout, or C(oci:DIR) for every image in it, or
+        C(docker-archive:FILE[:NAME]) for an image of a C(docker save) archive.
     type: list
     elements: raw
     required: true
@@ -46,6 +47,8 @@ options:
       - C(docker://HOST[/PREFIX]) keeps each image's path under the prefix
         (C(docker.io/library/redis:7) to C(docker://mirror:5000/mirror) becomes C(mirror:5000/mirror/library/redis:7)).
       - C(oci:DIR) writes into one shared OCI layout and names each image by its full source reference.
+      - C(docker-archive:FILE) writes one C(docker save) archive holding every image for exactly one platform (O(platforms) must
+        name one), readable by C(docker load) and C(ctr images import); layers shared by several images are stored once.
       - In an entry's own C(destination), a full reference (C(docker://host/repo:tag)) or C(oci:DIR:NAME).
     type: str
   platforms:
@@ -213,6 +216,23 @@ lock_file:
   description: The lock file written, when O(lock_file) was given.
   returned: when O(lock_file) is set
   type: str
+archive:
+  description: What was written for a C(docker-archive:) destination.
+  returned: when O(destination) is a docker-archive
+  type: dict
+  contains:
+    path:
+      description: The archive.
+      type: str
+    images:
+      description: Images in it.
+      type: int
+    layers:
+      description: Layers stored (each once).
+      type: int
+    bytes:
+      description: The archive's size.
+      type: int
 """
 
 import dataclasses
@@ -264,6 +284,21 @@ def wanted_platforms(values):
     return [platforms.parse(v) for v in values]
 
 
+def write_archive(module, clients, started):
+    """docker-archive destination: one tar of every image for the one platform asked for."""
+    selected = wanted_platforms(module.params["platforms"])
+    if not selected or len(selected) != 1:
+        module.fail_json(msg="a docker-archive holds one platform per image: set platforms to exactly one, for example [linux/amd64]")
+    if module.check_mode:
+        module.exit_json(changed=True, archive={"path": module.params["destination"][len(transports.ARCHIVE):]}, requests=0)
+    try:
+        summary = transports.write_archive(module.params["images"], module.params["destination"], clients, selected[0])
+    except EXPECTED_ERRORS as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(changed=summary.pop("changed"), archive=summary, requests=clients.requests_sent,
+                     seconds=round(time.monotonic() - started, 3))
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if registry.REQUESTS_IMPORT_ERROR:
@@ -273,6 +308,8 @@ def main():
     retry = registry.RetryPolicy(attempts=max(1, params["retries"]))
     clients = transports.Clients(registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
                                  max(1024, params["upload_chunk_size"]))
+    if (params["destination"] or "").startswith(transports.ARCHIVE):
+        write_archive(module, clients, started)
     copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode, include_signatures=params["include_signatures"])
     try:
         selected = wanted_platforms(params["platforms"])

@@ -5,11 +5,14 @@ without Retry-After), or a response cut off after some bytes. Everything else is
 forwarded unchanged, so the registry behind it stays the real thing.
 """
 
+import base64
 import dataclasses
 import http.client
+import json
 import http.server
 import re
 import threading
+import urllib.parse
 
 
 @dataclasses.dataclass
@@ -27,8 +30,15 @@ class Fault:
 
 
 class FaultyProxy:
-    def __init__(self, upstream_host, upstream_port):
+    """bearer=(user, password) makes it demand bearer tokens from its own /token service,
+    as Docker Hub, GHCR and Harbor do, before forwarding."""
+
+    TOKEN = "testbed-bearer-token"
+
+    def __init__(self, upstream_host, upstream_port, bearer=None):
         self.upstream = (upstream_host, upstream_port)
+        self.bearer = bearer
+        self.token_requests = []
         self.faults = []
         self.log = []
         proxy = self
@@ -62,6 +72,8 @@ class FaultyProxy:
 
     def handle(self, request):
         self.log.append((request.command, request.path, request.headers.get("Range")))
+        if self.bearer and self._answer_auth(request):
+            return
         fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
         body = self._read_body(request)
         if fault and fault.cut_after_bytes is None:
@@ -85,6 +97,35 @@ class FaultyProxy:
             request.wfile.write(payload)
         if fault:
             request.close_connection = True
+
+    def _answer_auth(self, request):
+        """Serve /token, or refuse a request without the token; True when answered here."""
+        if request.path.startswith("/token"):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+            expected = "Basic " + base64.b64encode(":".join(self.bearer).encode()).decode()
+            self.token_requests.append((query.get("service"), query.get("scope"), request.headers.get("Authorization") == expected))
+            if request.headers.get("Authorization") != expected:
+                self._reply(request, 401, b'{"details":"bad credentials"}')
+            else:
+                self._reply(request, 200, json.dumps({"token": self.TOKEN}).encode())
+            return True
+        if request.headers.get("Authorization") == f"Bearer {self.TOKEN}":
+            return False
+        self._read_body(request)
+        challenge = f'Bearer realm="http://{self.address}/token",service="faulty-proxy"'
+        self._reply(request, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token required"}]}', {"WWW-Authenticate": challenge})
+        return True
+
+    @staticmethod
+    def _reply(request, status, body, headers=None):
+        request.send_response(status)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(body)
 
     def _read_body(self, request):
         if request.headers.get("Transfer-Encoding", "").lower() == "chunked":

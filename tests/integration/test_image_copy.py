@@ -304,3 +304,60 @@ def test_shared_layers_cross_the_wire_once_into_a_registry(testbed, image_set, p
     # every image is its own repository; a blob shared between them is uploaded once, then mounted
     assert result["bytes_copied"] == referenced_blob_bytes(image_set["path"])
     assert sum(i["blobs_mounted"] for i in result["images"]) > 0
+
+
+def test_bearer_token_registries_get_a_token_per_scope(testbed, public_images, scratch_layout):
+    host, port = testbed.public_registry.split(":")
+    with FaultyProxy(host, int(port), bearer=("robot", "token-secret")) as proxy:
+        images = [image.replace(testbed.public_registry, proxy.address) for image in public_images[:2]]
+        settings = [{"host": proxy.address, "insecure": True, "username": "robot", "password": "token-secret"}]
+        result = run_module("image_copy", {"images": images, "destination": f"oci:{scratch_layout}", "registries": settings})
+        assert not result.get("failed"), result.get("msg")
+        scopes = sorted(scope[0] for _service, scope, _ok in proxy.token_requests)
+        assert scopes == sorted(f"repository:{i.split('/', 1)[1].rsplit(':', 1)[0]}:pull" for i in images)
+        assert all(ok for _service, _scope, ok in proxy.token_requests)
+
+        refused = run_module("image_copy", {"images": images[:1], "destination": f"oci:{scratch_layout}-2",
+                                            "registries": [dict(settings[0], password="wrong-token-secret")]})
+        assert refused["failed"] and "refused the credentials" in refused["msg"]
+        assert "wrong-token-secret" not in refused["_stdout"] + refused["_stderr"]
+
+
+def test_docker_archive_destination_loads_in_dockerd_and_is_idempotent(testbed, image_set, tmp_path):
+    import docker  # pylint: disable=import-outside-toplevel
+
+    archive_path = tmp_path / "images.tar"
+    arguments = {"images": [f"oci:{image_set['path']}"], "destination": f"docker-archive:{archive_path}", "platforms": ["linux/amd64"]}
+    first = run_module("image_copy", arguments)
+    assert first["changed"] and not first.get("failed"), first.get("msg")
+    assert first["archive"]["images"] == len(image_set["refs"])
+    mtime = archive_path.stat().st_mtime_ns
+    again = run_module("image_copy", arguments)
+    assert again["changed"] is False and archive_path.stat().st_mtime_ns == mtime
+
+    client = docker.DockerClient(base_url=testbed.docker_host, timeout=120)
+    try:
+        with open(archive_path, "rb") as handle:
+            loaded = client.images.load(handle)
+        tags = sorted(tag for image in loaded for tag in image.tags)
+        assert tags == sorted(image_set["refs"])
+        for tag in tags:
+            client.images.remove(tag)
+    finally:
+        client.close()
+
+    both = run_module("image_copy", dict(arguments, platforms=["linux/amd64", "linux/arm64"]))
+    assert both["failed"] and "one platform" in both["msg"]
+
+
+def test_docker_archive_source_copies_into_a_layout(image_set, tmp_path):
+    archive_path = tmp_path / "one.tar"
+    ref = image_set["refs"][0]
+    written = run_module("image_copy", {"images": [f"oci:{image_set['path']}:{ref}"], "destination": f"docker-archive:{archive_path}",
+                                        "platforms": ["linux/arm64"]})
+    assert not written.get("failed"), written.get("msg")
+    layout = tmp_path / "from-archive"
+    result = run_module("image_copy", {"images": [f"docker-archive:{archive_path}"], "destination": f"oci:{layout}"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["images"][0]["platforms"] == ["linux/arm64/v8"]
+    assert [d["annotations"]["org.opencontainers.image.ref.name"] for d in layout_index(str(layout))["manifests"]] == [f"docker.io/{ref}"]

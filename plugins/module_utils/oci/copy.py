@@ -97,7 +97,7 @@ class Copier:
         for suffix in SIGNATURE_SUFFIXES:
             tag = f"sha256-{hexdigest}.{suffix}"
             artifact = source.sibling(tag)
-            if artifact.current_digest() is None:
+            if artifact is None or artifact.current_digest() is None:
                 continue
             copied = self._copy_image(artifact, destination.sibling(tag), None)
             result.signatures.append({"tag": tag, "digest": copied.digest, "changed": copied.changed})
@@ -128,10 +128,13 @@ class Copier:
                 return
         result.digest = top.digest
         result.platforms = [str(platform_lib.of_descriptor(d)) for d in children]
-        for descriptor in children:
-            child = source.manifest(descriptor["digest"])
+        manifests = [source.manifest(descriptor["digest"]) for descriptor in children]
+        for child in manifests:
             mediatypes.check_supported(child.media_type, f"{source}@{child.digest}")
-            self._copy_blobs(source, destination, child, result)
+        # every platform's blobs are in flight together, then each manifest follows its blobs
+        pending = [self._submit_blobs(source, destination, child) for child in manifests]
+        for child, transfers in zip(manifests, pending):
+            self._collect(transfers, result)
             self._put(destination, child, by_name=False)
         self._put(destination, top, by_name=True)
         result.changed = True
@@ -148,7 +151,7 @@ class Copier:
         result.platforms = [str(image_platform)]
         if platforms is not None and destination.current_digest() == top.digest:
             return
-        self._copy_blobs(source, destination, top, result)
+        self._collect(self._submit_blobs(source, destination, top), result)
         self._put(destination, top, by_name=True)
         result.changed = True
 
@@ -156,11 +159,14 @@ class Copier:
         if not self.check_mode:
             destination.put_manifest(manifest, by_name=by_name)
 
-    def _copy_blobs(self, source, destination, manifest, result):
+    def _submit_blobs(self, source, destination, manifest):
         parsed = manifest.parsed()
         descriptors = [parsed["config"], *parsed.get("layers", [])]
-        futures = [(d, *self._blob_future(source, destination, d)) for d in descriptors]
-        for descriptor, future, moves_it in futures:
+        return [(d, *self._blob_future(source, destination, d)) for d in descriptors]
+
+    @staticmethod
+    def _collect(transfers, result):
+        for descriptor, future, moves_it in transfers:
             outcome = future.result() if moves_it else _wait_then_present(future)
             result.add_blob(outcome, descriptor.get("size", 0))
             result.changed = result.changed or outcome != "present"

@@ -3,21 +3,24 @@
 """Image locations as users write them, turned into copy jobs.
 
 `docker://REF` or a bare reference is a registry image; `oci:DIR[:NAME]` is an OCI layout
-(without NAME: every image in it). A destination `docker://HOST[/PREFIX]` keeps each
-image's path under the prefix; `oci:DIR` names each image by its full source reference.
+(without NAME: every image in it); `docker-archive:FILE[:NAME]` is an image of a `docker save`
+tar. A destination `docker://HOST[/PREFIX]` keeps each image's path under the prefix; `oci:DIR`
+names each image by its full source reference; `docker-archive:FILE` writes one archive of
+every image for one platform.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
 
 DOCKER = "docker://"
 OCI = "oci:"
+ARCHIVE = "docker-archive:"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,12 @@ def expand_source(text, clients):
         layout = Layout(directory)
         names = [name] if name else layout.ref_names()
         return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
+    if text.startswith(ARCHIVE):
+        path, _sep, name = text[len(ARCHIVE):].partition(":")
+        endpoint = archive.ArchiveEndpoint(path, name or None)
+        if not (name or endpoint.repo_tags):
+            raise references.InvalidReference(f"{text}: the image has no name in the archive; give the destination explicitly")
+        return [(endpoint, _name_as_reference(name or endpoint.repo_tags[0], text))]
     ref = references.parse(text[len(DOCKER):] if text.startswith(DOCKER) else text)
     return [(RegistryEndpoint(clients.for_registry(ref.registry), ref), ref)]
 
@@ -95,6 +104,16 @@ def _name_as_reference(name, source_text):
         raise references.InvalidReference(
             f"{source_text}: the layout name {name!r} is not an image reference, so it cannot be given a "
             f"registry path; copy it with an explicit destination ({error})") from None
+
+
+def write_archive(entries, destination, clients, platform):
+    """Every source image, for one platform, into the docker-archive the destination names."""
+    path = destination[len(ARCHIVE):]
+    images = []
+    for entry in entries:
+        source_text = entry["source"] if isinstance(entry, dict) else entry
+        images.extend((endpoint, [layout_name(image_reference)]) for endpoint, image_reference in expand_source(source_text, clients))
+    return archive.write_archive(path, images, ", ".join(str(e) for e in entries), platform)
 
 
 def plan(entries, destination, clients):
