@@ -12,6 +12,7 @@ import json
 import http.server
 import re
 import threading
+import time
 import urllib.parse
 
 
@@ -23,6 +24,7 @@ class Fault:
     status: int = 500
     retry_after: str = None
     cut_after_bytes: int = None
+    delay_seconds: float = 0
     hits: int = 0
 
     def applies(self, method, path):
@@ -76,6 +78,10 @@ class FaultyProxy:
             return
         fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
         body = self._read_body(request)
+        if fault and fault.delay_seconds:
+            fault.hits += 1
+            time.sleep(fault.delay_seconds)
+            fault = None
         if fault and fault.cut_after_bytes is None:
             fault.hits += 1
             request.send_response(fault.status)

@@ -5,7 +5,10 @@ import json
 import os
 import shutil
 import subprocess
+import signal
+import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -361,3 +364,52 @@ def test_docker_archive_source_copies_into_a_layout(image_set, tmp_path):
     assert not result.get("failed"), result.get("msg")
     assert result["images"][0]["platforms"] == ["linux/arm64/v8"]
     assert [d["annotations"]["org.opencontainers.image.ref.name"] for d in layout_index(str(layout))["manifests"]] == [f"docker.io/{ref}"]
+
+
+def test_a_copy_killed_midway_is_completed_by_a_rerun_that_moves_only_what_is_missing(testbed, image_set, public_images, tmp_path):
+    ref, layer, size = largest_layer(image_set["path"], image_set["refs"])
+    public = {"host": testbed.public_registry, "insecure": True}
+    host, port = testbed.public_registry.split(":")
+    layout = tmp_path / "bundle"
+    with FaultyProxy(host, int(port)) as proxy:
+        image = f"{proxy.address}/{ref}"
+        proxy.faults = [Fault("GET", layer, times=1, delay_seconds=30)]
+        args_file = tmp_path / "args.json"
+        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"images": [image], "destination": f"oci:{layout}",
+                                                                  "registries": [{"host": proxy.address, "insecure": True}]}}))
+        argv = [sys.executable, "-m", "ansible_collections.airlock.airgap.plugins.modules.image_copy", str(args_file)]
+        copying = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # pylint: disable=consider-using-with
+        deadline = time.monotonic() + 30
+        while proxy.faults[0].hits == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # let the other blobs land
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=30)
+    assert proxy.faults[0].hits == 1, "the copy never reached the big layer"
+    assert not (layout / "blobs" / "sha256" / layer.split(":")[1]).exists()
+
+    total = referenced_blob_bytes_of(image_set["path"], ref)
+    rerun = run_module("image_copy", {"images": [f"{testbed.public_registry}/{ref}"], "destination": f"oci:{layout}", "registries": [public]})
+    assert not rerun.get("failed"), rerun.get("msg")
+    assert 0 < rerun["bytes_copied"] < total and rerun["bytes_skipped"] > 0
+    assert (layout / "blobs" / "sha256" / layer.split(":")[1]).stat().st_size == size
+    assert not [n for n in os.listdir(layout / "blobs" / "sha256") if n.startswith(".partial-")], "a killed writer's temporary stayed"
+
+
+def referenced_blob_bytes_of(layout_path, ref):
+    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(layout_path)["manifests"]}
+    top = json.loads(blob(layout_path, index[ref]["digest"]))
+    manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
+    return sum({d["digest"]: d["size"] for m in manifests for d in [m["config"], *m["layers"]]}.values())
+
+
+def test_skopeo_reads_the_layout_we_write(testbed, public_images, scratch_layout, tmp_path):
+    result = run_module("image_copy", {"images": public_images[:2], "destination": f"oci:{scratch_layout}",
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert not result.get("failed"), result.get("msg")
+    for image in result["images"]:
+        name = image["destination"].split(":", 2)[2]
+        raw = skopeo_raw(testbed, f"oci:{scratch_layout}:{name}")
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == image["digest"]
+        subprocess.run([testbed.skopeo, "--insecure-policy", "copy", "-q", "--all", f"oci:{scratch_layout}:{name}",
+                        f"oci:{tmp_path / 'skopeo-copy'}:x"], check=True, capture_output=True)

@@ -25,6 +25,7 @@ REF_NAME = "org.opencontainers.image.ref.name"
 SOURCE_ANNOTATION = "io.airlock.source.reference"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
 READ_SIZE = 1024 * 1024
+PARTIAL_PREFIX = ".partial-"  # + writer's PID: a killed writer's leftovers are recognisable
 
 
 class Layout:
@@ -66,7 +67,7 @@ class Layout:
             return 0
         os.makedirs(os.path.dirname(final), exist_ok=True)
         verifier = digests.Verifier(digest, size, what=f"blob {digest}")
-        descriptor, temporary = tempfile.mkstemp(prefix=".partial-", dir=os.path.dirname(final))
+        descriptor, temporary = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", dir=os.path.dirname(final))
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 for block in chunks:
@@ -128,10 +129,20 @@ class Layout:
     def _initialise(self):
         os.makedirs(os.path.join(self.root, "blobs", "sha256"), exist_ok=True)
         with self._locked():
+            self._sweep_partials()
             if not os.path.exists(os.path.join(self.root, "oci-layout")):
                 self._write_json("oci-layout", LAYOUT_VERSION)
             if not os.path.exists(os.path.join(self.root, "index.json")):
                 self._write_json("index.json", {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []})
+
+    def _sweep_partials(self):
+        """Remove temporary blobs of writers that died (killed copies); live writers' stay."""
+        blobs = os.path.join(self.root, "blobs", "sha256")
+        for name in os.listdir(blobs):
+            owner = name[len(PARTIAL_PREFIX):].split("-", 1)[0] if name.startswith(PARTIAL_PREFIX) else ""
+            if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(blobs, name))
 
     @contextlib.contextmanager
     def _locked(self):
