@@ -375,8 +375,8 @@ def test_a_copy_killed_midway_is_completed_by_a_rerun_that_moves_only_what_is_mi
         image = f"{proxy.address}/{ref}"
         proxy.faults = [Fault("GET", layer, times=1, delay_seconds=30)]
         args_file = tmp_path / "args.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"images": [image], "destination": f"oci:{layout}",
-                                                                  "registries": [{"host": proxy.address, "insecure": True}]}}))
+        arguments = {"images": [image], "destination": f"oci:{layout}", "registries": [{"host": proxy.address, "insecure": True}]}
+        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": arguments}))
         argv = [sys.executable, "-m", "ansible_collections.airlock.airgap.plugins.modules.image_copy", str(args_file)]
         copying = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # pylint: disable=consider-using-with
         deadline = time.monotonic() + 30
