@@ -184,23 +184,27 @@ class RegistryClient:
         opened.close()
         final_body = _OneShot(chunks, size)
         if size is None or size > self.upload_chunk:
-            location = self._patch_chunks(location, scope, what, chunks)
+            location = self._patch_chunks(location, scope, what, chunks, size)
             final_body = b""
         separator = "&" if "?" in location else "?"
         self._request("PUT", f"{location}{separator}digest={urllib.parse.quote(digest)}", scope, what=what, retry=False,
                       body=final_body, headers={"Content-Type": "application/octet-stream"}).close()
         return size
 
-    def _patch_chunks(self, location, scope, what, chunks):
-        """PATCH the stream in upload_chunk pieces with Content-Range; returns the final location."""
+    def _patch_chunks(self, location, scope, what, chunks, size):
+        """PATCH the stream in upload_chunk pieces with Content-Range; returns the final location.
+
+        With the size known each piece streams straight through (memory stays flat);
+        without it a piece is gathered first.
+        """
         offset = 0
-        for piece in _regroup(chunks, self.upload_chunk):
-            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(piece)),
-                       "Content-Range": f"{offset}-{offset + len(piece) - 1}"}
-            response = self._request("PATCH", location, scope, body=lambda piece=piece: piece, headers=headers, what=what, retry=False)
+        for length, piece in _pieces(chunks, self.upload_chunk, size):
+            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length),
+                       "Content-Range": f"{offset}-{offset + length - 1}"}
+            response = self._request("PATCH", location, scope, body=_SizedStream(piece, length), headers=headers, what=what, retry=False)
             location = self._absolute(response.headers.get("Location", location))
             response.close()
-            offset += len(piece)
+            offset += length
         return location
 
     # --- transport ---------------------------------------------------------------------
@@ -364,16 +368,43 @@ class _SizedStream:
         return self.size
 
 
-def _regroup(chunks, size):
-    """Re-cut a stream of chunks into pieces of exactly size bytes (the last may be shorter)."""
-    buffer = bytearray()
-    for block in chunks:
-        buffer += block
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+def _pieces(chunks, piece_size, total=None):
+    """Cut a stream into consecutive pieces of piece_size bytes: (length, iterator of its bytes).
+
+    Each piece must be consumed before the next is asked for, as a PATCH body is. The stream
+    is read to its end afterwards, so a verifying stream gets to check its digest.
+    """
+    stream = _Rest(iter(chunks))
+    if total is None:
+        while True:
+            piece = b"".join(stream.take(piece_size, exact=False))
+            if not piece:
+                return
+            yield len(piece), iter([piece])
+    for start in range(0, total, piece_size):
+        length = min(piece_size, total - start)
+        yield length, stream.take(length)
+    if stream.pending or next(stream.iterator, b""):
+        raise RegistryError(f"the blob is longer than its declared {total} bytes")
+
+
+class _Rest:
+    """A chunk stream from which exact byte counts are taken, splitting chunks at the boundary."""
+
+    def __init__(self, iterator):
+        self.iterator = iterator
+        self.pending = b""
+
+    def take(self, count, exact=True):
+        while count > 0:
+            block = self.pending or next(self.iterator, b"")
+            if not block:
+                if exact:
+                    raise RegistryError(f"the blob ended {count} bytes short of its declared size")
+                return
+            self.pending = block[count:]
+            yield block[:count]
+            count -= min(count, len(block))
 
 
 def _scope(repository, actions):

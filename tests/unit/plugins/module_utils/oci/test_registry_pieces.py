@@ -1,0 +1,51 @@
+"""Cutting an upload stream into PATCH pieces without buffering it."""
+
+import pytest
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import RegistryError
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+
+
+def chunked(data, size):
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def consume(pieces):
+    return [(length, b"".join(piece)) for length, piece in pieces]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 4096, 20000])
+@pytest.mark.parametrize("piece", [1024, 3000, 10240, 50000])
+def test_pieces_reassemble_the_stream_at_exact_boundaries(chunk, piece):
+    got = consume(registry._pieces(chunked(DATA, chunk), piece, len(DATA)))  # pylint: disable=protected-access
+    assert b"".join(body for _length, body in got) == DATA
+    assert all(len(body) == length for length, body in got)
+    assert [length for length, _body in got][:-1] == [piece] * (len(got) - 1)
+
+
+def test_pieces_without_a_size_gather_each_piece():
+    got = consume(registry._pieces(chunked(DATA, 333), 4096))  # pylint: disable=protected-access
+    assert [length for length, _body in got] == [4096, 4096, 2048]
+
+
+def test_a_short_stream_is_an_error():
+    with pytest.raises(RegistryError, match="short"):
+        consume(registry._pieces(chunked(DATA[:-1], 500), 4096, len(DATA)))  # pylint: disable=protected-access
+
+
+def test_a_long_stream_is_an_error():
+    with pytest.raises(RegistryError, match="longer"):
+        consume(registry._pieces(chunked(DATA + b"x", 500), 4096, len(DATA)))  # pylint: disable=protected-access
+
+
+def test_the_stream_is_read_to_its_end_so_a_verifier_can_check():
+    finished = []
+
+    def verifying():
+        yield from chunked(DATA, 1000)
+        finished.append(True)
+
+    consume(registry._pieces(verifying(), 4096, len(DATA)))  # pylint: disable=protected-access
+    assert finished == [True]
