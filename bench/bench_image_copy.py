@@ -63,6 +63,15 @@ class Registry:
             self.record = None
 
 
+def measured(reset, action, work):
+    """A measurement: reset the destination, clear skopeo's cache, then time action(env)."""
+    def measure():
+        reset()
+        env = skopeo_env(work)
+        return timed(lambda: action(env))
+    return measure
+
+
 def timed(action):
     started = time.monotonic()
     action()
@@ -150,11 +159,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         src_images = [f"{source.address}/{ref}" for ref in refs]
 
         def fresh(action):
-            def measure():
-                destination.reset()
-                env = skopeo_env(args.work)
-                return timed(lambda: action(env))
-            return measure
+            return measured(destination.reset, action, args.work)
 
         full = {
             "skopeo copy, sequential": fresh(lambda env: [skopeo_copy(skopeo, f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}", env)
@@ -171,11 +176,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         layout_dir = os.path.join(args.work, "layout")
 
         def layout_run(action):
-            def measure():
-                shutil.rmtree(layout_dir, ignore_errors=True)
-                env = skopeo_env(args.work)
-                return timed(lambda: action(env))
-            return measure
+            return measured(lambda: shutil.rmtree(layout_dir, ignore_errors=True), action, args.work)
 
         layout = {
             "skopeo copy, sequential": layout_run(lambda env: [skopeo_copy(skopeo, f"docker://{i}", f"oci:{layout_dir}:{i}", env)

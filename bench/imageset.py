@@ -479,11 +479,14 @@ def ref_names(layout_dir):
     return [entry.get("annotations", {}).get(REF_NAME, "") for entry in index["manifests"]]
 
 
-def fraction(text):
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
+def within(kind, low, high):
+    """An argparse type: kind(text), refused outside low..high."""
+    def parse(text):
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+    return parse
 
 
 def positive(kind):
@@ -495,13 +498,6 @@ def positive(kind):
     return parse
 
 
-def gzip_level(text):
-    value = int(text)
-    if not 0 <= value <= 9:
-        raise argparse.ArgumentTypeError("must be 0..9")
-    return value
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--out", type=Path, help="OCI layout directory to write (reused as is if already complete for the same options)")
@@ -509,11 +505,11 @@ def parse_args(argv):
                         help="tiny: 4 images ~3 MiB; small: 8 images ~200 MiB; large: 40 images ~2100 MiB (default: %(default)s)")
     parser.add_argument("--images", type=positive(int), help="number of images (overrides the preset)")
     parser.add_argument("--total-mb", type=positive(float), help="deduplicated unique bytes in MiB (overrides the preset)")
-    parser.add_argument("--shared-fraction", type=fraction, help="fraction of layer bytes in layers used by 2+ images (preset: 0.6)")
-    parser.add_argument("--multiarch-fraction", type=fraction, help="fraction of images that are linux/amd64 + linux/arm64/v8 (preset: 0.6)")
+    parser.add_argument("--shared-fraction", type=within(float, 0, 1), help="fraction of layer bytes in layers used by 2+ images (preset: 0.6)")
+    parser.add_argument("--multiarch-fraction", type=within(float, 0, 1), help="fraction of images that are linux/amd64 + linux/arm64/v8 (preset: 0.6)")
     parser.add_argument("--seed", type=int, default=1, help="changes every blob (default: %(default)s)")
     parser.add_argument("--jobs", type=positive(int), default=os.cpu_count(), help="worker processes; changes speed only (default: %(default)s)")
-    parser.add_argument("--gzip-level", type=gzip_level, default=1, help="layer compression level 0-9 (default: %(default)s)")
+    parser.add_argument("--gzip-level", type=within(int, 0, 9), default=1, help="layer compression level 0-9 (default: %(default)s)")
     parser.add_argument("--summary-json", type=Path, help="also write the summary to this file")
     parser.add_argument("--print-refs", type=Path, metavar="DIR", help="print the ref names of an existing layout and exit")
     args = parser.parse_args(argv)

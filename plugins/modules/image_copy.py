@@ -286,12 +286,12 @@ def wanted_platforms(values):
 
 def write_archive(module, clients, started):
     """docker-archive destination: one tar of every image for the one platform asked for."""
-    selected = wanted_platforms(module.params["platforms"])
-    if not selected or len(selected) != 1:
-        module.fail_json(msg="a docker-archive holds one platform per image: set platforms to exactly one, for example [linux/amd64]")
-    if module.check_mode:
-        module.exit_json(changed=True, archive={"path": module.params["destination"][len(transports.ARCHIVE):]}, requests=0)
     try:
+        selected = wanted_platforms(module.params["platforms"])
+        if not selected or len(selected) != 1:
+            module.fail_json(msg="a docker-archive holds one platform per image: set platforms to exactly one, for example [linux/amd64]")
+        if module.check_mode:
+            module.exit_json(changed=True, archive={"path": module.params["destination"][len(transports.ARCHIVE):]}, requests=0)
         summary = transports.write_archive(module.params["images"], module.params["destination"], clients, selected[0])
     except EXPECTED_ERRORS as error:
         module.fail_json(msg=str(error))

@@ -413,3 +413,16 @@ def test_skopeo_reads_the_layout_we_write(testbed, public_images, scratch_layout
         assert "sha256:" + hashlib.sha256(raw).hexdigest() == image["digest"]
         subprocess.run([testbed.skopeo, "--insecure-policy", "copy", "-q", "--all", f"oci:{scratch_layout}:{name}",
                         f"oci:{tmp_path / 'skopeo-copy'}:x"], check=True, capture_output=True)
+
+
+def test_a_malformed_platform_is_refused_before_anything_moves(image_set, scratch_layout):
+    result = run_module("image_copy", {"images": [f"oci:{image_set['path']}"], "destination": f"oci:{scratch_layout}", "platforms": ["linux"]})
+    assert result["failed"] and "os/architecture" in result["msg"]
+    assert not os.path.exists(os.path.join(scratch_layout, "index.json"))
+
+
+def test_two_images_that_would_land_on_one_name_are_refused(testbed, public_images, image_set, scratch_layout):
+    same_path = f"oci:{image_set['path']}:{image_set['refs'][0]}"  # docker.io/bench/img00:v1 vs <public>/bench/img00:v1
+    result = run_module("image_copy", {"images": [public_images[0], same_path], "destination": f"docker://{testbed.private_registry}/mirror",
+                                       "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert result["failed"] and "would both be copied to" in result["msg"]

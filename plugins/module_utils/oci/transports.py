@@ -132,4 +132,15 @@ def plan(entries, destination, clients):
             raise ValueError(f"{source_text}: no destination; set the module's destination or the entry's own")
         for source, image_reference in expand_source(source_text, clients):
             pairs.append((source, destination_for(target, image_reference, clients, per_image)))
+    _refuse_collisions(pairs)
     return pairs
+
+
+def _refuse_collisions(pairs):
+    """Two different images must not land on one name (docker.io/x/y and quay.io/x/y under one prefix)."""
+    claimed = {}
+    for source, destination in pairs:
+        earlier = claimed.setdefault(str(destination), str(source))
+        if earlier != str(source):
+            raise ValueError(f"{earlier} and {source} would both be copied to {destination}; "
+                             "give one of them its own destination")
