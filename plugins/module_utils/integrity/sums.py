@@ -1,0 +1,232 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SHA256SUMS for a directory tree: written in exactly sha256sum's format, checked in parallel.
+
+What crosses the air gap is proven whole by a file any `sha256sum -c` can also check.
+Files are hashed on every core (hashlib releases the GIL on large reads), and files named
+by their own digest (OCI blobs/sha256/<hex>, model blobs) can be proven with no sums file.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+
+SUMS_NAME = "SHA256SUMS"
+READ_SIZE = 4 * 1024 * 1024
+_LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.*)$")
+_SELF_NAMED = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SumsError(ValueError):
+    """A sums file that cannot be read, or a tree that cannot be summed."""
+
+
+@dataclasses.dataclass
+class Verification:  # pylint: disable=too-many-instance-attributes
+    """What a check found; ok only when nothing is missing, extra or mismatched."""
+
+    checked: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    missing: list = dataclasses.field(default_factory=list)
+    extra: list = dataclasses.field(default_factory=list)
+    mismatched: list = dataclasses.field(default_factory=list)
+    digests: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self):
+        return not (self.missing or self.extra or self.mismatched)
+
+    def summary(self):
+        return {"checked": self.checked, "bytes": self.bytes, "seconds": round(self.seconds, 3), "ok": self.ok,
+                "missing": sorted(self.missing), "extra": sorted(self.extra), "mismatched": sorted(self.mismatched)}
+
+
+# --- the sha256sum format -------------------------------------------------------------------
+
+def format_line(hexdigest, path):
+    """One sha256sum line; names with a backslash or newline are escaped the way coreutils does."""
+    if "\\" in path or "\n" in path or "\r" in path:
+        escaped = path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+        return f"\\{hexdigest}  {escaped}\n"
+    return f"{hexdigest}  {path}\n"
+
+
+def parse(text, origin=SUMS_NAME):
+    """sha256sum output -> {relative path: hex}; a malformed line is named by its number."""
+    entries = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise SumsError(f"{origin} line {number} is not '<sha256>  <path>': {line[:120]!r}")
+        escaped, hexdigest, path = match.groups()
+        if escaped:
+            path = re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r", "\\": "\\"}.get(m.group(1), m.group(0)), path)
+        entries[os.path.normpath(path[2:] if path.startswith("./") else path)] = hexdigest.lower()
+    return entries
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+def tree_files(root, exclude=(SUMS_NAME,)):
+    """Regular files under root, relative and sorted; symlinks are structure, not content."""
+    found = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories.sort()
+        for name in files:
+            path = os.path.join(directory, name)
+            relative = os.path.relpath(path, root)
+            if relative in exclude or os.path.islink(path) or not os.path.isfile(path):
+                continue
+            found.append(relative)
+    return sorted(found)
+
+
+class Progress:
+    """Bytes hashed so far, written now and then to a JSON file a person (or async_status) can watch."""
+
+    def __init__(self, path, total_bytes, total_files, interval=1.0):
+        self.path = path
+        self.total_bytes, self.total_files = total_bytes, total_files
+        self.done_bytes = self.done_files = 0
+        self.started = self._last = time.monotonic()
+        self.interval = interval
+        self._lock = threading.Lock()
+
+    def advance(self, size):
+        with self._lock:
+            self.done_bytes += size
+            self.done_files += 1
+            if self.path and (time.monotonic() - self._last >= self.interval or self.done_files == self.total_files):
+                self._last = time.monotonic()
+                self._write()
+
+    def _write(self):
+        elapsed = time.monotonic() - self.started
+        write_text_atomically(self.path, json.dumps({
+            "files_done": self.done_files, "files_total": self.total_files, "bytes_done": self.done_bytes,
+            "bytes_total": self.total_bytes, "seconds": round(elapsed, 1),
+            "bytes_per_second": int(self.done_bytes / elapsed) if elapsed else 0}) + "\n")
+
+
+def hash_file(path):
+    hasher = hashlib.sha256()
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(READ_SIZE)
+        view = memoryview(buffer)
+        for count in iter(lambda: handle.readinto(buffer), 0):
+            hasher.update(view[:count])
+    return hasher.hexdigest()
+
+
+def hash_tree(root, paths, workers=None, progress_path=None):
+    """{relative path: hex} for paths under root, hashed on `workers` threads (default: every core)."""
+    sizes = {p: os.path.getsize(os.path.join(root, p)) for p in paths}
+    progress = Progress(progress_path, sum(sizes.values()), len(paths))
+    # Biggest first: the last file to start is a small one, so no core idles at the end.
+    ordered = sorted(paths, key=lambda p: -sizes[p])
+
+    def one(relative):
+        digest = hash_file(os.path.join(root, relative))
+        progress.advance(sizes[relative])
+        return relative, digest
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        return dict(pool.map(one, ordered)), sum(sizes.values())
+
+
+# --- writing and checking ------------------------------------------------------------------
+
+def render(digests):
+    return "".join(format_line(digests[path], path) for path in sorted(digests))
+
+
+def write(root, sums_path=None, workers=None, progress_path=None, check_mode=False):
+    """Write SHA256SUMS for every file under root; (changed, files, bytes). Unchanged content is not rewritten."""
+    sums_path = sums_path or os.path.join(root, SUMS_NAME)
+    excluded = {os.path.relpath(sums_path, root)}
+    digests, total = hash_tree(root, tree_files(root, exclude=excluded), workers, progress_path)
+    text = render(digests)
+    try:
+        with open(sums_path, encoding="utf-8") as handle:
+            changed = handle.read() != text
+    except FileNotFoundError:
+        changed = True
+    if changed and not check_mode:
+        write_text_atomically(sums_path, text)
+    return changed, len(digests), total
+
+
+def verify(root, sums_path=None, workers=None, progress_path=None, by_name=False):
+    """Check root against its sums file (and/or self-named blobs); a Verification of everything found."""
+    started = time.monotonic()
+    sums_path = sums_path or os.path.join(root, SUMS_NAME)
+    expected = read(sums_path) if os.path.exists(sums_path) else None
+    if expected is None and not by_name:
+        raise SumsError(f"{sums_path} does not exist: write it with state=present on the connected side, "
+                        "or verify content-addressed blobs by their names (by_name)")
+    present = tree_files(root, exclude={os.path.relpath(sums_path, root)})
+    named = {p: os.path.basename(p) for p in present if by_name and _self_named(p)}
+    wanted = dict(expected or {})
+    for path, hexdigest in named.items():
+        wanted.setdefault(path, hexdigest)
+    result = Verification()
+    on_disk = set(present)
+    result.missing = [p for p in wanted if p not in on_disk]
+    result.extra = [p for p in present if p not in wanted] if expected is not None else []
+    to_check = [p for p in wanted if p in on_disk]
+    actual, result.bytes = hash_tree(root, to_check, workers, progress_path)
+    # a self-named file must match its name as well as the sums file
+    result.mismatched = [p for p in to_check if actual[p] != wanted[p] or actual[p] != named.get(p, actual[p])]
+    result.checked, result.digests = len(to_check), {p: wanted[p] for p in to_check}
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def read(sums_path):
+    try:
+        with open(sums_path, encoding="utf-8", errors="surrogateescape") as handle:
+            return parse(handle.read(), sums_path)
+    except OSError as error:
+        raise SumsError(f"cannot read {sums_path}: {error.strerror}") from None
+
+
+def _self_named(relative):
+    """blobs/sha256/<hex> (OCI layouts) and blobs/<sha256 hex> (Hugging Face LFS files): the name is the digest."""
+    parts = relative.split(os.sep)
+    if len(parts) < 2 or not _SELF_NAMED.match(parts[-1]):
+        return False
+    return parts[-2] == "blobs" or (parts[-2] == "sha256" and len(parts) >= 3 and parts[-3] == "blobs")
+
+
+def write_report(path, root, sums_path, verification, when=None):
+    """Evidence a security officer can file: what was checked, against which digests, when, with what result."""
+    sums_digest = f"sha256:{hash_file(sums_path)}" if sums_path and os.path.exists(sums_path) else None
+    report = {
+        "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when or time.time())),
+        "root": os.path.abspath(root), "sums_file": sums_path if sums_digest else None, "sums_file_sha256": sums_digest,
+        "result": "verified" if verification.ok else "FAILED", **verification.summary(),
+        "files": {p: f"sha256:{d}" for p, d in sorted(verification.digests.items())},
+    }
+    write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
+
+
+def write_text_atomically(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
+    with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
