@@ -104,8 +104,9 @@ options:
     default: 300
   include_signatures:
     description:
-      - Also copy the cosign-style signature, attestation and SBOM tags of each image
-        (C(sha256-<digest>.sig), C(.att), C(.sbom)) when the source has them.
+      - Also copy what signs or describes each image, when the source has it - the artifacts the OCI 1.1
+        referrers API lists for its digest, and the cosign-style tags C(sha256-<digest>.sig), C(.att) and C(.sbom).
+      - In an OCI layout, referrers are index entries without a name, annotated C(io.airlock.referrer.of) with the image digest.
     type: bool
     default: false
   upload_chunk_size:
@@ -193,7 +194,9 @@ images:
       description: Blob bytes already at the destination or mounted from another repository.
       type: int
     signatures:
-      description: Signature, attestation and SBOM tags copied with the image (with O(include_signatures)).
+      description:
+        - Artifacts copied with the image (with O(include_signatures)) - C(tag) and C(digest) for cosign-style tags,
+          C(referrer) and C(artifact_type) for OCI referrers - each with C(changed).
       type: list
       elements: dict
 bytes_copied:

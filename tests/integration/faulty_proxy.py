@@ -41,6 +41,7 @@ class FaultyProxy:
         self.upstream = (upstream_host, upstream_port)
         self.bearer = bearer
         self.token_requests = []
+        self.referrers = {}  # subject digest -> descriptors, answered on /v2/<repo>/referrers/<digest>
         self.faults = []
         self.log = []
         proxy = self
@@ -75,6 +76,11 @@ class FaultyProxy:
     def handle(self, request):
         self.log.append((request.command, request.path, request.headers.get("Range")))
         if self.bearer and self._answer_auth(request):
+            return
+        if "/referrers/" in request.path and self.referrers:
+            subject = request.path.rsplit("/", 1)[1]
+            index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": self.referrers.get(subject, [])}
+            self._reply(request, 200, json.dumps(index).encode())
             return
         fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
         body = self._read_body(request)

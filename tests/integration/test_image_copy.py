@@ -426,3 +426,48 @@ def test_two_images_that_would_land_on_one_name_are_refused(testbed, public_imag
     result = run_module("image_copy", {"images": [public_images[0], same_path], "destination": f"docker://{testbed.private_registry}/mirror",
                                        "registries": [{"host": testbed.public_registry, "insecure": True}]})
     assert result["failed"] and "would both be copied to" in result["msg"]
+
+
+def test_oci_referrers_travel_with_the_image_into_a_layout_and_on(testbed, public_images, scratch_layout, private_registry_settings):
+    from distribution import Registry  # pylint: disable=import-outside-toplevel
+    from tiny_image import build  # pylint: disable=import-outside-toplevel
+
+    image = public_images[2]
+    repository = image.split("/", 1)[1].rsplit(":", 1)[0]
+    subject = "sha256:" + hashlib.sha256(skopeo_raw(testbed, f"docker://{image}", "--tls-verify=false")).hexdigest()
+    sbom = build(f"sbom of {image}\n")
+    manifest = dict(json.loads(sbom.manifest), artifactType="application/spdx+json",
+                    subject={"mediaType": "application/vnd.oci.image.index.v1+json", "digest": subject, "size": 1})
+    raw = json.dumps(manifest, sort_keys=True).encode()
+    registry = Registry(testbed.public_registry)
+    registry.push_blob(repository, sbom.config_digest, sbom.config)
+    registry.push_blob(repository, "sha256:" + hashlib.sha256(sbom.layer_gzip).hexdigest(), sbom.layer_gzip)
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    registry.put_manifest(repository, digest, raw, "application/vnd.oci.image.manifest.v1+json")
+
+    host, port = testbed.public_registry.split(":")
+    with FaultyProxy(host, int(port)) as proxy:  # registry 2.8 has no referrers API: the proxy answers it
+        proxy.referrers = {subject: [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": len(raw),
+                                      "artifactType": "application/spdx+json"}]}
+        through = image.replace(testbed.public_registry, proxy.address)
+        settings = [{"host": proxy.address, "insecure": True}]
+        result = run_module("image_copy", {"images": [through], "destination": f"oci:{scratch_layout}", "include_signatures": True,
+                                           "registries": settings})
+        assert not result.get("failed"), result.get("msg")
+        assert result["images"][0]["signatures"] == [{"referrer": digest, "artifact_type": "application/spdx+json", "changed": True}]
+        entries = [d for d in layout_index(scratch_layout)["manifests"] if d["digest"] == digest]
+        assert entries and entries[0]["annotations"] == {"io.airlock.referrer.of": subject}
+        again = run_module("image_copy", {"images": [through], "destination": f"oci:{scratch_layout}", "include_signatures": True,
+                                          "registries": settings})
+        assert again["changed"] is False
+
+    mirror = f"ref-{uuid.uuid4().hex[:8]}"
+    pushed = run_module("image_copy", {"images": [f"oci:{scratch_layout}"], "destination": f"docker://{testbed.private_registry}/{mirror}",
+                                       "include_signatures": True, "registries": [private_registry_settings]})
+    assert not pushed.get("failed"), pushed.get("msg")
+    assert pushed["images"][0]["signatures"][0]["referrer"] == digest
+    head = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-I", "--cacert", testbed.private_ca,
+                           "-u", f"{testbed.private_user}:{testbed.private_password}", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                           f"https://{testbed.private_registry}/v2/{mirror}/{repository}/manifests/{digest}"],
+                          capture_output=True, text=True, check=False)
+    assert head.stdout == "200"

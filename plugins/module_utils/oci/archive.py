@@ -325,6 +325,10 @@ class ArchiveEndpoint:
         """An archive holds no signature tags."""
         return None
 
+    def referrers(self, digest):  # pylint: disable=unused-argument
+        """Nor referrers."""
+        return []
+
     def current_digest(self):
         return self._root.digest
 

@@ -92,7 +92,8 @@ class Copier:
         return result
 
     def _copy_signatures(self, source, destination, result):
-        """cosign-style sha256-<hex>.sig/.att/.sbom tags of the source digest, when present."""
+        """OCI referrers of the image, and cosign-style sha256-<hex>.sig/.att/.sbom tags, when present."""
+        self._copy_referrers(source, destination, result)
         _algorithm, hexdigest = digests.parse(result.source_digest)
         for suffix in SIGNATURE_SUFFIXES:
             tag = f"sha256-{hexdigest}.{suffix}"
@@ -101,6 +102,19 @@ class Copier:
                 continue
             copied = self._copy_image(artifact, destination.sibling(tag), None)
             result.signatures.append({"tag": tag, "digest": copied.digest, "changed": copied.changed})
+            result.changed = result.changed or copied.changed
+            result.bytes_copied += copied.bytes_copied
+
+    def _copy_referrers(self, source, destination, result):
+        """Artifacts that name the image as their subject (OCI 1.1), with their blobs, by digest."""
+        for descriptor in source.referrers(result.source_digest):
+            artifact = source.manifest(descriptor["digest"])
+            copied = CopyResult(str(source), str(destination), digest=artifact.digest)
+            self._collect(self._submit_blobs(source, destination, artifact), copied)
+            if not self.check_mode:
+                copied.changed = destination.put_referrer(artifact, result.source_digest) or copied.changed
+            result.signatures.append({"referrer": artifact.digest, "artifact_type": descriptor.get("artifactType", ""),
+                                      "changed": copied.changed})
             result.changed = result.changed or copied.changed
             result.bytes_copied += copied.bytes_copied
 

@@ -55,6 +55,16 @@ class RegistryEndpoint:
     def write_blob(self, digest, chunks, size):
         return self.client.upload_blob(self.repository, digest, chunks, size)
 
+    def referrers(self, digest):
+        return self.client.referrers(self.repository, digest)
+
+    def put_referrer(self, manifest, subject):  # pylint: disable=unused-argument
+        """A registry links a manifest to its subject by the manifest's own subject field; True when new."""
+        if self.client.manifest_digest(self.repository, manifest.digest) == manifest.digest:
+            return False
+        self.client.put_manifest(self.repository, manifest.digest, manifest)
+        return True
+
     def sibling(self, tag):
         """The same repository under another tag (cosign keeps signatures as sha256-<hex>.sig tags)."""
         return RegistryEndpoint(self.client, references.Reference(self.reference.registry, self.repository, tag))
@@ -119,6 +129,13 @@ class LayoutEndpoint:
 
     def write_blob(self, digest, chunks, size):
         return self.layout.write_blob(digest, chunks, size)
+
+    def referrers(self, digest):
+        return self.layout.referrers(digest)
+
+    def put_referrer(self, manifest, subject):
+        self.layout.write_manifest(manifest)
+        return self.layout.add_referrer(manifest, subject)
 
     def sibling(self, tag):
         name = references.parse(self.ref_name, default_tag=None)

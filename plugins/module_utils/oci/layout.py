@@ -23,6 +23,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import
 
 REF_NAME = "org.opencontainers.image.ref.name"
 SOURCE_ANNOTATION = "io.airlock.source.reference"
+REFERRER_OF = "io.airlock.referrer.of"  # an index entry for an artifact (signature, SBOM) of that digest
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
 READ_SIZE = 1024 * 1024
 PARTIAL_PREFIX = ".partial-"  # + writer's PID: a killed writer's leftovers are recognisable
@@ -123,6 +124,27 @@ class Layout:
             index["manifests"] = kept + [descriptor]
             self._write_json("index.json", index)
         return descriptor
+
+    def add_referrer(self, manifest, subject):
+        """List an artifact whose subject is another manifest: an index entry with no ref name.
+
+        Returns True when the entry is new."""
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw),
+                      "annotations": {REFERRER_OF: subject}}
+        artifact_type = manifest.parsed().get("artifactType")
+        if artifact_type:
+            descriptor["artifactType"] = artifact_type
+        with self._locked():
+            index = self.index()
+            if any(d.get("digest") == manifest.digest and d.get("annotations", {}).get(REFERRER_OF) == subject
+                   for d in index.get("manifests", [])):
+                return False
+            index["manifests"] = index.get("manifests", []) + [descriptor]
+            self._write_json("index.json", index)
+        return True
+
+    def referrers(self, subject):
+        return [d for d in self.index().get("manifests", []) if d.get("annotations", {}).get(REFERRER_OF) == subject]
 
     # --- internals ---------------------------------------------------------------------
 

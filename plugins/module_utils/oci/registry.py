@@ -125,6 +125,23 @@ class RegistryClient:
             raise digests.DigestMismatch(f"manifest pushed to {self.registry}/{repository}", manifest.digest, echoed)
         return manifest.digest
 
+    def referrers(self, repository, digest):
+        """Descriptors of the artifacts whose subject is digest (OCI 1.1 referrers API).
+
+        A registry without the API answers 404: that means none can be listed, not an error.
+        """
+        response = self._request("GET", f"/v2/{repository}/referrers/{digest}", _scope(repository, "pull"),
+                                 headers={"Accept": mediatypes.OCI_INDEX}, allow_missing=True,
+                                 what=f"referrers of {self.registry}/{repository}@{digest}")
+        if response is None:
+            return []
+        try:
+            return response.json().get("manifests", [])
+        except ValueError:
+            return []
+        finally:
+            response.close()
+
     # --- blobs -------------------------------------------------------------------------
 
     def blob_size(self, repository, digest):
