@@ -19,16 +19,15 @@ description:
     a cut-off blob download resumes where it stopped.
 author:
   - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Reports what would be copied and how many bytes, reading the source and destination but writing nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: A second run finds every image at the destination and reports C(changed=false).
 options:
