@@ -1,0 +1,247 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The transfer archive: a bundle directory packed into verified volumes, and unpacked safely.
+
+Packing streams a plain tar (blobs are already compressed: no gzip over them) into volumes
+of a chosen size, each with its sha256 and an index. Unpacking proves every volume first,
+then reads them in place as one tar, refusing any entry that would land outside the
+target, and ends with a full verification of the bundle's own SHA256SUMS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tarfile
+import tempfile
+import time
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
+
+INDEX_SUFFIX = ".index.json"
+TAR_BUFFER = 1024 * 1024
+LOCK_NAME = "airlock.lock.json"
+
+
+class BundleError(ValueError):
+    """A bundle or its volumes cannot be packed or trusted; the message names what and why."""
+
+
+# --- packing -------------------------------------------------------------------------------
+
+def pack(root, out_dir, name, volume_size, check_mode=False):
+    """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked."""
+    root, out_dir = os.path.abspath(root), os.path.abspath(out_dir)
+    if out_dir == root or out_dir.startswith(root + os.sep):
+        raise BundleError(f"the volumes would be written inside the bundle they pack ({out_dir}); choose a directory outside {root}")
+    entries = _walk(root)
+    fingerprint = _fingerprint(root, entries)
+    index_path = os.path.join(out_dir, name + INDEX_SUFFIX)
+    previous = _load_index(index_path) if os.path.exists(index_path) else None
+    if previous and previous.get("fingerprint") == fingerprint and _volumes_intact(out_dir, previous):
+        return False, previous
+    if check_mode:
+        return True, {"volumes": [], "fingerprint": fingerprint}
+    os.makedirs(out_dir, exist_ok=True)
+    started = time.monotonic()
+    volumes = _write_volumes(root, entries, out_dir, name, volume_size)
+    for stale in (previous or {}).get("volumes", [])[len(volumes):]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(out_dir, stale["name"]))
+            os.unlink(os.path.join(out_dir, stale["name"] + ".sha256"))
+    index = {"name": name, "format": "tar", "volume_size": volume_size, "fingerprint": fingerprint, "files": len(entries),
+             "bytes": sum(v["size"] for v in volumes), "volumes": volumes, "created": _now(),
+             "lock_sha256": _lock_digest(root), "seconds": round(time.monotonic() - started, 3)}
+    sums.write_text_atomically(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return True, index
+
+
+def _walk(root):
+    """Every directory, regular file and symlink under root, sorted: a deterministic tar order."""
+    found = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories.sort()
+        for name in sorted(subdirectories + files):
+            found.append(os.path.relpath(os.path.join(directory, name), root))
+    return sorted(found)
+
+
+def _fingerprint(root, entries):
+    """What the volumes would hold, without reading file contents: names, kinds, sizes, times."""
+    hasher = hashlib.sha256()
+    for relative in entries:
+        status = os.lstat(os.path.join(root, relative))
+        target = os.readlink(os.path.join(root, relative)) if os.path.islink(os.path.join(root, relative)) else ""
+        hasher.update(f"{relative}\0{status.st_mode}\0{status.st_size}\0{status.st_mtime_ns}\0{target}\n".encode(errors="surrogateescape"))
+    return hasher.hexdigest()
+
+
+def _write_volumes(root, entries, out_dir, name, volume_size):
+    writer = VolumeWriter(out_dir, f"{name}.tar", volume_size)
+    try:
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFFER) as tar:
+            for relative in entries:
+                tar.add(os.path.join(root, relative), arcname=relative, recursive=False)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    for volume in writer.volumes:
+        sums.write_text_atomically(os.path.join(out_dir, volume["name"] + ".sha256"), sums.format_line(volume["sha256"], volume["name"]))
+    return writer.volumes
+
+
+# --- unpacking -----------------------------------------------------------------------------
+
+def verify_volumes(src_dir, name, workers=None):
+    """Every volume present, whole and matching its digest, or one error naming each that is not."""
+    index = _load_index(os.path.join(src_dir, name + INDEX_SUFFIX))
+    problems, present = [], []
+    for volume in index["volumes"]:
+        path = os.path.join(src_dir, volume["name"])
+        if not os.path.exists(path):
+            problems.append(f"{volume['name']} is missing")
+        elif os.path.getsize(path) != volume["size"]:
+            problems.append(f"{volume['name']} is {os.path.getsize(path)} bytes, expected {volume['size']} (truncated or replaced)")
+        else:
+            present.append(volume)
+    actual, _total = sums.hash_tree(src_dir, [v["name"] for v in present], workers)
+    problems += [f"{v['name']} does not match its sha256 (corrupted, or volumes swapped)" for v in present if actual[v["name"]] != v["sha256"]]
+    if problems:
+        raise BundleError(f"volumes of {name} in {src_dir} cannot be trusted, nothing was unpacked: " + "; ".join(problems))
+    return index
+
+
+def unpack(src_dir, name, target, workers=None, check_mode=False):
+    """Verify the volumes, then extract them in place into target; returns counts of what happened."""
+    index = verify_volumes(src_dir, name, workers)
+    if check_mode:
+        return {"changed": True, "written": 0, "skipped": 0, "volumes": len(index["volumes"])}
+    target = os.path.abspath(target)
+    os.makedirs(target, exist_ok=True)
+    reader = VolumeReader([os.path.join(src_dir, v["name"]) for v in index["volumes"]])
+    counts = {"written": 0, "skipped": 0, "bytes_written": 0}
+    try:
+        with tarfile.open(fileobj=reader, mode="r:", bufsize=TAR_BUFFER) as tar:
+            for member in tar:
+                _refuse_unsafe(member, target)
+                _extract(tar, member, target, counts)
+    except OSError as error:
+        raise BundleError(f"unpacking {name} into {target} failed: {error.strerror or error} ({getattr(error, 'filename', '')}); "
+                          "free space or fix the target, then run again: files already in place are kept") from None
+    finally:
+        reader.close()
+    counts.update(changed=counts["written"] > 0, volumes=len(index["volumes"]))
+    return counts
+
+
+def _refuse_unsafe(member, target):
+    """Absolute paths, .. escapes, links out of the target, devices and FIFOs never touch the disk."""
+    name = member.name
+    parts = name.replace("\\", "/").split("/")
+    if os.path.isabs(name) or ".." in parts:
+        raise BundleError(f"refusing tar entry {name!r}: it would be written outside {target}")
+    if not (member.isfile() or member.isdir() or member.issym()):
+        raise BundleError(f"refusing tar entry {name!r}: {_kind(member)} entries are never unpacked")
+    if member.issym():
+        landing = os.path.normpath(os.path.join(target, os.path.dirname(name), member.linkname))
+        if os.path.isabs(member.linkname) or not (landing == target or landing.startswith(target + os.sep)):
+            raise BundleError(f"refusing symlink {name!r} -> {member.linkname!r}: it points outside {target}")
+
+
+def _kind(member):
+    if member.islnk():
+        return "hard link"
+    if member.ischr() or member.isblk():
+        return "device"
+    if member.isfifo():
+        return "FIFO"
+    return "special"
+
+
+def _extract(tar, member, target, counts):
+    path = os.path.join(target, member.name)
+    if member.isdir():
+        os.makedirs(path, exist_ok=True)
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if member.issym():
+        if os.path.islink(path) and os.readlink(path) == member.linkname:
+            counts["skipped"] += 1
+            return
+        _replace_with_symlink(path, member.linkname)
+        counts["written"] += 1
+        return
+    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == member.size and _same(tar, member, path):
+        counts["skipped"] += 1
+        return
+    _write_member(tar, member, path)
+    counts["written"] += 1
+    counts["bytes_written"] += member.size
+
+
+def _same(tar, member, path):
+    source = tar.extractfile(member)
+    return _digest_of(iter(lambda: source.read(TAR_BUFFER), b"")) == sums.hash_file(path)
+
+
+def _digest_of(blocks):
+    hasher = hashlib.sha256()
+    for block in blocks:
+        hasher.update(block)
+    return hasher.hexdigest()
+
+
+def _write_member(tar, member, path):
+    """Temporary name, then rename: an interrupted unpack leaves no half file under a real name."""
+    source = tar.extractfile(member)
+    descriptor, temporary = tempfile.mkstemp(prefix=".unpack-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            for block in iter(lambda: source.read(TAR_BUFFER), b""):
+                handle.write(block)
+        os.chmod(temporary, member.mode & 0o755 | 0o644)
+        os.utime(temporary, (member.mtime, member.mtime))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _replace_with_symlink(path, link_target):
+    temporary = f"{path}.unpack-{os.getpid()}"
+    os.symlink(link_target, temporary)
+    os.replace(temporary, path)
+
+
+# --- the index -----------------------------------------------------------------------------
+
+def _load_index(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            index = json.load(handle)
+    except FileNotFoundError:
+        raise BundleError(f"{path} does not exist: copy the index with the volumes (it lists them and their digests)") from None
+    except ValueError as error:
+        raise BundleError(f"{path} is not a bundle index: {error}") from None
+    if not isinstance(index.get("volumes"), list):
+        raise BundleError(f"{path} lists no volumes")
+    return index
+
+
+def _volumes_intact(out_dir, index):
+    return all(os.path.exists(os.path.join(out_dir, v["name"])) and os.path.getsize(os.path.join(out_dir, v["name"])) == v["size"]
+               for v in index["volumes"])
+
+
+def _lock_digest(root):
+    path = os.path.join(root, LOCK_NAME)
+    return f"sha256:{sums.hash_file(path)}" if os.path.exists(path) else None
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: bundle
+short_description: Pack a bundle into verified transfer volumes, or verify and unpack them safely
+version_added: 0.1.0
+description:
+  - With O(state=packed), streams the bundle directory O(path) as a plain tar (blobs are already compressed, so nothing
+    is compressed again) into volumes C(NAME.tar.000), C(NAME.tar.001), ... of at most O(volume_size) bytes in O(volumes_dir),
+    each with its C(.sha256) in C(sha256sum) format, plus C(NAME.index.json) listing volumes, sizes, digests and the digest of
+    the bundle's C(airlock.lock.json). Never needs a second copy of the bundle on disk. An unchanged bundle is not repacked.
+  - With O(state=verified), proves every volume present, whole and matching its digest, naming each that is not.
+  - With O(state=unpacked), verifies the volumes first, then reads them in place as one tar into O(path). Entries with
+    absolute paths or C(..), symlinks pointing outside O(path), hard links, devices and FIFOs are refused. Files already
+    in place with the same content are kept, so an interrupted unpack (a full disk) completes when run again. It ends with a
+    full verification of the bundle's C(SHA256SUMS) when the bundle has one.
+author:
+  - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Packing reports whether the volumes would change; unpacking verifies the volumes and writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  path:
+    description: The bundle directory (packed from, or unpacked into).
+    type: path
+    required: true
+  volumes_dir:
+    description: Where the volumes and the index are (written by O(state=packed), read otherwise).
+    type: path
+    required: true
+  name:
+    description: The volumes' base name.
+    type: str
+    default: bundle
+  state:
+    description: V(packed), V(verified) (the volumes) or V(unpacked).
+    type: str
+    choices: [packed, verified, unpacked]
+    default: verified
+  volume_size:
+    description: Largest volume in bytes. The default, 4 GiB less one byte, fits FAT32 sticks.
+    type: int
+    default: 4294967295
+  workers:
+    description: Volumes or files hashed at once. Defaults to the number of cores.
+    type: int
+  report:
+    description:
+      - With O(state=unpacked), write the JSON verification report of the unpacked bundle here (see M(airlock.airgap.checksum)).
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Pack the bundle into 4 GiB volumes for FAT32 media
+  airlock.airgap.bundle:
+    path: /srv/bundle
+    volumes_dir: /media/usb
+    name: release-2026-11
+    state: packed
+
+- name: In the enclave, verify and unpack, with evidence
+  airlock.airgap.bundle:
+    path: /srv/enclave/bundle
+    volumes_dir: /media/usb
+    name: release-2026-11
+    state: unpacked
+    report: /var/log/airlock/release-2026-11.verification.json
+"""
+
+RETURN = r"""
+volumes:
+  description: The volumes with their sizes and sha256 (O(state=packed) and O(state=verified)).
+  returned: when O(state=packed) or O(state=verified)
+  type: list
+  elements: dict
+bytes:
+  description: Bytes in the volumes.
+  returned: when O(state=packed) or O(state=verified)
+  type: int
+written:
+  description: Files and links written by the unpack.
+  returned: when O(state=unpacked)
+  type: int
+skipped:
+  description: Files and links already in place with the same content.
+  returned: when O(state=unpacked)
+  type: int
+verification:
+  description: The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
+  returned: when O(state=unpacked) and the bundle has a SHA256SUMS
+  type: dict
+seconds:
+  description: Time taken.
+  returned: always
+  type: float
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    volumes_dir=dict(type="path", required=True),
+    name=dict(type="str", default="bundle"),
+    state=dict(type="str", choices=["packed", "verified", "unpacked"], default="verified"),
+    volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
+    workers=dict(type="int"),
+    report=dict(type="path"),
+)
+
+
+def unpacked(module, started):
+    params = module.params
+    counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode)
+    result = dict(counts, seconds=round(time.monotonic() - started, 3))
+    sums_path = os.path.join(params["path"], sums.SUMS_NAME)
+    if module.check_mode or not os.path.exists(sums_path):
+        module.exit_json(**result)
+    found = sums.verify(params["path"], sums_path, params["workers"])
+    result["verification"] = found.summary()
+    if params["report"]:
+        sums.write_report(params["report"], params["path"], sums_path, found)
+    if not found.ok:
+        module.fail_json(msg=f"unpacked {params['path']} does not match its SHA256SUMS: {found.summary()}", **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    started = time.monotonic()
+    try:
+        if params["state"] == "packed":
+            changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode)
+            module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
+        if params["state"] == "verified":
+            index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"])
+            module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
+        unpacked(module, started)
+    except (bundle.BundleError, sums.SumsError) as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg=f"{error.filename or params['path']}: {error.strerror or error}")
+
+
+if __name__ == "__main__":
+    main()

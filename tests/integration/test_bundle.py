@@ -1,0 +1,136 @@
+"""bundle: pack into verified volumes, verify, and unpack safely and resumably, on real trees."""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from module_runner import run_module
+
+
+@pytest.fixture
+def sealed_bundle(image_set, tmp_path):
+    """A bundle-shaped tree with a symlink and a SHA256SUMS written by the checksum module."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    subprocess.run(["cp", "-r", image_set["path"], str(root / "images")], check=True)
+    (root / "airlock.lock.json").write_text(json.dumps({"version": 1, "images": []}))
+    (root / "models").mkdir()
+    (root / "models" / "weights.bin").write_bytes(os.urandom(200_000))
+    (root / "models" / "current").symlink_to("weights.bin")
+    assert not run_module("checksum", {"path": str(root), "state": "present"}).get("failed")
+    return root
+
+
+def pack(root, volumes, size=256 * 1024, **extra):
+    return run_module("bundle", dict({"path": str(root), "volumes_dir": str(volumes), "name": "rel", "state": "packed", "volume_size": size},
+                                     **extra))
+
+
+def test_pack_writes_volumes_plain_tar_can_read_and_is_idempotent(sealed_bundle, tmp_path):
+    volumes = tmp_path / "usb"
+    first = pack(sealed_bundle, volumes)
+    assert first["changed"] and len(first["volumes"]) > 3
+    assert all(v["size"] <= 256 * 1024 for v in first["volumes"])
+    for volume in first["volumes"]:
+        subprocess.run(["sha256sum", "--strict", "-c", volume["name"] + ".sha256"], cwd=volumes, check=True, capture_output=True)
+    names = sorted(v["name"] for v in first["volumes"])
+    listed = subprocess.run(f"cat {' '.join(names)} | tar -tf -", shell=True, cwd=volumes, capture_output=True, text=True, check=True)
+    assert "models/current" in listed.stdout and "SHA256SUMS" in listed.stdout
+    index = json.loads((volumes / "rel.index.json").read_text())
+    assert index["lock_sha256"] == "sha256:" + hashlib.sha256((sealed_bundle / "airlock.lock.json").read_bytes()).hexdigest()
+    assert pack(sealed_bundle, volumes)["changed"] is False
+
+
+def test_unpack_rebuilds_the_bundle_verifies_it_and_is_idempotent(sealed_bundle, tmp_path):
+    volumes, target = tmp_path / "usb", tmp_path / "enclave"
+    pack(sealed_bundle, volumes)
+    report = tmp_path / "evidence.json"
+    first = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked", "report": str(report)})
+    assert not first.get("failed"), first.get("msg")
+    assert first["changed"] and first["verification"]["ok"]
+    assert os.readlink(target / "models" / "current") == "weights.bin"
+    assert json.loads(report.read_text())["result"] == "verified"
+    again = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+    assert again["changed"] is False and again["written"] == 0 and again["skipped"] > 0
+
+
+@pytest.mark.parametrize("damage", ["flip", "missing", "truncate", "swap"])
+def test_damaged_volumes_are_named_and_nothing_is_unpacked(sealed_bundle, tmp_path, damage):
+    volumes, target = tmp_path / "usb", tmp_path / "enclave"
+    names = [v["name"] for v in pack(sealed_bundle, volumes)["volumes"]]
+    first, second = volumes / names[1], volumes / names[2]
+    if damage == "flip":
+        data = bytearray(first.read_bytes())
+        data[100] ^= 0x01
+        first.write_bytes(bytes(data))
+    elif damage == "missing":
+        first.unlink()
+    elif damage == "truncate":
+        first.write_bytes(first.read_bytes()[:-10])
+    else:
+        a, b = first.read_bytes(), second.read_bytes()
+        first.write_bytes(b)
+        second.write_bytes(a)
+    result = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+    assert result["failed"] and names[1] in result["msg"] and "nothing was unpacked" in result["msg"]
+    assert not target.exists()
+
+
+def malicious_volumes(volumes, members):
+    """A one-volume 'bundle' whose tar holds the given (TarInfo, bytes) members, with a valid index."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    raw = buffer.getvalue()
+    volumes.mkdir()
+    (volumes / "evil.tar.000").write_bytes(raw)
+    index = {"volumes": [{"name": "evil.tar.000", "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}], "bytes": len(raw)}
+    (volumes / "evil.index.json").write_text(json.dumps(index))
+
+
+def entry(name, data=b"x", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    return info, data if kind == tarfile.REGTYPE else None
+
+
+@pytest.mark.parametrize("members,reason", [
+    ([entry("ok.txt"), entry("../escape.txt")], "outside"),
+    ([entry("/etc/airlock-escape")], "outside"),
+    ([entry("link", kind=tarfile.SYMTYPE, link="../../etc/passwd")], "points outside"),
+    ([entry("abs", kind=tarfile.SYMTYPE, link="/etc/passwd")], "points outside"),
+    ([entry("dev", kind=tarfile.CHRTYPE)], "device"),
+    ([entry("pipe", kind=tarfile.FIFOTYPE)], "FIFO"),
+    ([entry("hard", kind=tarfile.LNKTYPE, link="ok.txt")], "hard link"),
+])
+def test_unsafe_entries_are_refused(tmp_path, members, reason):
+    volumes, target = tmp_path / "usb", tmp_path / "enclave"
+    malicious_volumes(volumes, members)
+    result = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "evil", "state": "unpacked"})
+    assert result["failed"] and reason in result["msg"]
+    assert not (tmp_path / "escape.txt").exists() and not os.path.exists("/etc/airlock-escape")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_is_reported_and_a_rerun_after_freeing_space_completes(sealed_bundle, tmp_path):
+    volumes, target = tmp_path / "usb", tmp_path / "small-disk"
+    pack(sealed_bundle, volumes)
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target)], check=True)
+    try:
+        full = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+        assert full["failed"] and "No space left" in full["msg"] and "free space" in full["msg"]
+        assert not list(target.rglob(".unpack-*")), "no half-written file is left"
+        subprocess.run(["mount", "-o", "remount,size=64m", str(target)], check=True)
+        done = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+        assert not done.get("failed"), done.get("msg")
+        assert done["verification"]["ok"] and done["skipped"] > 0
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
