@@ -54,6 +54,12 @@ options:
   workers:
     description: Volumes or files hashed at once. Defaults to the number of cores.
     type: int
+  base_sums:
+    description:
+      - Differential packing. The C(SHA256SUMS) of the bundle the enclave already holds (an earlier bundle's); only files that
+        are new or changed since then are packed, and the index records that base and the files to delete.
+      - Unpacking such volumes requires the target to hold exactly that base (or the result, when already applied).
+    type: path
   report:
     description:
       - With O(state=unpacked), write the JSON verification report of the unpacked bundle here (see M(airlock.airgap.checksum)).
@@ -95,6 +101,10 @@ skipped:
   description: Files and links already in place with the same content.
   returned: when O(state=unpacked)
   type: int
+removed:
+  description: Files deleted because the differential bundle no longer has them.
+  returned: when O(state=unpacked)
+  type: int
 verification:
   description: The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
   returned: when O(state=unpacked) and the bundle has a SHA256SUMS
@@ -118,6 +128,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", default="bundle"),
     state=dict(type="str", choices=["packed", "verified", "unpacked"], default="verified"),
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
+    base_sums=dict(type="path"),
     workers=dict(type="int"),
     report=dict(type="path"),
 )
@@ -145,7 +156,8 @@ def main():
     started = time.monotonic()
     try:
         if params["state"] == "packed":
-            changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode)
+            changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode,
+                                         params["base_sums"])
             module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
         if params["state"] == "verified":
             index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"])

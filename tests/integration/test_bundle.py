@@ -134,3 +134,32 @@ def test_a_full_disk_is_reported_and_a_rerun_after_freeing_space_completes(seale
         assert done["verification"]["ok"] and done["skipped"] > 0
     finally:
         subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_a_differential_bundle_carries_only_the_change_and_rebuilds_the_whole(sealed_bundle, tmp_path):
+    volumes, enclave = tmp_path / "usb-full", tmp_path / "enclave"
+    full = pack(sealed_bundle, volumes, size=1024 * 1024)
+    assert not run_module("bundle", {"path": str(enclave), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"}).get("failed")
+    held = tmp_path / "held.SHA256SUMS"
+    held.write_bytes((enclave / "SHA256SUMS").read_bytes())  # what the enclave reports it holds
+
+    (sealed_bundle / "models" / "adapter.bin").write_bytes(os.urandom(50_000))
+    (sealed_bundle / "airlock.lock.json").write_text(json.dumps({"version": 1, "images": [], "models": ["adapter"]}))
+    (sealed_bundle / "models" / "weights.bin").unlink()
+    (sealed_bundle / "models" / "current").unlink()
+    (sealed_bundle / "models" / "current").symlink_to("adapter.bin")
+    assert run_module("checksum", {"path": str(sealed_bundle), "state": "present"})["changed"]
+
+    diff = pack(sealed_bundle, tmp_path / "usb-diff", size=1024 * 1024, base_sums=str(held))
+    assert diff["bytes"] < full["bytes"] / 10, (diff["bytes"], full["bytes"])
+    applied = run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
+    assert not applied.get("failed"), applied.get("msg")
+    assert applied["verification"]["ok"] and applied["removed"] == 1
+    assert not (enclave / "models" / "weights.bin").exists() and os.readlink(enclave / "models" / "current") == "adapter.bin"
+    again = run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
+    assert again["changed"] is False
+
+    elsewhere = tmp_path / "other-enclave"
+    refused = run_module("bundle", {"path": str(elsewhere), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
+    assert refused["failed"] and "extends the bundle" in refused["msg"] and "nothing was unpacked" in refused["msg"]
+    assert not elsewhere.exists()

@@ -32,13 +32,20 @@ class BundleError(ValueError):
 
 # --- packing -------------------------------------------------------------------------------
 
-def pack(root, out_dir, name, volume_size, check_mode=False):
-    """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked."""
+def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None):
+    """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked.
+
+    With base_sums (the SHA256SUMS of the bundle the enclave already holds), only files that
+    are new or changed travel; the index records that base and the files to remove.
+    """
     root, out_dir = os.path.abspath(root), os.path.abspath(out_dir)
     if out_dir == root or out_dir.startswith(root + os.sep):
         raise BundleError(f"the volumes would be written inside the bundle they pack ({out_dir}); choose a directory outside {root}")
     entries = _walk(root)
-    fingerprint = _fingerprint(root, entries)
+    base = _differential_base(root, base_sums) if base_sums else None
+    if base:
+        entries = [e for e in entries if e not in base["unchanged"]]
+    fingerprint = _fingerprint(root, entries) + (f":{base['sums_sha256']}" if base else "")
     index_path = os.path.join(out_dir, name + INDEX_SUFFIX)
     previous = _load_index(index_path) if os.path.exists(index_path) else None
     if previous and previous.get("fingerprint") == fingerprint and _volumes_intact(out_dir, previous):
@@ -55,8 +62,22 @@ def pack(root, out_dir, name, volume_size, check_mode=False):
     index = {"name": name, "format": "tar", "volume_size": volume_size, "fingerprint": fingerprint, "files": len(entries),
              "bytes": sum(v["size"] for v in volumes), "volumes": volumes, "created": _now(),
              "lock_sha256": _lock_digest(root), "seconds": round(time.monotonic() - started, 3)}
+    if base:
+        index["base"] = {"sums_sha256": base["sums_sha256"], "removed": base["removed"],
+                         "result_sums_sha256": f"sha256:{sums.hash_file(os.path.join(root, sums.SUMS_NAME))}"}
     sums.write_text_atomically(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return True, index
+
+
+def _differential_base(root, base_sums):
+    """What the enclave holds (its SHA256SUMS) against this bundle's own: unchanged and removed files."""
+    own_sums = os.path.join(root, sums.SUMS_NAME)
+    if not os.path.exists(own_sums):
+        raise BundleError(f"{root} has no {sums.SUMS_NAME}: seal it with the checksum module (state=present) before a differential pack")
+    held, current = sums.read(base_sums), sums.read(own_sums)
+    return {"sums_sha256": f"sha256:{sums.hash_file(base_sums)}",
+            "unchanged": {path for path, digest in current.items() if held.get(path) == digest},
+            "removed": sorted(path for path in held if path not in current)}
 
 
 def _walk(root):
@@ -118,9 +139,11 @@ def verify_volumes(src_dir, name, workers=None):
 def unpack(src_dir, name, target, workers=None, check_mode=False):
     """Verify the volumes, then extract them in place into target; returns counts of what happened."""
     index = verify_volumes(src_dir, name, workers)
+    target = os.path.abspath(target)
+    if index.get("base"):
+        _check_base(index["base"], target, name)
     if check_mode:
         return {"changed": True, "written": 0, "skipped": 0, "volumes": len(index["volumes"])}
-    target = os.path.abspath(target)
     os.makedirs(target, exist_ok=True)
     reader = VolumeReader([os.path.join(src_dir, v["name"]) for v in index["volumes"]])
     counts = {"written": 0, "skipped": 0, "bytes_written": 0}
@@ -134,8 +157,27 @@ def unpack(src_dir, name, target, workers=None, check_mode=False):
                           "free space or fix the target, then run again: files already in place are kept") from None
     finally:
         reader.close()
-    counts.update(changed=counts["written"] > 0, volumes=len(index["volumes"]))
+    removed = _remove(target, index.get("base", {}).get("removed", []))
+    counts.update(changed=counts["written"] > 0 or removed > 0, removed=removed, volumes=len(index["volumes"]))
     return counts
+
+
+def _check_base(base, target, name):
+    """A differential bundle applies only onto the bundle it extends (or is already applied)."""
+    held = os.path.join(target, sums.SUMS_NAME)
+    digest = f"sha256:{sums.hash_file(held)}" if os.path.exists(held) else None
+    if digest not in (base["sums_sha256"], base["result_sums_sha256"]):
+        raise BundleError(f"{name} is differential: it extends the bundle whose SHA256SUMS is {base['sums_sha256']}, but {target} "
+                          f"holds {digest or 'no bundle'}; unpack the bundle it extends first, nothing was unpacked")
+
+
+def _remove(target, paths):
+    removed = 0
+    for relative in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(target, relative))
+            removed += 1
+    return removed
 
 
 def _refuse_unsafe(member, target):

@@ -1,0 +1,80 @@
+"""bundle pack/unpack side by side with plain tar on the large image set, in one run.
+
+  pack     bundle state=packed (tar stream cut into hashed volumes)  vs  tar cf
+  unpack   bundle state=unpacked (verify volumes, extract in place, verify SHA256SUMS)  vs  tar xf
+Warm page cache; medians of --runs.
+
+Usage: python bench/bench_bundle.py [--preset large] [--runs 3] [--volume-mib 1024] [--work DIR]
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, ".cache", "collections")]
+
+import imageset  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def timed(action):
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def fresh(*paths):
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def our_unpack(volumes, target):
+    bundle.unpack(volumes, "bench", target)
+    if not sums.verify(target).ok:
+        raise RuntimeError("the unpacked bundle does not verify")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="large", choices=sorted(imageset.PRESETS))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--volume-mib", type=int, default=1024)
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-bench-bundle"))
+    args = parser.parse_args()
+    tree = os.path.join(args.work, "bundle")
+    imageset.generate(os.path.join(tree, "images"), **imageset.PRESETS[args.preset])
+    sums.write(tree)
+    size = sum(os.path.getsize(os.path.join(tree, p)) for p in sums.tree_files(tree, exclude=()))
+    volumes, tarball, target = (os.path.join(args.work, n) for n in ("volumes", "plain.tar", "target"))
+    volume_size = args.volume_mib * 1024 * 1024
+    phases = {
+        "pack": {
+            "tar cf": lambda: subprocess.run(["tar", "cf", tarball, "-C", tree, "."], check=True),
+            "bundle packed": lambda: (fresh(volumes), bundle.pack(tree, volumes, "bench", volume_size)),
+        },
+        "unpack": {
+            "tar xf": lambda: (fresh(target), os.makedirs(target), subprocess.run(["tar", "xf", tarball, "-C", target], check=True)),
+            "bundle unpacked (+verify)": lambda: (fresh(target), our_unpack(volumes, target)),
+        },
+    }
+    print(f"{args.preset} set: {size / 1e9:.2f} GB, volumes of {args.volume_mib} MiB")
+    print(f"{'phase':8} {'tool':28} {'median s':>9} {'MB/s':>7}  runs")
+    for phase, tools in phases.items():
+        medians = {}
+        for name, action in tools.items():
+            samples = [timed(action) for _run in range(args.runs)]
+            medians[name] = statistics.median(samples)
+            print(f"{phase:8} {name:28} {medians[name]:9.2f} {size / medians[name] / 1e6:7.0f}  {' '.join(f'{s:.2f}' for s in samples)}")
+        ours_name, tar_name = [n for n in tools if n.startswith("bundle")][0], [n for n in tools if n.startswith("tar")][0]
+        print(f"{phase:8} bundle / tar time: {medians[ours_name] / medians[tar_name]:.2f}")
+    fresh(args.work)
+
+
+if __name__ == "__main__":
+    main()
