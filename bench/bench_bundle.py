@@ -21,6 +21,7 @@ sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, ".cache", "colle
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, transports  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def timed(action):
@@ -73,7 +74,28 @@ def main():
             print(f"{phase:8} {name:28} {medians[name]:9.2f} {size / medians[name] / 1e6:7.0f}  {' '.join(f'{s:.2f}' for s in samples)}")
         ours_name, tar_name = [n for n in tools if n.startswith("bundle")][0], [n for n in tools if n.startswith("tar")][0]
         print(f"{phase:8} bundle / tar time: {medians[ours_name] / medians[tar_name]:.2f}")
+    differential(args.work, tree, volumes, volume_size)
     fresh(args.work)
+
+
+def differential(work, tree, volumes, volume_size):
+    """Add one image (a new app on a new base) to the bundle, then pack only the difference."""
+    full_bytes = sum(v["size"] for v in bundle.pack(tree, volumes, "bench", volume_size)[1]["volumes"])
+    held = os.path.join(work, "held.SHA256SUMS")
+    shutil.copy(os.path.join(tree, sums.SUMS_NAME), held)
+    extra = os.path.join(work, "extra-set")
+    imageset.generate(extra, images=1, total_mb=60, shared_fraction=0.0, multiarch_fraction=0.0, seed=99)
+    copier = copy.Copier()
+    try:
+        pairs = transports.plan([f"oci:{extra}"], f"oci:{os.path.join(tree, 'images')}", transports.Clients())
+        copy.copy_many(copier, [(s, d, None) for s, d in pairs])
+    finally:
+        copier.close()
+    sums.write(tree)
+    diff_index = bundle.pack(tree, os.path.join(work, "volumes-diff"), "bench", volume_size, base_sums=held)[1]
+    diff_bytes = sum(v["size"] for v in diff_index["volumes"])
+    print(f"differential after adding one image: {diff_bytes / 1e6:.1f} MB vs the full bundle's {full_bytes / 1e6:.1f} MB "
+          f"({diff_bytes / full_bytes:.3%})")
 
 
 if __name__ == "__main__":

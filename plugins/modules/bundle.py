@@ -62,7 +62,13 @@ options:
     type: path
   report:
     description:
-      - With O(state=unpacked), write the JSON verification report of the unpacked bundle here (see M(airlock.airgap.checksum)).
+      - Write a JSON verification report here to file as evidence - with O(state=verified), of the volumes (each with its
+        expected and found sha256); with O(state=unpacked), of the unpacked bundle against its C(SHA256SUMS).
+    type: path
+  progress_file:
+    description:
+      - Rewrite this JSON file about once a second with the files and bytes packed, verified or unpacked so far, so a person
+        (or C(async_status)) can follow an hour-long job.
     type: path
 """
 
@@ -131,12 +137,28 @@ ARGUMENT_SPEC = dict(
     base_sums=dict(type="path"),
     workers=dict(type="int"),
     report=dict(type="path"),
+    progress_file=dict(type="path"),
 )
+
+
+def verified(module, started):
+    """The volumes alone; the report is written whether they pass or not."""
+    params = module.params
+    try:
+        index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"], params["progress_file"])
+    except bundle.BundleError as error:
+        if params["report"]:
+            bundle.write_volume_report(params["report"], params["volumes_dir"], params["name"], str(error))
+        raise
+    if params["report"]:
+        bundle.write_volume_report(params["report"], params["volumes_dir"], params["name"], None)
+    module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
 
 
 def unpacked(module, started):
     params = module.params
-    counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode)
+    counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode,
+                           params["progress_file"])
     result = dict(counts, seconds=round(time.monotonic() - started, 3))
     sums_path = os.path.join(params["path"], sums.SUMS_NAME)
     if module.check_mode or not os.path.exists(sums_path):
@@ -157,11 +179,10 @@ def main():
     try:
         if params["state"] == "packed":
             changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode,
-                                         params["base_sums"])
+                                         params["base_sums"], params["progress_file"])
             module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
         if params["state"] == "verified":
-            index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"])
-            module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
+            verified(module, started)
         unpacked(module, started)
     except (bundle.BundleError, sums.SumsError) as error:
         module.fail_json(msg=str(error))

@@ -163,3 +163,20 @@ def test_a_differential_bundle_carries_only_the_change_and_rebuilds_the_whole(se
     refused = run_module("bundle", {"path": str(elsewhere), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
     assert refused["failed"] and "extends the bundle" in refused["msg"] and "nothing was unpacked" in refused["msg"]
     assert not elsewhere.exists()
+
+
+def test_verified_volumes_leave_evidence_and_progress(sealed_bundle, tmp_path):
+    volumes = tmp_path / "usb"
+    names = [v["name"] for v in pack(sealed_bundle, volumes, progress_file=str(tmp_path / "pack.progress"))["volumes"]]
+    assert json.loads((tmp_path / "pack.progress").read_text())["files_done"] > 0
+    arguments = {"path": str(tmp_path / "unused"), "volumes_dir": str(volumes), "name": "rel", "state": "verified",
+                 "report": str(tmp_path / "volumes.json"), "progress_file": str(tmp_path / "verify.progress")}
+    result = run_module("bundle", arguments)
+    assert not result.get("failed") and result["changed"] is False
+    evidence = json.loads((tmp_path / "volumes.json").read_text())
+    assert evidence["result"] == "verified" and [v["name"] for v in evidence["volumes"]] == names
+    assert json.loads((tmp_path / "verify.progress").read_text())["files_done"] == len(names)
+    (volumes / names[0]).write_bytes(b"garbage")
+    failed = run_module("bundle", arguments)
+    assert failed["failed"] and names[0] in failed["msg"]
+    assert json.loads((tmp_path / "volumes.json").read_text())["result"] == "FAILED"

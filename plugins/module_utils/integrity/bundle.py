@@ -32,7 +32,7 @@ class BundleError(ValueError):
 
 # --- packing -------------------------------------------------------------------------------
 
-def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None):
+def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, progress_path=None):
     """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked.
 
     With base_sums (the SHA256SUMS of the bundle the enclave already holds), only files that
@@ -54,7 +54,7 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None):
         return True, {"volumes": [], "fingerprint": fingerprint}
     os.makedirs(out_dir, exist_ok=True)
     started = time.monotonic()
-    volumes = _write_volumes(root, entries, out_dir, name, volume_size)
+    volumes = _write_volumes(root, entries, out_dir, name, volume_size, progress_path)
     for stale in (previous or {}).get("volumes", [])[len(volumes):]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(out_dir, stale["name"]))
@@ -100,12 +100,15 @@ def _fingerprint(root, entries):
     return hasher.hexdigest()
 
 
-def _write_volumes(root, entries, out_dir, name, volume_size):
+def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None):
+    sizes = {e: os.lstat(os.path.join(root, e)).st_size for e in entries}
+    progress = sums.Progress(progress_path, sum(sizes.values()), len(entries))
     writer = VolumeWriter(out_dir, f"{name}.tar", volume_size)
     try:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFFER) as tar:
             for relative in entries:
                 tar.add(os.path.join(root, relative), arcname=relative, recursive=False)
+                progress.advance(sizes[relative])
         writer.close()
     except BaseException:
         writer.abort()
@@ -117,7 +120,7 @@ def _write_volumes(root, entries, out_dir, name, volume_size):
 
 # --- unpacking -----------------------------------------------------------------------------
 
-def verify_volumes(src_dir, name, workers=None):
+def verify_volumes(src_dir, name, workers=None, progress_path=None):
     """Every volume present, whole and matching its digest, or one error naming each that is not."""
     index = _load_index(os.path.join(src_dir, name + INDEX_SUFFIX))
     problems, present = [], []
@@ -129,14 +132,14 @@ def verify_volumes(src_dir, name, workers=None):
             problems.append(f"{volume['name']} is {os.path.getsize(path)} bytes, expected {volume['size']} (truncated or replaced)")
         else:
             present.append(volume)
-    actual, _total = sums.hash_tree(src_dir, [v["name"] for v in present], workers)
+    actual, _total = sums.hash_tree(src_dir, [v["name"] for v in present], workers, progress_path)
     problems += [f"{v['name']} does not match its sha256 (corrupted, or volumes swapped)" for v in present if actual[v["name"]] != v["sha256"]]
     if problems:
         raise BundleError(f"volumes of {name} in {src_dir} cannot be trusted, nothing was unpacked: " + "; ".join(problems))
     return index
 
 
-def unpack(src_dir, name, target, workers=None, check_mode=False):
+def unpack(src_dir, name, target, workers=None, check_mode=False, progress_path=None):
     """Verify the volumes, then extract them in place into target; returns counts of what happened."""
     index = verify_volumes(src_dir, name, workers)
     target = os.path.abspath(target)
@@ -147,11 +150,13 @@ def unpack(src_dir, name, target, workers=None, check_mode=False):
     os.makedirs(target, exist_ok=True)
     reader = VolumeReader([os.path.join(src_dir, v["name"]) for v in index["volumes"]])
     counts = {"written": 0, "skipped": 0, "bytes_written": 0}
+    progress = sums.Progress(progress_path, reader.total, index.get("files", 0))
     try:
         with tarfile.open(fileobj=reader, mode="r:", bufsize=TAR_BUFFER) as tar:
             for member in tar:
                 _refuse_unsafe(member, target)
                 _extract(tar, member, target, counts)
+                progress.advance(member.size)
     except OSError as error:
         raise BundleError(f"unpacking {name} into {target} failed: {error.strerror or error} ({getattr(error, 'filename', '')}); "
                           "free space or fix the target, then run again: files already in place are kept") from None
@@ -160,6 +165,17 @@ def unpack(src_dir, name, target, workers=None, check_mode=False):
     removed = _remove(target, index.get("base", {}).get("removed", []))
     counts.update(changed=counts["written"] > 0 or removed > 0, removed=removed, volumes=len(index["volumes"]))
     return counts
+
+
+def write_volume_report(path, src_dir, name, failure):
+    """Evidence for the volumes: each with the sha256 the index promised, when, and the verdict."""
+    index_path = os.path.join(src_dir, name + INDEX_SUFFIX)
+    index = _load_index(index_path)
+    report = {"checked_at": _now(), "index": index_path, "index_sha256": f"sha256:{sums.hash_file(index_path)}",
+              "lock_sha256": index.get("lock_sha256"), "result": "FAILED" if failure else "verified", "problem": failure,
+              "volumes": [{"name": v["name"], "size": v["size"], "sha256": f"sha256:{v['sha256']}"} for v in index["volumes"]]}
+    sums.write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
 
 
 def _check_base(base, target, name):

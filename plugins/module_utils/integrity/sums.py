@@ -93,7 +93,8 @@ def tree_files(root, exclude=(SUMS_NAME,)):
 
 
 class Progress:
-    """Bytes hashed so far, written now and then to a JSON file a person (or async_status) can watch."""
+    """Bytes done so far (hashed, packed, unpacked), written now and then to a JSON file a person
+    (or async_status) can watch."""
 
     def __init__(self, path, total_bytes, total_files, interval=1.0):
         self.path = path
