@@ -19,6 +19,8 @@ description:
     full verification of the bundle's C(SHA256SUMS) when the bundle has one.
 author:
   - airlock.airgap maintainers (@airlock)
+requirements:
+  - zstandard (only for O(compression=zstd))
 extends_documentation_fragment:
   - airlock.airgap.attributes
 attributes:
@@ -54,6 +56,15 @@ options:
   workers:
     description: Volumes or files hashed at once. Defaults to the number of cores.
     type: int
+  compression:
+    description:
+      - V(none) stores files as they are (image blobs are compressed already).
+      - V(zstd) compresses, inside the tar, each file that does not already start like gzip, zstd, xz, bzip2 or zip data
+        (model weights, configs, lock files), and unpacking decompresses it. Volumes packed this way are meant for this
+        module, since plain C(tar) would extract such files still compressed.
+    type: str
+    choices: [none, zstd]
+    default: none
   base_sums:
     description:
       - Differential packing. The C(SHA256SUMS) of the bundle the enclave already holds (an earlier bundle's); only files that
@@ -124,7 +135,7 @@ seconds:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums
 
@@ -135,6 +146,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["packed", "verified", "unpacked"], default="verified"),
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
     base_sums=dict(type="path"),
+    compression=dict(type="str", choices=["none", "zstd"], default="none"),
     workers=dict(type="int"),
     report=dict(type="path"),
     progress_file=dict(type="path"),
@@ -176,10 +188,12 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     started = time.monotonic()
+    if params["compression"] == "zstd" and bundle.ZSTD_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("zstandard"), exception=bundle.ZSTD_IMPORT_ERROR)
     try:
         if params["state"] == "packed":
             changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode,
-                                         params["base_sums"], params["progress_file"])
+                                         params["base_sums"], params["progress_file"], params["compression"])
             module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
         if params["state"] == "verified":
             verified(module, started)

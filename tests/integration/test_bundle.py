@@ -180,3 +180,18 @@ def test_verified_volumes_leave_evidence_and_progress(sealed_bundle, tmp_path):
     failed = run_module("bundle", arguments)
     assert failed["failed"] and names[0] in failed["msg"]
     assert json.loads((tmp_path / "volumes.json").read_text())["result"] == "FAILED"
+
+
+def test_zstd_compresses_what_is_not_compressed_yet_and_unpacks_identically(sealed_bundle, tmp_path):
+    (sealed_bundle / "models" / "config.json").write_text(json.dumps({"layers": list(range(20000))}))
+    assert run_module("checksum", {"path": str(sealed_bundle), "state": "present"})["changed"]
+    plain = pack(sealed_bundle, tmp_path / "plain", size=64 * 1024 * 1024)
+    packed = pack(sealed_bundle, tmp_path / "zstd", size=64 * 1024 * 1024, compression="zstd")
+    assert packed["bytes"] < plain["bytes"] - 50_000, (packed["bytes"], plain["bytes"])
+    target = tmp_path / "enclave"
+    unpacked = run_module("bundle", {"path": str(target), "volumes_dir": str(tmp_path / "zstd"), "name": "rel", "state": "unpacked"})
+    assert not unpacked.get("failed"), unpacked.get("msg")
+    assert unpacked["verification"]["ok"]
+    assert (target / "models" / "config.json").read_bytes() == (sealed_bundle / "models" / "config.json").read_bytes()
+    again = run_module("bundle", {"path": str(target), "volumes_dir": str(tmp_path / "zstd"), "name": "rel", "state": "unpacked"})
+    assert again["changed"] is False and again["written"] == 0

@@ -17,11 +17,23 @@ import os
 import tarfile
 import tempfile
 import time
+import traceback
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
 
+try:
+    import zstandard
+    ZSTD_IMPORT_ERROR = None
+except ImportError:
+    zstandard = None
+    ZSTD_IMPORT_ERROR = traceback.format_exc()
+
 INDEX_SUFFIX = ".index.json"
+COMPRESSION_KEY = "AIRLOCK.compression"  # pax header of a member stored zstd-compressed
+ORIGINAL_SIZE_KEY = "AIRLOCK.size"
+# Files that start like this are compressed already: zstd over them costs CPU and saves nothing.
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh", b"PK\x03\x04")
 TAR_BUFFER = 1024 * 1024
 LOCK_NAME = "airlock.lock.json"
 
@@ -32,7 +44,7 @@ class BundleError(ValueError):
 
 # --- packing -------------------------------------------------------------------------------
 
-def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, progress_path=None):
+def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
     """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked.
 
     With base_sums (the SHA256SUMS of the bundle the enclave already holds), only files that
@@ -45,7 +57,9 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, pro
     base = _differential_base(root, base_sums) if base_sums else None
     if base:
         entries = [e for e in entries if e not in base["unchanged"]]
-    fingerprint = _fingerprint(root, entries) + (f":{base['sums_sha256']}" if base else "")
+    if compression == "zstd" and zstandard is None:
+        raise BundleError("compression=zstd needs the Python library zstandard (pip install zstandard)")
+    fingerprint = _fingerprint(root, entries) + (f":{base['sums_sha256']}" if base else "") + f":{compression}"
     index_path = os.path.join(out_dir, name + INDEX_SUFFIX)
     previous = _load_index(index_path) if os.path.exists(index_path) else None
     if previous and previous.get("fingerprint") == fingerprint and _volumes_intact(out_dir, previous):
@@ -54,12 +68,12 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, pro
         return True, {"volumes": [], "fingerprint": fingerprint}
     os.makedirs(out_dir, exist_ok=True)
     started = time.monotonic()
-    volumes = _write_volumes(root, entries, out_dir, name, volume_size, progress_path)
+    volumes = _write_volumes(root, entries, out_dir, name, volume_size, progress_path, compression)
     for stale in (previous or {}).get("volumes", [])[len(volumes):]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(out_dir, stale["name"]))
             os.unlink(os.path.join(out_dir, stale["name"] + ".sha256"))
-    index = {"name": name, "format": "tar", "volume_size": volume_size, "fingerprint": fingerprint, "files": len(entries),
+    index = {"name": name, "format": "tar", "compression": compression, "volume_size": volume_size, "fingerprint": fingerprint, "files": len(entries),
              "bytes": sum(v["size"] for v in volumes), "volumes": volumes, "created": _now(),
              "lock_sha256": _lock_digest(root), "seconds": round(time.monotonic() - started, 3)}
     if base:
@@ -100,14 +114,18 @@ def _fingerprint(root, entries):
     return hasher.hexdigest()
 
 
-def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None):
+def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
     sizes = {e: os.lstat(os.path.join(root, e)).st_size for e in entries}
     progress = sums.Progress(progress_path, sum(sizes.values()), len(entries))
     writer = VolumeWriter(out_dir, f"{name}.tar", volume_size)
     try:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFFER) as tar:
             for relative in entries:
-                tar.add(os.path.join(root, relative), arcname=relative, recursive=False)
+                path = os.path.join(root, relative)
+                if compression == "zstd" and _worth_compressing(path):
+                    _add_compressed(tar, path, relative, out_dir)
+                else:
+                    tar.add(path, arcname=relative, recursive=False)
                 progress.advance(sizes[relative])
         writer.close()
     except BaseException:
@@ -116,6 +134,25 @@ def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None
     for volume in writer.volumes:
         sums.write_text_atomically(os.path.join(out_dir, volume["name"] + ".sha256"), sums.format_line(volume["sha256"], volume["name"]))
     return writer.volumes
+
+
+def _worth_compressing(path):
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    return bool(head) and not head.startswith(COMPRESSED_MAGIC)
+
+
+def _add_compressed(tar, path, relative, scratch_dir):
+    """Store one file zstd-compressed; its size must precede it, so it is compressed to a temporary first."""
+    info = tar.gettarinfo(path, arcname=relative)
+    with tempfile.TemporaryFile(dir=scratch_dir) as packed, open(path, "rb") as source:
+        zstandard.ZstdCompressor(level=3, threads=-1).copy_stream(source, packed, read_size=TAR_BUFFER, write_size=TAR_BUFFER)
+        info.pax_headers = {COMPRESSION_KEY: "zstd", ORIGINAL_SIZE_KEY: str(info.size)}
+        info.size = packed.tell()
+        packed.seek(0)
+        tar.addfile(info, packed)
 
 
 # --- unpacking -----------------------------------------------------------------------------
@@ -233,17 +270,36 @@ def _extract(tar, member, target, counts):
         _replace_with_symlink(path, member.linkname)
         counts["written"] += 1
         return
-    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == member.size and _same(tar, member, path):
+    size = _original_size(member)
+    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == size and _same(tar, member, path):
         counts["skipped"] += 1
         return
     _write_member(tar, member, path)
     counts["written"] += 1
-    counts["bytes_written"] += member.size
+    counts["bytes_written"] += size
+
+
+def _original_size(member):
+    return int(member.pax_headers.get(ORIGINAL_SIZE_KEY, member.size))
+
+
+def _member_blocks(tar, member):
+    """The member's content as stored on disk: zstd members are decompressed as they stream."""
+    source = tar.extractfile(member)
+    if member.pax_headers.get(COMPRESSION_KEY) == "zstd":
+        if zstandard is None:
+            raise BundleError(f"{member.name} is zstd-compressed: install the Python library zstandard to unpack it")
+        source = zstandard.ZstdDecompressor().stream_reader(source, read_size=TAR_BUFFER)
+    written = 0
+    for block in iter(lambda: source.read(TAR_BUFFER), b""):
+        written += len(block)
+        yield block
+    if written != _original_size(member):
+        raise BundleError(f"{member.name} unpacked to {written} bytes, expected {_original_size(member)}: the volume is damaged")
 
 
 def _same(tar, member, path):
-    source = tar.extractfile(member)
-    return _digest_of(iter(lambda: source.read(TAR_BUFFER), b"")) == sums.hash_file(path)
+    return _digest_of(_member_blocks(tar, member)) == sums.hash_file(path)
 
 
 def _digest_of(blocks):
@@ -255,11 +311,10 @@ def _digest_of(blocks):
 
 def _write_member(tar, member, path):
     """Temporary name, then rename: an interrupted unpack leaves no half file under a real name."""
-    source = tar.extractfile(member)
     descriptor, temporary = tempfile.mkstemp(prefix=".unpack-", dir=os.path.dirname(path))
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            for block in iter(lambda: source.read(TAR_BUFFER), b""):
+            for block in _member_blocks(tar, member):
                 handle.write(block)
         os.chmod(temporary, member.mode & 0o755 | 0o644)
         os.utime(temporary, (member.mtime, member.mtime))
