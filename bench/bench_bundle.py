@@ -92,7 +92,7 @@ def differential(work, tree, volumes, volume_size):
     finally:
         copier.close()
     sums.write(tree)
-    diff_index = bundle.pack(tree, os.path.join(work, "volumes-diff"), "bench", volume_size, base_sums=held)[1]
+    diff_index = bundle.pack(tree, os.path.join(work, "volumes-diff"), "bench", volume_size, base=held)[1]
     diff_bytes = sum(v["size"] for v in diff_index["volumes"])
     print(f"differential after adding one image: {diff_bytes / 1e6:.1f} MB vs the full bundle's {full_bytes / 1e6:.1f} MB "
           f"({diff_bytes / full_bytes:.3%})")

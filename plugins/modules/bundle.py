@@ -65,11 +65,13 @@ options:
     type: str
     choices: [none, zstd]
     default: none
-  base_sums:
+  base:
     description:
-      - Differential packing. The C(SHA256SUMS) of the bundle the enclave already holds (an earlier bundle's); only files that
-        are new or changed since then are packed, and the index records that base and the files to delete.
-      - Unpacking such volumes requires the target to hold exactly that base (or the result, when already applied).
+      - Differential packing against what the enclave already holds, given as that bundle's C(airlock.lock.json) or its
+        C(SHA256SUMS). Only what is new travels, and the index records the base.
+      - With a lock, the manifests, configs and layers of the images it lists stay home (found through this bundle's
+        C(images/) layout). With a C(SHA256SUMS), every file is compared, and files gone since are deleted on unpack.
+      - Unpacking such volumes requires the target to hold exactly that base file (or the result, when already applied).
     type: path
   report:
     description:
@@ -145,7 +147,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", default="bundle"),
     state=dict(type="str", choices=["packed", "verified", "unpacked"], default="verified"),
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
-    base_sums=dict(type="path"),
+    base=dict(type="path"),
     compression=dict(type="str", choices=["none", "zstd"], default="none"),
     workers=dict(type="int"),
     report=dict(type="path"),
@@ -193,7 +195,7 @@ def main():
     try:
         if params["state"] == "packed":
             changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode,
-                                         params["base_sums"], params["progress_file"], params["compression"])
+                                         params["base"], params["progress_file"], params["compression"])
             module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
         if params["state"] == "verified":
             verified(module, started)

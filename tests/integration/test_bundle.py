@@ -150,7 +150,7 @@ def test_a_differential_bundle_carries_only_the_change_and_rebuilds_the_whole(se
     (sealed_bundle / "models" / "current").symlink_to("adapter.bin")
     assert run_module("checksum", {"path": str(sealed_bundle), "state": "present"})["changed"]
 
-    diff = pack(sealed_bundle, tmp_path / "usb-diff", size=1024 * 1024, base_sums=str(held))
+    diff = pack(sealed_bundle, tmp_path / "usb-diff", size=1024 * 1024, base=str(held))
     assert diff["bytes"] < full["bytes"] / 10, (diff["bytes"], full["bytes"])
     applied = run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
     assert not applied.get("failed"), applied.get("msg")
@@ -195,3 +195,31 @@ def test_zstd_compresses_what_is_not_compressed_yet_and_unpacks_identically(seal
     assert (target / "models" / "config.json").read_bytes() == (sealed_bundle / "models" / "config.json").read_bytes()
     again = run_module("bundle", {"path": str(target), "volumes_dir": str(tmp_path / "zstd"), "name": "rel", "state": "unpacked"})
     assert again["changed"] is False and again["written"] == 0
+
+
+def test_a_differential_against_the_enclaves_lock_leaves_its_images_home(image_set, tmp_path):
+    import sys  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench"))
+    import imageset  # pylint: disable=import-outside-toplevel
+
+    root = tmp_path / "bundle"
+    lock = root / "airlock.lock.json"
+    copied = run_module("image_copy", {"images": [f"oci:{image_set['path']}"], "destination": f"oci:{root / 'images'}", "lock_file": str(lock)})
+    assert not copied.get("failed"), copied.get("msg")
+    assert run_module("checksum", {"path": str(root), "state": "present"})["changed"]
+    full = pack(root, tmp_path / "usb-full", size=1024 * 1024)
+    enclave = tmp_path / "enclave"
+    assert not run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-full"), "name": "rel", "state": "unpacked"}).get("failed")
+    held_lock = tmp_path / "held.lock.json"
+    held_lock.write_bytes((enclave / "airlock.lock.json").read_bytes())
+
+    extra = tmp_path / "extra"
+    imageset.generate(str(extra), images=1, total_mb=1, shared_fraction=0.0, multiarch_fraction=0.0, seed=42)
+    assert not run_module("image_copy", {"images": [f"oci:{extra}"], "destination": f"oci:{root / 'images'}", "lock_file": str(lock)}).get("failed")
+    assert run_module("checksum", {"path": str(root), "state": "present"})["changed"]
+    diff = pack(root, tmp_path / "usb-diff", size=1024 * 1024, base=str(held_lock))
+    new_image_bytes = sum(f.stat().st_size for f in (extra / "blobs" / "sha256").iterdir())
+    assert diff["bytes"] < new_image_bytes + 200_000 < full["bytes"], (diff["bytes"], new_image_bytes, full["bytes"])
+    applied = run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
+    assert not applied.get("failed"), applied.get("msg")
+    assert applied["verification"]["ok"]

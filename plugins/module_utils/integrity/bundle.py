@@ -44,22 +44,22 @@ class BundleError(ValueError):
 
 # --- packing -------------------------------------------------------------------------------
 
-def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
+def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
     """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked.
 
-    With base_sums (the SHA256SUMS of the bundle the enclave already holds), only files that
-    are new or changed travel; the index records that base and the files to remove.
+    With base (the SHA256SUMS or the airlock.lock.json of the bundle the enclave already
+    holds), only files that are new or changed travel; the index records that base.
     """
     root, out_dir = os.path.abspath(root), os.path.abspath(out_dir)
     if out_dir == root or out_dir.startswith(root + os.sep):
         raise BundleError(f"the volumes would be written inside the bundle they pack ({out_dir}); choose a directory outside {root}")
     entries = _walk(root)
-    base = _differential_base(root, base_sums) if base_sums else None
+    base = _differential_base(root, base) if base else None
     if base:
         entries = [e for e in entries if e not in base["unchanged"]]
     if compression == "zstd" and zstandard is None:
         raise BundleError("compression=zstd needs the Python library zstandard (pip install zstandard)")
-    fingerprint = _fingerprint(root, entries) + (f":{base['sums_sha256']}" if base else "") + f":{compression}"
+    fingerprint = _fingerprint(root, entries) + (f":{base['sha256']}" if base else "") + f":{compression}"
     index_path = os.path.join(out_dir, name + INDEX_SUFFIX)
     previous = _load_index(index_path) if os.path.exists(index_path) else None
     if previous and previous.get("fingerprint") == fingerprint and _volumes_intact(out_dir, previous):
@@ -77,21 +77,59 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base_sums=None, pro
              "bytes": sum(v["size"] for v in volumes), "volumes": volumes, "created": _now(),
              "lock_sha256": _lock_digest(root), "seconds": round(time.monotonic() - started, 3)}
     if base:
-        index["base"] = {"sums_sha256": base["sums_sha256"], "removed": base["removed"],
-                         "result_sums_sha256": f"sha256:{sums.hash_file(os.path.join(root, sums.SUMS_NAME))}"}
+        index["base"] = {"file": base["file"], "sha256": base["sha256"], "removed": base["removed"],
+                         "result_sha256": _digest_or_none(os.path.join(root, base["file"]))}
     sums.write_text_atomically(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return True, index
 
 
-def _differential_base(root, base_sums):
-    """What the enclave holds (its SHA256SUMS) against this bundle's own: unchanged and removed files."""
+def _differential_base(root, base_path):
+    """What the enclave holds against this bundle: the files that need not travel, and those to remove.
+
+    A SHA256SUMS base compares every file; an airlock.lock.json base names image digests,
+    whose manifests, configs and layers in this bundle's images/ layout then stay home.
+    """
+    if not os.path.exists(base_path):
+        raise BundleError(f"the differential base {base_path} does not exist")
+    if os.path.basename(base_path).endswith(".json"):
+        with open(base_path, encoding="utf-8") as handle:
+            held = json.load(handle)
+        digests = {d for image in held.get("images", []) for d in (image.get("digest"), image.get("source_digest")) if d}
+        return {"file": LOCK_NAME, "sha256": f"sha256:{sums.hash_file(base_path)}", "removed": [],
+                "unchanged": _blobs_reachable(root, "images", digests)}
     own_sums = os.path.join(root, sums.SUMS_NAME)
     if not os.path.exists(own_sums):
         raise BundleError(f"{root} has no {sums.SUMS_NAME}: seal it with the checksum module (state=present) before a differential pack")
-    held, current = sums.read(base_sums), sums.read(own_sums)
-    return {"sums_sha256": f"sha256:{sums.hash_file(base_sums)}",
+    held, current = sums.read(base_path), sums.read(own_sums)
+    return {"file": sums.SUMS_NAME, "sha256": f"sha256:{sums.hash_file(base_path)}",
             "unchanged": {path for path, digest in current.items() if held.get(path) == digest},
             "removed": sorted(path for path in held if path not in current)}
+
+
+def _blobs_reachable(root, layout, digests):
+    """Blob paths (relative to root) of everything the given manifest or index digests reference."""
+    found, pending = set(), list(digests)
+    while pending:
+        relative = os.path.join(layout, "blobs", *pending.pop().split(":", 1))
+        path = os.path.join(root, relative)
+        if relative in found or not os.path.isfile(path):
+            continue
+        found.add(relative)
+        if os.path.getsize(path) > 4 * 1024 * 1024:
+            continue  # a layer, not a manifest
+        try:
+            with open(path, "rb") as handle:
+                document = json.load(handle)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(document, dict):
+            children = document.get("manifests", []) + [document.get("config") or {}] + document.get("layers", [])
+            pending += [child["digest"] for child in children if isinstance(child, dict) and child.get("digest")]
+    return found
+
+
+def _digest_or_none(path):
+    return f"sha256:{sums.hash_file(path)}" if os.path.exists(path) else None
 
 
 def _walk(root):
@@ -217,10 +255,9 @@ def write_volume_report(path, src_dir, name, failure):
 
 def _check_base(base, target, name):
     """A differential bundle applies only onto the bundle it extends (or is already applied)."""
-    held = os.path.join(target, sums.SUMS_NAME)
-    digest = f"sha256:{sums.hash_file(held)}" if os.path.exists(held) else None
-    if digest not in (base["sums_sha256"], base["result_sums_sha256"]):
-        raise BundleError(f"{name} is differential: it extends the bundle whose SHA256SUMS is {base['sums_sha256']}, but {target} "
+    digest = _digest_or_none(os.path.join(target, base["file"]))
+    if digest not in (base["sha256"], base["result_sha256"]):
+        raise BundleError(f"{name} is differential: it extends the bundle whose {base['file']} is {base['sha256']}, but {target} "
                           f"holds {digest or 'no bundle'}; unpack the bundle it extends first, nothing was unpacked")
 
 
@@ -352,8 +389,7 @@ def _volumes_intact(out_dir, index):
 
 
 def _lock_digest(root):
-    path = os.path.join(root, LOCK_NAME)
-    return f"sha256:{sums.hash_file(path)}" if os.path.exists(path) else None
+    return _digest_or_none(os.path.join(root, LOCK_NAME))
 
 
 def _now():
