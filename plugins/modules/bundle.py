@@ -173,11 +173,12 @@ def unpacked(module, started):
     params = module.params
     counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode,
                            params["progress_file"])
+    digests = counts.pop("digests", {})
     result = dict(counts, seconds=round(time.monotonic() - started, 3))
     sums_path = os.path.join(params["path"], sums.SUMS_NAME)
     if module.check_mode or not os.path.exists(sums_path):
         module.exit_json(**result)
-    found = sums.verify(params["path"], sums_path, params["workers"])
+    found = sums.verify(params["path"], sums_path, params["workers"], known=digests)
     result["verification"] = found.summary()
     if params["report"]:
         sums.write_report(params["report"], params["path"], sums_path, found)

@@ -224,7 +224,7 @@ def unpack(src_dir, name, target, workers=None, check_mode=False, progress_path=
         return {"changed": True, "written": 0, "skipped": 0, "volumes": len(index["volumes"])}
     os.makedirs(target, exist_ok=True)
     reader = VolumeReader([os.path.join(src_dir, v["name"]) for v in index["volumes"]])
-    counts = {"written": 0, "skipped": 0, "bytes_written": 0}
+    counts = {"written": 0, "skipped": 0, "bytes_written": 0, "digests": {}}
     progress = sums.Progress(progress_path, reader.total, index.get("files", 0))
     try:
         with tarfile.open(fileobj=reader, mode="r:", bufsize=TAR_BUFFER) as tar:
@@ -308,10 +308,13 @@ def _extract(tar, member, target, counts):
         counts["written"] += 1
         return
     size = _original_size(member)
-    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == size and _same(tar, member, path):
-        counts["skipped"] += 1
-        return
-    _write_member(tar, member, path)
+    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == size:
+        digest = _same(tar, member, path)
+        if digest:
+            counts["skipped"] += 1
+            counts["digests"][os.path.normpath(member.name)] = digest
+            return
+    counts["digests"][os.path.normpath(member.name)] = _write_member(tar, member, path)
     counts["written"] += 1
     counts["bytes_written"] += size
 
@@ -336,7 +339,9 @@ def _member_blocks(tar, member):
 
 
 def _same(tar, member, path):
-    return _digest_of(_member_blocks(tar, member)) == sums.hash_file(path)
+    """The file's digest when the member holds exactly what is already at path, else None."""
+    digest = _digest_of(_member_blocks(tar, member))
+    return digest if digest == sums.hash_file(path) else None
 
 
 def _digest_of(blocks):
@@ -347,11 +352,15 @@ def _digest_of(blocks):
 
 
 def _write_member(tar, member, path):
-    """Temporary name, then rename: an interrupted unpack leaves no half file under a real name."""
+    """Temporary name, then rename: an interrupted unpack leaves no half file under a real name.
+
+    Returns the sha256 of what was written, so the final verification need not read it again."""
     descriptor, temporary = tempfile.mkstemp(prefix=".unpack-", dir=os.path.dirname(path))
+    hasher = hashlib.sha256()
     try:
         with os.fdopen(descriptor, "wb") as handle:
             for block in _member_blocks(tar, member):
+                hasher.update(block)
                 handle.write(block)
         os.chmod(temporary, member.mode & 0o755 | 0o644)
         os.utime(temporary, (member.mtime, member.mtime))
@@ -360,6 +369,7 @@ def _write_member(tar, member, path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    return hasher.hexdigest()
 
 
 def _replace_with_symlink(path, link_target):

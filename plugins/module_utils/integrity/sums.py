@@ -168,8 +168,12 @@ def write(root, sums_path=None, workers=None, progress_path=None, check_mode=Fal
     return changed, len(digests), total
 
 
-def verify(root, sums_path=None, workers=None, progress_path=None, by_name=False):
-    """Check root against its sums file (and/or self-named blobs); a Verification of everything found."""
+def verify(root, sums_path=None, workers=None, progress_path=None, by_name=False, known=None):  # pylint: disable=too-many-arguments
+    """Check root against its sums file (and/or self-named blobs); a Verification of everything found.
+
+    known: {relative path: hex} digests of files hashed just now as they were written (an
+    unpack); only the others are read again.
+    """
     started = time.monotonic()
     sums_path = sums_path or os.path.join(root, SUMS_NAME)
     expected = read(sums_path) if os.path.exists(sums_path) else None
@@ -186,7 +190,9 @@ def verify(root, sums_path=None, workers=None, progress_path=None, by_name=False
     result.missing = [p for p in wanted if p not in on_disk]
     result.extra = [p for p in present if p not in wanted] if expected is not None else []
     to_check = [p for p in wanted if p in on_disk]
-    actual, result.bytes = hash_tree(root, to_check, workers, progress_path)
+    hashed_now = {p: d for p, d in (known or {}).items() if p in wanted and p in on_disk}
+    actual, result.bytes = hash_tree(root, [p for p in to_check if p not in hashed_now], workers, progress_path)
+    actual.update(hashed_now)
     # a self-named file must match its name as well as the sums file
     result.mismatched = [p for p in to_check if actual[p] != wanted[p] or actual[p] != named.get(p, actual[p])]
     result.checked, result.digests = len(to_check), {p: wanted[p] for p in to_check}

@@ -81,3 +81,12 @@ def test_progress_file_reaches_the_total(tmp_path):
     state = json.loads(progress.read_text())
     assert state["files_done"] == state["files_total"] == 3
     assert state["bytes_done"] == sum(len(v) for v in data.values()) + len(b"blob content")
+
+
+def test_digests_hashed_during_an_unpack_are_not_read_again(tmp_path):
+    make_tree(tmp_path)
+    sums.write(str(tmp_path))
+    listed = sums.read(str(tmp_path / "SHA256SUMS"))
+    found = sums.verify(str(tmp_path), known={"a.txt": listed["a.txt"]})
+    assert found.ok and found.bytes == sum(os.path.getsize(tmp_path / p) for p in listed if p != "a.txt")
+    assert sums.verify(str(tmp_path), known={"a.txt": "0" * 64}).mismatched == ["a.txt"]
