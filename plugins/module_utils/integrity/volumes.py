@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 
 
 class VolumeWriter:
@@ -48,13 +50,14 @@ class VolumeWriter:
         """Remove the volume being written: never leave a half volume under a final name."""
         if self._handle is not None:
             self._handle.close()
+            self._hasher.hexdigest()  # let its thread end
             os.unlink(self._temporary)
             self._handle = None
 
     def _open(self):
         descriptor, self._temporary = tempfile.mkstemp(prefix=f".{self.name}.partial-", dir=self.directory)
         self._handle = os.fdopen(descriptor, "wb")
-        self._hasher, self._written = hashlib.sha256(), 0
+        self._hasher, self._written = _BackgroundHasher(), 0
 
     def _finish(self):
         self._handle.flush()
@@ -65,6 +68,31 @@ class VolumeWriter:
         os.chmod(self._temporary, 0o644)
         os.replace(self._temporary, os.path.join(self.directory, name))
         self.volumes.append({"name": name, "size": self._written, "sha256": self._hasher.hexdigest()})
+
+
+class _BackgroundHasher:
+    """sha256 on another core while the volume is written (hashlib releases the GIL)."""
+
+    def __init__(self):
+        self._hasher = hashlib.sha256()
+        self._queue = queue.Queue(maxsize=64)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._digest = None
+
+    def update(self, data):
+        self._queue.put(bytes(data))
+
+    def hexdigest(self):
+        if self._digest is None:
+            self._queue.put(None)
+            self._thread.join()
+            self._digest = self._hasher.hexdigest()
+        return self._digest
+
+    def _run(self):
+        for block in iter(self._queue.get, None):
+            self._hasher.update(block)
 
 
 class VolumeReader:
