@@ -10,24 +10,17 @@ Usage: python bench/bench_bundle.py [--preset large] [--runs 3] [--volume-mib 10
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, ".cache", "collections")]
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
+from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, transports  # noqa: E402  pylint: disable=wrong-import-position
-
-
-def timed(action):
-    started = time.monotonic()
-    action()
-    return time.monotonic() - started
 
 
 def fresh(*paths):
@@ -70,8 +63,7 @@ def main():
     for phase, tools in phases.items():
         medians = {}
         for name, action in tools.items():
-            samples = [timed(action) for _run in range(args.runs)]
-            medians[name] = statistics.median(samples)
+            medians[name], samples = median_of(args.runs, lambda action=action: timed(action))
             print(f"{phase:8} {name:28} {medians[name]:9.2f} {size / medians[name] / 1e6:7.0f}  {' '.join(f'{s:.2f}' for s in samples)}")
         ours_name, tar_name = [n for n in tools if n.startswith("bundle")][0], [n for n in tools if n.startswith("tar")][0]
         print(f"{phase:8} bundle / tar time: {medians[ours_name] / medians[tar_name]:.2f}")

@@ -10,23 +10,16 @@ Usage: python bench/bench_checksum.py [--preset large] [--runs 3] [--work DIR]
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, ".cache", "collections")]
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
+from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums  # noqa: E402  pylint: disable=wrong-import-position
-
-
-def timed(action):
-    started = time.monotonic()
-    action()
-    return time.monotonic() - started
 
 
 def coreutils_check(tree):
@@ -62,8 +55,7 @@ def main():
     print(f"{len(listed)} files, {total / 1e9:.2f} GB, {os.cpu_count()} cores")
     print(f"{'tool':22} {'median s':>9} {'MB/s':>7}  runs")
     for name, action in tools.items():
-        samples = [timed(action) for _run in range(args.runs)]
-        medians[name] = statistics.median(samples)
+        medians[name], samples = median_of(args.runs, lambda action=action: timed(action))
         print(f"{name:22} {medians[name]:9.2f} {total / medians[name] / 1e6:7.0f}  {' '.join(f'{s:.2f}' for s in samples)}")
     for name, median in medians.items():
         if name != "checksum verify":

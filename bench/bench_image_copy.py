@@ -17,16 +17,15 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests"), os.path.join(REPO, ".cache", "collections")]
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
+from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import install, processes, services  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy as engine, transports  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -70,12 +69,6 @@ def measured(reset, action, work):
         env = skopeo_env(work)
         return timed(lambda: action(env))
     return measure
-
-
-def timed(action):
-    started = time.monotonic()
-    action()
-    return time.monotonic() - started
 
 
 def run(argv):
@@ -131,11 +124,6 @@ def ours(sources, destination, insecure_hosts, concurrency=8, image_concurrency=
     if failures:
         raise RuntimeError(f"image_copy failed: {failures[0][1]}")
     return results, clients.requests_sent
-
-
-def median_of(runs, measure):
-    samples = [measure() for _run in range(runs)]
-    return statistics.median(samples), samples
 
 
 def main():  # pylint: disable=too-many-locals,too-many-statements

@@ -155,10 +155,7 @@ def test_corrupted_source_blob_commits_nothing(testbed, image_set, tmp_path):
     corrupt = tmp_path / "corrupt"
     subprocess.run(["cp", "-r", image_set["path"], str(corrupt)], check=True)
     ref = image_set["refs"][0]
-    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(str(corrupt))["manifests"]}
-    top = json.loads(blob(str(corrupt), index[ref]["digest"]))
-    manifest = json.loads(blob(str(corrupt), top["manifests"][0]["digest"])) if "manifests" in top else top
-    layer = manifest["layers"][-1]["digest"]
+    layer = image_manifests(str(corrupt), ref)[0]["layers"][-1]["digest"]
     path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -189,14 +186,22 @@ def test_registry_errors_are_retried_then_bounded(testbed, public_images, scratc
         assert proxy.faults[0].hits == 3
 
 
+def image_manifests(layout_path, ref=None):
+    """The platform manifests of the image named ref in the layout (of every image without ref)."""
+    entries = [d for d in layout_index(layout_path)["manifests"]
+               if ref is None or d.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref]
+    manifests = []
+    for entry in entries:
+        top = json.loads(blob(layout_path, entry["digest"]))
+        manifests += [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
+    return manifests
+
+
 def largest_layer(layout_path, refs):
     """(ref, digest, size) of the biggest layer blob in the layout, to cut its download."""
-    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(layout_path)["manifests"]}
     best = (None, None, 0)
     for ref in refs:
-        top = json.loads(blob(layout_path, index[ref]["digest"]))
-        manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
-        for manifest in manifests:
+        for manifest in image_manifests(layout_path, ref):
             for layer in manifest["layers"]:
                 if layer["size"] > best[2]:
                     best = (ref, layer["digest"], layer["size"])
@@ -287,16 +292,9 @@ def test_cosign_style_signature_tags_travel_with_the_image(testbed, public_image
     assert again["changed"] is False
 
 
-def referenced_blob_bytes(layout_path):
-    """Sizes of the distinct configs and layers every image in the layout references."""
-    sizes = {}
-    for entry in layout_index(layout_path)["manifests"]:
-        top = json.loads(blob(layout_path, entry["digest"]))
-        manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
-        for manifest in manifests:
-            for descriptor in [manifest["config"], *manifest["layers"]]:
-                sizes[descriptor["digest"]] = descriptor["size"]
-    return sum(sizes.values())
+def referenced_blob_bytes(layout_path, ref=None):
+    """Sizes of the distinct configs and layers the image named ref (every image without ref) references."""
+    return sum({d["digest"]: d["size"] for m in image_manifests(layout_path, ref) for d in [m["config"], *m["layers"]]}.values())
 
 
 def test_shared_layers_cross_the_wire_once_into_a_registry(testbed, image_set, private_registry_settings):
@@ -388,19 +386,12 @@ def test_a_copy_killed_midway_is_completed_by_a_rerun_that_moves_only_what_is_mi
     assert proxy.faults[0].hits == 1, "the copy never reached the big layer"
     assert not (layout / "blobs" / "sha256" / layer.split(":")[1]).exists()
 
-    total = referenced_blob_bytes_of(image_set["path"], ref)
+    total = referenced_blob_bytes(image_set["path"], ref)
     rerun = run_module("image_copy", {"images": [f"{testbed.public_registry}/{ref}"], "destination": f"oci:{layout}", "registries": [public]})
     assert not rerun.get("failed"), rerun.get("msg")
     assert 0 < rerun["bytes_copied"] < total and rerun["bytes_skipped"] > 0
     assert (layout / "blobs" / "sha256" / layer.split(":")[1]).stat().st_size == size
     assert not [n for n in os.listdir(layout / "blobs" / "sha256") if n.startswith(".partial-")], "a killed writer's temporary stayed"
-
-
-def referenced_blob_bytes_of(layout_path, ref):
-    index = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in layout_index(layout_path)["manifests"]}
-    top = json.loads(blob(layout_path, index[ref]["digest"]))
-    manifests = [json.loads(blob(layout_path, m["digest"])) for m in top["manifests"]] if "manifests" in top else [top]
-    return sum({d["digest"]: d["size"] for m in manifests for d in [m["config"], *m["layers"]]}.values())
 
 
 def test_skopeo_reads_the_layout_we_write(testbed, public_images, scratch_layout, tmp_path):

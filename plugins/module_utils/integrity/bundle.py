@@ -19,7 +19,7 @@ import tempfile
 import time
 import traceback
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests, sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
 
 try:
@@ -94,21 +94,21 @@ def _differential_base(root, base_path):
     if os.path.basename(base_path).endswith(".json"):
         with open(base_path, encoding="utf-8") as handle:
             held = json.load(handle)
-        digests = {d for image in held.get("images", []) for d in (image.get("digest"), image.get("source_digest")) if d}
-        return {"file": LOCK_NAME, "sha256": f"sha256:{sums.hash_file(base_path)}", "removed": [],
-                "unchanged": _blobs_reachable(root, "images", digests)}
+        image_digests = {d for image in held.get("images", []) for d in (image.get("digest"), image.get("source_digest")) if d}
+        return {"file": LOCK_NAME, "sha256": digests.of_file(base_path), "removed": [],
+                "unchanged": _blobs_reachable(root, "images", image_digests)}
     own_sums = os.path.join(root, sums.SUMS_NAME)
     if not os.path.exists(own_sums):
         raise BundleError(f"{root} has no {sums.SUMS_NAME}: seal it with the checksum module (state=present) before a differential pack")
     held, current = sums.read(base_path), sums.read(own_sums)
-    return {"file": sums.SUMS_NAME, "sha256": f"sha256:{sums.hash_file(base_path)}",
+    return {"file": sums.SUMS_NAME, "sha256": digests.of_file(base_path),
             "unchanged": {path for path, digest in current.items() if held.get(path) == digest},
             "removed": sorted(path for path in held if path not in current)}
 
 
-def _blobs_reachable(root, layout, digests):
+def _blobs_reachable(root, layout, roots):
     """Blob paths (relative to root) of everything the given manifest or index digests reference."""
-    found, pending = set(), list(digests)
+    found, pending = set(), list(roots)
     while pending:
         relative = os.path.join(layout, "blobs", *pending.pop().split(":", 1))
         path = os.path.join(root, relative)
@@ -129,7 +129,7 @@ def _blobs_reachable(root, layout, digests):
 
 
 def _digest_or_none(path):
-    return f"sha256:{sums.hash_file(path)}" if os.path.exists(path) else None
+    return digests.of_file(path) if os.path.exists(path) else None
 
 
 def _walk(root):
@@ -246,7 +246,7 @@ def write_volume_report(path, src_dir, name, failure):
     """Evidence for the volumes: each with the sha256 the index promised, when, and the verdict."""
     index_path = os.path.join(src_dir, name + INDEX_SUFFIX)
     index = _load_index(index_path)
-    report = {"checked_at": _now(), "index": index_path, "index_sha256": f"sha256:{sums.hash_file(index_path)}",
+    report = {"checked_at": _now(), "index": index_path, "index_sha256": digests.of_file(index_path),
               "lock_sha256": index.get("lock_sha256"), "result": "FAILED" if failure else "verified", "problem": failure,
               "volumes": [{"name": v["name"], "size": v["size"], "sha256": f"sha256:{v['sha256']}"} for v in index["volumes"]]}
     sums.write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
@@ -341,7 +341,7 @@ def _member_blocks(tar, member):
 def _same(tar, member, path):
     """The file's digest when the member holds exactly what is already at path, else None."""
     digest = _digest_of(_member_blocks(tar, member))
-    return digest if digest == sums.hash_file(path) else None
+    return digest if digest == digests.hex_of_file(path) else None
 
 
 def _digest_of(blocks):

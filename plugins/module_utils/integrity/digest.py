@@ -14,6 +14,7 @@ import re
 _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _DIGEST = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]+)$")
 READ_SIZE = 1024 * 1024
+FILE_READ_SIZE = 4 * 1024 * 1024
 
 
 class DigestMismatch(ValueError):
@@ -39,11 +40,18 @@ def of_bytes(data, algorithm="sha256"):
 
 
 def of_file(path, algorithm="sha256"):
+    return f"{algorithm}:{hex_of_file(path, algorithm)}"
+
+
+def hex_of_file(path, algorithm="sha256"):
+    """The file's digest in hex; large reads into one buffer, so hashlib runs without the GIL."""
     hasher = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(READ_SIZE), b""):
-            hasher.update(block)
-    return f"{algorithm}:{hasher.hexdigest()}"
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(FILE_READ_SIZE)
+        view = memoryview(buffer)
+        for count in iter(lambda: handle.readinto(buffer), 0):
+            hasher.update(view[:count])
+    return hasher.hexdigest()
 
 
 class Verifier:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -19,8 +18,9 @@ import tempfile
 import threading
 import time
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+
 SUMS_NAME = "SHA256SUMS"
-READ_SIZE = 4 * 1024 * 1024
 _LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.*)$")
 _SELF_NAMED = re.compile(r"^[0-9a-f]{64}$")
 
@@ -120,16 +120,6 @@ class Progress:
             "bytes_per_second": int(self.done_bytes / elapsed) if elapsed else 0}) + "\n")
 
 
-def hash_file(path):
-    hasher = hashlib.sha256()
-    with open(path, "rb", buffering=0) as handle:
-        buffer = bytearray(READ_SIZE)
-        view = memoryview(buffer)
-        for count in iter(lambda: handle.readinto(buffer), 0):
-            hasher.update(view[:count])
-    return hasher.hexdigest()
-
-
 def hash_tree(root, paths, workers=None, progress_path=None):
     """{relative path: hex} for paths under root, hashed on `workers` threads (default: every core)."""
     sizes = {p: os.path.getsize(os.path.join(root, p)) for p in paths}
@@ -138,7 +128,7 @@ def hash_tree(root, paths, workers=None, progress_path=None):
     ordered = sorted(paths, key=lambda p: -sizes[p])
 
     def one(relative):
-        digest = hash_file(os.path.join(root, relative))
+        digest = digests.hex_of_file(os.path.join(root, relative))
         progress.advance(sizes[relative])
         return relative, digest
 
@@ -218,7 +208,7 @@ def _self_named(relative):
 
 def write_report(path, root, sums_path, verification, when=None):
     """Evidence a security officer can file: what was checked, against which digests, when, with what result."""
-    sums_digest = f"sha256:{hash_file(sums_path)}" if sums_path and os.path.exists(sums_path) else None
+    sums_digest = digests.of_file(sums_path) if sums_path and os.path.exists(sums_path) else None
     report = {
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when or time.time())),
         "root": os.path.abspath(root), "sums_file": sums_path if sums_digest else None, "sums_file_sha256": sums_digest,

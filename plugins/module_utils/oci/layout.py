@@ -17,6 +17,7 @@ import os
 import tempfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
@@ -177,8 +178,4 @@ class Layout:
             os.close(descriptor)
 
     def _write_json(self, name, document):
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.root)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=None, separators=(",", ":"))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, os.path.join(self.root, name))
+        write_text_atomically(os.path.join(self.root, name), json.dumps(document, separators=(",", ":")))

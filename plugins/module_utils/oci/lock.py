@@ -9,8 +9,8 @@ to one bundle's record without losing each other's entries.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
 
 LOCK_VERSION = 1
 
@@ -45,12 +45,5 @@ def write(path, results):
     lock["images"] = sorted(kept + list(fresh.values()), key=lambda e: e["destination"])
     if json.dumps(lock, sort_keys=True) == before:
         return False
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".airlock.lock.", dir=directory)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(lock, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
     return True
