@@ -21,6 +21,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.attributes
+  - airlock.airgap.registries
 attributes:
   check_mode:
     support: full
@@ -56,35 +57,6 @@ options:
     type: list
     elements: str
     default: [all]
-  registries:
-    description:
-      - Per-registry settings. Registries not listed use HTTPS with the system CAs and the credentials of O(docker_config).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      host:
-        description: Registry host as in image references, with the port if any (C(registry.enclave:5000)).
-        type: str
-        required: true
-      username:
-        description: User name for Basic auth or the token service.
-        type: str
-      password:
-        description: Password or token for O(registries[].username).
-        type: str
-      insecure:
-        description: The registry serves plain HTTP. Never set for a registry that has TLS.
-        type: bool
-        default: false
-      ca_file:
-        description: CA certificate (PEM) to verify the registry's TLS certificate.
-        type: path
-  docker_config:
-    description:
-      - Docker C(config.json) to take credentials from (C(auths), C(credHelpers), C(credsStore)).
-      - Defaults to C($DOCKER_CONFIG/config.json) or C(~/.docker/config.json) when it exists.
-    type: path
   concurrency:
     description: Blobs transferred at once, across all images.
     type: int
@@ -272,14 +244,6 @@ ARGUMENT_SPEC = dict(
 EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)
 
 
-def registry_settings(entries):
-    settings = {}
-    for entry in entries:
-        credentials = auth.Credentials(entry["username"], entry["password"] or "") if entry["username"] else None
-        settings[entry["host"]] = transports.RegistrySettings(credentials, entry["insecure"], entry["ca_file"])
-    return settings
-
-
 def wanted_platforms(values):
     if [v.strip().lower() for v in values] == ["all"]:
         return None
@@ -308,7 +272,7 @@ def main():
     params = module.params
     started = time.monotonic()
     retry = registry.RetryPolicy(attempts=max(1, params["retries"]))
-    clients = transports.Clients(registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
+    clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
                                  max(1024, params["upload_chunk_size"]))
     if (params["destination"] or "").startswith(transports.ARCHIVE):
         write_archive(module, clients, started)

@@ -32,6 +32,15 @@ class RegistrySettings:
     ca_file: str | None = None
 
 
+def registry_settings(entries):
+    """The modules' `registries` option -> {host: RegistrySettings}."""
+    settings = {}
+    for entry in entries:
+        credentials = auth.Credentials(entry["username"], entry["password"] or "") if entry.get("username") else None
+        settings[entry["host"]] = RegistrySettings(credentials, bool(entry.get("insecure")), entry.get("ca_file"))
+    return settings
+
+
 class Clients:
     """One RegistryClient per registry host, configured from per-host settings."""
 

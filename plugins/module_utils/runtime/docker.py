@@ -1,0 +1,81 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker through its SDK: what a node holds, by image ID, and loading a docker-archive stream.
+
+Docker (before its containerd image store) identifies an image by its config digest and names
+it by tags only; it cannot hold a name pinned by digest, so those are verified by image ID.
+`docker load` moves a tag only after every layer of its image is stored, so a failed load
+leaves the tags that were there untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.feed import chain_ids
+
+try:
+    import docker
+    import docker.errors
+except ImportError:
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+else:
+    DOCKER_IMPORT_ERROR = None
+
+LOAD_TIMEOUT = 3600
+
+
+class Docker:
+    """One Docker engine on a unix socket."""
+
+    kind = "docker"
+
+    def __init__(self, socket):
+        if not os.path.exists(socket):
+            raise RuntimeFailure(f"Docker socket {socket} does not exist: is dockerd running on this node? Set socket to its path")
+        if DOCKER_IMPORT_ERROR:
+            raise RuntimeFailure("the Docker SDK for Python is needed to preload into Docker: pip install docker")
+        self.socket = socket
+        self.client = docker.APIClient(base_url=f"unix://{socket}", timeout=LOAD_TIMEOUT, version="auto")
+
+    def __str__(self):
+        return f"Docker at {self.socket}"
+
+    def close(self):
+        self.client.close()
+
+    def architecture(self):
+        return self.client.info().get("Architecture", "")
+
+    def image_id(self, name):
+        """The image ID (config digest) a name or ID resolves to, or None."""
+        try:
+            return self.client.inspect_image(name)["Id"]
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as error:
+            raise RuntimeFailure(f"{self} could not inspect {name}: {error.explanation or error}") from None
+
+    def chains(self):
+        """Chain IDs of every layer stack Docker holds: a load may leave those layers out."""
+        held = set()
+        for summary in self.client.images(all=True):
+            layers = self.client.inspect_image(summary["Id"]).get("RootFS", {}).get("Layers", [])
+            held.update(chain_ids(layers))
+        return held
+
+    def load(self, chunks):
+        try:
+            for message in self.client.load_image(chunks):
+                if "errorDetail" in message:
+                    raise RuntimeFailure(f"{self} refused the image stream: {message['errorDetail'].get('message')}")
+        except docker.errors.APIError as error:
+            raise RuntimeFailure(f"{self} refused the image stream: {error.explanation or error}") from None
+
+    def tag(self, image_id, names):
+        for name in names:
+            reference = references.parse(name)
+            self.client.tag(image_id, reference.name, reference.tag, force=True)

@@ -1,0 +1,119 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tar stream a runtime imports, made on the fly with only what the node lacks.
+
+containerd takes an OCI archive: its content store keeps compressed blobs, so a layer the
+node already has (from another image) is simply left out, and so are the other platforms of
+a multi-arch image. Docker (20.10, before its containerd image store) takes a docker-archive
+and skips reading any layer whose chain it already has, so those are left out too. Layers stay
+compressed in both: a node receives the bundle's unique bytes, not one inflated tar per image.
+Every blob is checked against its digest as it streams; a mismatch raises before the stream
+ends, so the runtime sees a truncated archive and imports nothing from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import verified_chunks
+
+BLOCK = 512
+CONTAINERD_NAME = "io.containerd.image.name"
+NAMES_ANNOTATION = "io.airlock.preload.names"
+
+
+class Feed:
+    """Counts what a stream carried, for the module's report."""
+
+    def __init__(self):
+        self.blobs = 0
+        self.bytes = 0
+
+    def member(self, name, chunks, size):
+        yield _header(name, size)
+        for chunk in chunks:
+            yield chunk
+        yield b"\0" * (-size % BLOCK)
+        self.blobs += 1
+        self.bytes += size
+
+    def data(self, name, data):
+        return self.member(name, [data], len(data))
+
+    @staticmethod
+    def end():
+        yield b"\0" * (2 * BLOCK)
+
+
+def oci_archive(images, have, staging_name, feed):
+    """An OCI archive of images (NodeImage) for one platform, leaving out blobs in have.
+
+    Each image is named staging_name(digest) in the archive and carries its real names in an
+    annotation; the caller renames it once it is imported and unpacked.
+    """
+    sent = set(have)
+    yield from feed.data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+    entries = []
+    for image in images:
+        for manifest in {image.root.digest: image.root, image.manifest.digest: image.manifest}.values():
+            if manifest.digest not in sent:
+                sent.add(manifest.digest)
+                yield from feed.data(_blob_name(manifest.digest), manifest.raw)
+        for descriptor in image.content:
+            if descriptor["digest"] not in sent:
+                sent.add(descriptor["digest"])
+                yield from feed.member(_blob_name(descriptor["digest"]), verified_chunks(image.endpoint, descriptor), descriptor["size"])
+        entries.append({"mediaType": image.root.media_type, "digest": image.digest, "size": len(image.root.raw),
+                        "annotations": {CONTAINERD_NAME: staging_name(image.digest), NAMES_ANNOTATION: json.dumps(image.names)}})
+    index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
+    yield from feed.data("index.json", json.dumps(index).encode())
+    yield from feed.end()
+
+
+def docker_archive(images, have_chains, feed):
+    """A docker-archive of images for Docker's load, leaving out layers whose chain Docker has.
+
+    Docker names images by tag only, so names pinned by digest are left to the verification.
+    """
+    sent = set()
+    entries = []
+    for image in images:
+        config = image.config_bytes()
+        config_name = _blob_name(image.config_digest)
+        if config_name not in sent:
+            sent.add(config_name)
+            yield from feed.data(config_name, config)
+        diff_ids = json.loads(config).get("rootfs", {}).get("diff_ids", [])
+        for descriptor, chain in zip(image.layers, chain_ids(diff_ids)):
+            name = _blob_name(descriptor["digest"])
+            if chain not in have_chains and name not in sent:
+                sent.add(name)
+                yield from feed.member(name, verified_chunks(image.endpoint, descriptor), descriptor["size"])
+        entries.append({"Config": config_name, "RepoTags": [n for n in image.names if "@" not in n],
+                        "Layers": [_blob_name(d["digest"]) for d in image.layers]})
+    yield from feed.data("manifest.json", json.dumps(entries).encode())
+    yield from feed.end()
+
+
+def chain_ids(diff_ids):
+    """The layer chain IDs Docker keys its layer store by: each one names a layer and all below it."""
+    chains, previous = [], None
+    for diff_id in diff_ids:
+        previous = diff_id if previous is None else "sha256:" + hashlib.sha256(f"{previous} {diff_id}".encode()).hexdigest()
+        chains.append(previous)
+    return chains
+
+
+def _blob_name(digest):
+    algorithm, hexdigest = digests.parse(digest)
+    return f"blobs/{algorithm}/{hexdigest}"
+
+
+def _header(name, size):
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, 0o644, 0
+    return info.tobuf(format=tarfile.USTAR_FORMAT)

@@ -1,0 +1,146 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which images a node should hold, resolved for the node's platform, and every name each one gets.
+
+A pod may name an image by its original reference (`redis:7`, which the runtime expands to
+`docker.io/library/redis:7`), by the mirror's reference, or by either pinned to a digest.
+Each image is given all of these names, so `imagePullPolicy: IfNotPresent` finds it under
+whichever one a manifest uses and never pulls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+
+
+@dataclasses.dataclass
+class NodeImage:  # pylint: disable=too-many-instance-attributes
+    """One image for one platform: where its bytes come from and what the node will call it."""
+
+    endpoint: object
+    reference: references.Reference  # the original reference pods use
+    root: Manifest  # what the name points at: an index, or a single manifest
+    manifest: Manifest  # the node platform's image manifest
+    config: dict  # descriptors, as the manifest lists them
+    layers: list
+    names: list
+
+    @property
+    def digest(self):
+        return self.root.digest
+
+    @property
+    def config_digest(self):
+        return self.config["digest"]
+
+    @property
+    def content(self):
+        """Config and layer descriptors: the blobs an import may leave out when the node has them."""
+        return [self.config, *self.layers]
+
+    def config_bytes(self):
+        return b"".join(verified_chunks(self.endpoint, self.config))
+
+
+def node_names(reference, digest, mirror=None):
+    """The original reference and the mirror's, each by tag (when it has one) and by digest."""
+    bases = [reference]
+    if mirror:
+        host, _sep, prefix = mirror.strip("/").partition("/")
+        bases.append(reference.with_registry(host, prefix or None))
+    names = []
+    for base in bases:
+        if base.tag:
+            names.append(f"{base.name}:{base.tag}")
+        names.append(f"{base.name}@{digest}")
+    return names
+
+
+def resolve(source, images, platform, mirror=None, clients=None):
+    """Module input -> [NodeImage] for platform, every image checked before any byte moves.
+
+    source: `oci:DIR`, `docker-archive:FILE` or `docker://HOST[/PREFIX]`. images: references
+    (with an optional digest pin); empty means every image a layout or archive holds.
+    """
+    clients = clients or transports.Clients()
+    located = list(_locate(source, images, clients))
+    if source.startswith(transports.DOCKER) and mirror is None:
+        mirror = source[len(transports.DOCKER):]
+    return [_resolve_one(endpoint, reference, pin, platform, mirror) for endpoint, reference, pin in located]
+
+
+def _locate(source, images, clients):
+    """(endpoint, original reference, digest pin or None) for each wanted image."""
+    wanted = [_wanted(entry) for entry in images or []]
+    if source.startswith(transports.DOCKER):
+        if not wanted:
+            raise ValueError(f"{source} is a registry: list the images to preload from it")
+        for reference, pin in wanted:
+            yield transports.destination_for(source, _pinned(reference, pin), clients), reference, pin
+        return
+    if not source.startswith((transports.OCI, transports.ARCHIVE)):
+        raise ValueError(f"source {source!r} is not oci:DIR, docker-archive:FILE or docker://HOST[/PREFIX]")
+    available = {str(reference): (endpoint, reference) for endpoint, reference in transports.expand_source(source, clients)}
+    if not wanted:
+        for endpoint, reference in available.values():
+            yield endpoint, reference, None
+        return
+    for reference, pin in wanted:
+        found = available.get(transports.layout_name(reference)) or available.get(str(reference))
+        if found is None:
+            raise OciError(f"{reference} is not in {source}; it has: {', '.join(sorted(available)) or 'nothing'}")
+        yield found[0], reference, pin
+
+
+def _wanted(entry):
+    """'ref' or {'name': ref, 'digest': pin} -> (Reference with a tag or digest, pin or None)."""
+    name, pin = (entry.get("name"), entry.get("digest")) if isinstance(entry, dict) else (entry, None)
+    reference = references.parse(name)
+    pin = pin or reference.digest
+    if pin:
+        digests.parse(pin)
+    return reference, pin
+
+
+def _pinned(reference, pin):
+    return reference.with_digest(pin) if pin else reference
+
+
+def _resolve_one(endpoint, reference, pin, platform, mirror):
+    root = endpoint.root_manifest()
+    if pin and root.digest != pin:
+        raise OciError(f"{endpoint} is {root.digest}, not the {pin} asked for: the source holds another image under this name")
+    manifest = _platform_manifest(endpoint, root, platform)
+    parsed = manifest.parsed()
+    return NodeImage(endpoint, reference, root, manifest, parsed["config"], parsed.get("layers", []),
+                     node_names(reference, root.digest, mirror))
+
+
+def _platform_manifest(endpoint, root, platform):
+    if not mediatypes.is_index(root.media_type):
+        config = json.loads(b"".join(verified_chunks(endpoint, root.parsed()["config"])))
+        if not platform.matches(platform_lib.of_config(config)):
+            raise PlatformMissing(f"{endpoint} is a single-platform image for {platform_lib.of_config(config)}; this node is {platform}")
+        return root
+    chosen = platform_lib.select(root.parsed().get("manifests", []), [platform], str(endpoint))[0]
+    manifest = endpoint.manifest(chosen["digest"])
+    if mediatypes.is_index(manifest.media_type):
+        raise OciError(f"{endpoint}@{manifest.digest} is an index inside an index; preload needs an image manifest per platform")
+    return manifest
+
+
+def verified_chunks(endpoint, descriptor):
+    """A blob's bytes as they stream, raising DigestMismatch at the end unless digest and size match."""
+    digest, size = descriptor["digest"], descriptor.get("size")
+    verifier = digests.Verifier(digest, size, what=f"{endpoint}: blob {digest}")
+    for chunk in endpoint.blob_chunks(digest, size):
+        verifier.update(chunk)
+        yield chunk
+    verifier.check()

@@ -1,0 +1,142 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Preloading images into a node's runtime: only what is missing, every name checked by digest after.
+
+For each image the node already has, nothing moves (`skipped`); one it has under some of its
+names gets the rest (`tagged`); one it lacks, or holds incomplete after an interrupted import,
+is imported (`imported`), and a name that pointed at another image is moved and reported
+(`replaced`). All imports of one run travel in one stream holding each missing blob once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import STAGING_REGISTRY, RuntimeFailure, staging_name
+
+SKIPPED, TAGGED, IMPORTED = "skipped", "tagged", "imported"
+
+
+@dataclasses.dataclass
+class Outcome:
+    image: object  # NodeImage
+    action: str
+    replaced: dict  # name -> the digest it pointed at before
+
+    def report(self, runtime_kind):
+        names = self.image.names if runtime_kind == "containerd" else [n for n in self.image.names if "@" not in n]
+        return {"name": str(self.image.reference), "digest": self.image.digest, "manifest": self.image.manifest.digest,
+                "config": self.image.config_digest, "action": self.action, "names": names, "replaced": self.replaced,
+                "bytes": sum(d["size"] for d in self.image.content)}
+
+
+def preload(runtime, images, platform, check_mode=False):
+    """Bring images (NodeImage) into runtime; returns the module's report."""
+    started = time.monotonic()
+    planner = _ContainerdPlan if runtime.kind == "containerd" else _DockerPlan
+    plan = planner(runtime, platform)
+    outcomes = [plan.judge(image) for image in _unique(images)]
+    feed = feeds.Feed()
+    if not check_mode:
+        plan.apply(outcomes, feed)
+        plan.verify(outcomes)
+    reports = [outcome.report(runtime.kind) for outcome in outcomes]
+    return {
+        "changed": any(o.action != SKIPPED or o.replaced for o in outcomes),
+        "runtime": runtime.kind, "socket": runtime.socket, "platform": str(platform), "images": reports,
+        "imported": sum(o.action == IMPORTED for o in outcomes), "tagged": sum(o.action == TAGGED for o in outcomes),
+        "skipped": sum(o.action == SKIPPED for o in outcomes), "replaced": sum(bool(o.replaced) for o in outcomes),
+        "bytes_moved": feed.bytes, "blobs_moved": feed.blobs, "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _unique(images):
+    """One entry per image digest and original name (the same image listed twice moves once)."""
+    seen, kept = set(), []
+    for image in images:
+        key = (str(image.reference), image.digest)
+        if key not in seen:
+            seen.add(key)
+            kept.append(image)
+    return kept
+
+
+class _ContainerdPlan:
+    def __init__(self, runtime, platform):
+        self.runtime = runtime
+        self.platform = platform
+        self.targets = runtime.image_targets()
+        self.ready = runtime.ready_names()
+
+    def judge(self, image):
+        replaced = {n: self.targets[n] for n in image.names if n in self.targets and self.targets[n] != image.digest}
+        good = [n for n in image.names if self.targets.get(n) == image.digest and n in self.ready]
+        if len(good) == len(image.names):
+            return Outcome(image, SKIPPED, {})
+        return Outcome(image, TAGGED if good else IMPORTED, replaced)
+
+    def apply(self, outcomes, feed):
+        self.runtime.remove(sorted(n for n in self.targets if n.startswith(STAGING_REGISTRY + "/")))  # left by a killed run
+        to_import = [o.image for o in outcomes if o.action == IMPORTED]
+        if to_import:
+            stream = feeds.oci_archive(to_import, self.runtime.blobs(), staging_name, feed)
+            try:
+                self.runtime.import_stream(stream, self.platform)
+                self._promote(to_import)
+            finally:
+                self.runtime.remove(sorted({staging_name(i.digest) for i in to_import} & set(self.runtime.image_targets())))
+        for outcome in outcomes:
+            if outcome.action == TAGGED:
+                self.runtime.tag(next(n for n in outcome.image.names if self.targets.get(n) == outcome.image.digest),
+                                 outcome.image.names)
+
+    def _promote(self, images):
+        """Real names only for images that arrived whole and unpacked."""
+        ready = self.runtime.ready_names()
+        for image in images:
+            if staging_name(image.digest) not in ready:
+                raise RuntimeFailure(f"{image.reference} ({image.digest}) was imported into {self.runtime} but is not complete "
+                                     "and unpacked; its names were left as they were. Run again; if it persists, check the node's disk")
+            self.runtime.tag(staging_name(image.digest), image.names)
+
+    def verify(self, outcomes):
+        targets, ready = self.runtime.image_targets(), self.runtime.ready_names()
+        for outcome in outcomes:
+            wrong = [n for n in outcome.image.names if targets.get(n) != outcome.image.digest or n not in ready]
+            if wrong:
+                raise RuntimeFailure(f"after preloading, {', '.join(wrong)} in {self.runtime} is not {outcome.image.digest} "
+                                     "complete and unpacked")
+
+
+class _DockerPlan:
+    def __init__(self, runtime, platform):
+        self.runtime = runtime
+        self.platform = platform
+
+    @staticmethod
+    def _tags(image):
+        return [n for n in image.names if "@" not in n]
+
+    def judge(self, image):
+        held = {n: self.runtime.image_id(n) for n in self._tags(image)}
+        replaced = {n: held_id for n, held_id in held.items() if held_id and held_id != image.config_digest}
+        if all(held_id == image.config_digest for held_id in held.values()) and self.runtime.image_id(image.config_digest):
+            return Outcome(image, SKIPPED, {})
+        return Outcome(image, TAGGED if self.runtime.image_id(image.config_digest) else IMPORTED, replaced)
+
+    def apply(self, outcomes, feed):
+        to_import = [o.image for o in outcomes if o.action == IMPORTED]
+        if to_import:
+            self.runtime.load(feeds.docker_archive(to_import, self.runtime.chains(), feed))
+        for outcome in outcomes:
+            if outcome.action == TAGGED:
+                self.runtime.tag(outcome.image.config_digest, self._tags(outcome.image))
+
+    def verify(self, outcomes):
+        for outcome in outcomes:
+            image = outcome.image
+            wrong = [n for n in [image.config_digest, *self._tags(image)] if self.runtime.image_id(n) != image.config_digest]
+            if wrong:
+                raise RuntimeFailure(f"after preloading, {', '.join(wrong)} in {self.runtime} is not image {image.config_digest}")

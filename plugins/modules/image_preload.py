@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: image_preload
+short_description: Preload images into a node's containerd or Docker, idempotently, verified by digest
+version_added: 0.1.0
+description:
+  - Runs on each node. Brings the listed images into the node's container runtime so pods with C(imagePullPolicy=IfNotPresent)
+    start without pulling, from an OCI layout or a docker-archive on the node, or from the enclave's registry (by digest).
+  - Only the node's own platform of a multi-arch image is imported, and only the blobs the runtime lacks travel, in one stream
+    with each blob once; layers stay compressed. Nothing is written to the node's disk besides what the runtime stores.
+  - An image already present under all its names with the same digest is skipped. A name that points at another digest is
+    moved to the new image and reported in RV(images[].replaced).
+  - Each image gets every name a pod may use, the original reference and the mirror's, each by tag and by digest (Docker holds tags only).
+  - containerd (plain, k3s, RKE2) is driven through its C(ctr); an image is imported under a staging name and takes its real names
+    only once it is complete and unpacked, so a failed or interrupted import never leaves a name pointing at a broken image.
+    Docker is driven through its API (C(docker load)), which moves tags only after every layer is stored.
+  - After the import every name is checked against the expected digest (containerd) or image ID (Docker).
+author:
+  - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
+  - airlock.airgap.registries
+attributes:
+  check_mode:
+    support: full
+    details: Reports per image whether it would be imported, tagged or skipped, and which names would be replaced.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+requirements:
+  - C(ctr) for containerd (it ships with containerd, k3s and RKE2).
+  - The Docker SDK for Python for Docker.
+options:
+  source:
+    description:
+      - Where the images come from, on the node.
+      - C(oci:DIR) an OCI image layout such as the bundle's C(images/); C(docker-archive:FILE) a C(docker save) tar;
+        C(docker://HOST[/PREFIX]) the enclave registry, where each image lives under its original path below the prefix
+        (as M(airlock.airgap.image_copy) put it there).
+    type: str
+    required: true
+  images:
+    description:
+      - The images to preload, each a reference as pods name it (C(docker.io/library/redis:7.2)) or a dict with C(name) and C(digest).
+      - A digest pins the image; a source holding anything else under that name is an error.
+      - Empty means every image an OCI layout or docker-archive holds. Required for a registry source.
+    type: list
+    elements: raw
+    default: []
+  mirror:
+    description:
+      - The mirror C(HOST[/PREFIX]) the deployment pulls from; every image is also named there. Defaults to the registry of a
+        C(docker://) O(source).
+    type: str
+  platform:
+    description: The platform to import, C(os/arch[/variant]). Defaults to the runtime's own.
+    type: str
+  runtime:
+    description:
+      - V(auto) looks for k3s/RKE2's containerd, then a containerd that has the O(namespace), then Docker, then any containerd.
+    type: str
+    choices: [auto, containerd, docker]
+    default: auto
+  socket:
+    description: The runtime's socket, when it is not in its usual place.
+    type: path
+  namespace:
+    description: The containerd namespace. Kubernetes (the CRI) uses C(k8s.io).
+    type: str
+    default: k8s.io
+  ctr_path:
+    description: The C(ctr) binary. Defaults to C(ctr) on PATH, then where k3s and RKE2 keep it.
+    type: path
+  timeout:
+    description: Seconds to wait for a registry's answer.
+    type: int
+    default: 300
+"""
+
+EXAMPLES = r"""
+- name: Preload every image of the bundle into the node's containerd
+  airlock.airgap.image_preload:
+    source: oci:/srv/bundle/images
+    mirror: registry.enclave:5000/mirror
+
+- name: Let each node pull its own platform by digest from the enclave registry (a fleet pulls in parallel)
+  airlock.airgap.image_preload:
+    source: docker://registry.enclave:5000/mirror
+    images:
+      - name: docker.io/library/redis:7.2
+        digest: sha256:4f1e2d3c5b7a9f8e6d4c2b1a0f0f2c1d5e1b7a4a3f8d6e9c2b5a7f1e3d9c8b6a
+    registries:
+      - host: registry.enclave:5000
+        username: "{{ mirror_user }}"
+        password: "{{ mirror_password }}"
+        ca_file: /etc/pki/enclave-ca.pem
+
+- name: Load a docker save tar into Docker
+  airlock.airgap.image_preload:
+    source: docker-archive:/tmp/app.tar
+    runtime: docker
+"""
+
+RETURN = r"""
+images:
+  description: One entry per image.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The image's original reference.
+      type: str
+      sample: docker.io/library/redis:7.2
+    digest:
+      description: The digest every name points at (the multi-arch index when there is one).
+      type: str
+    manifest:
+      description: The node platform's image manifest.
+      type: str
+    config:
+      description: The config digest, which is the image ID in Docker.
+      type: str
+    action:
+      description: V(imported), V(tagged) (present, names added) or V(skipped) (present under all its names).
+      type: str
+    names:
+      description: Every name the image has (or would have) in the runtime.
+      type: list
+      elements: str
+    replaced:
+      description: Names that pointed at another digest or image ID before, with that value.
+      type: dict
+    bytes:
+      description: Size of the image's config and compressed layers for this platform.
+      type: int
+runtime:
+  description: C(containerd) or C(docker).
+  returned: always
+  type: str
+socket:
+  description: The runtime's socket.
+  returned: always
+  type: str
+platform:
+  description: The platform imported.
+  returned: always
+  type: str
+  sample: linux/amd64
+imported:
+  description: Images imported.
+  returned: always
+  type: int
+tagged:
+  description: Images that were present and got missing names.
+  returned: always
+  type: int
+skipped:
+  description: Images already present under every name.
+  returned: always
+  type: int
+replaced:
+  description: Images that took over a name from another image.
+  returned: always
+  type: int
+bytes_moved:
+  description: Bytes streamed into the runtime (blobs it lacked, and manifests).
+  returned: always
+  type: int
+blobs_moved:
+  description: Blobs streamed into the runtime.
+  returned: always
+  type: int
+seconds:
+  description: Wall-clock time.
+  returned: always
+  type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import DigestMismatch
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, platforms, registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.mediatypes import UnsupportedManifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, images, preload
+
+ARGUMENT_SPEC = dict(
+    source=dict(type="str", required=True),
+    images=dict(type="list", elements="raw", default=[]),
+    mirror=dict(type="str"),
+    platform=dict(type="str"),
+    runtime=dict(type="str", choices=["auto", "containerd", "docker"], default="auto"),
+    socket=dict(type="path"),
+    namespace=dict(type="str", default="k8s.io"),
+    ctr_path=dict(type="path"),
+    registries=dict(type="list", elements="dict", default=[], options=dict(
+        host=dict(type="str", required=True),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        insecure=dict(type="bool", default=False),
+        ca_file=dict(type="path"),
+    )),
+    docker_config=dict(type="path"),
+    timeout=dict(type="int", default=300),
+)
+
+EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)
+
+
+def node_platform(params, runtime):
+    if params["platform"]:
+        return platforms.parse(params["platform"])
+    if runtime.kind == "docker":
+        return detect.node_platform(runtime.architecture())
+    return detect.node_platform()
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    if registry.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    if params["runtime"] == "docker" and docker_runtime.DOCKER_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("docker"), exception=docker_runtime.DOCKER_IMPORT_ERROR)
+    clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
+    try:
+        runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"])
+        platform = node_platform(params, runtime)
+        wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
+        report = preload.preload(runtime, wanted, platform, check_mode=module.check_mode)
+    except EXPECTED_ERRORS as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**report)
+
+
+if __name__ == "__main__":
+    main()
