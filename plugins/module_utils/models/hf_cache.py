@@ -1,0 +1,194 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Hugging Face cache layout, exactly as huggingface_hub writes it.
+
+    models--ORG--NAME/blobs/<etag>              the bytes, once (sha256 or git blob sha1 name)
+    models--ORG--NAME/snapshots/<commit>/<path> relative symlinks to ../../blobs/<etag>
+    models--ORG--NAME/refs/<revision>           the commit, with no trailing newline
+
+A snapshot of regular files (what huggingface_hub writes with HF_HUB_DISABLE_SYMLINKS)
+is read as well. Blob names are self-verifying, so every file is checked against its own
+name: the Hub client itself checks only sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
+from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+# The Hub stores files from 10 MB in LFS (blob named by sha256); smaller ones by git blob sha1.
+LFS_THRESHOLD = 10 * 1000 * 1000
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def check_repo_id(repo_id):
+    if not REPO_ID.match(repo_id or "") or ".." in repo_id or "--" in repo_id:
+        raise ModelError(f"{repo_id!r} is not a Hugging Face repo id: use ORG/NAME, for example sentence-transformers/all-MiniLM-L6-v2")
+    return repo_id
+
+
+def repo_folder(cache, repo_id):
+    return os.path.join(cache, "models--" + check_repo_id(repo_id).replace("/", "--"))
+
+
+def blob_path(cache, repo_id, blob):
+    return os.path.join(repo_folder(cache, repo_id), "blobs", blob)
+
+
+def resolve(cache, repo_id, revision):
+    """The commit that revision names in the cache, or None when the cache does not have it."""
+    folder = repo_folder(cache, repo_id)
+    if COMMIT.match(revision) and os.path.isdir(os.path.join(folder, "snapshots", revision)):
+        return revision
+    ref = os.path.join(folder, "refs", revision)
+    if not os.path.isfile(ref):
+        return None
+    with open(ref, encoding="utf-8") as handle:
+        commit = handle.read()
+    return commit if COMMIT.match(commit) else None
+
+
+def refs_naming(cache, repo_id, commit):
+    refs = os.path.join(repo_folder(cache, repo_id), "refs")
+    found = []
+    for directory, _dirs, names in os.walk(refs):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, encoding="utf-8") as handle:
+                if handle.read() == commit:
+                    found.append(os.path.relpath(path, refs).replace(os.sep, "/"))
+    return sorted(found)
+
+
+def read_snapshot(cache, repo_id, revision, verify=True):
+    """The snapshot's record, each file hashed and (with verify) checked against its blob name.
+    Without verify, sha256-named blobs are taken at their name unread (whoever reads them next checks)."""
+    commit = resolve(cache, repo_id, revision)
+    if commit is None:
+        raise ModelError(f"{repo_id}@{revision} is not in the cache {cache}: stage it first (state=staged) or pull it (state=pulled)")
+    root = os.path.join(repo_folder(cache, repo_id), "snapshots", commit)
+    files = [_file_entry(root, path, verify, f"{repo_id}@{commit}") for path in _snapshot_paths(root)]
+    return snapshots.Snapshot("hf", repo_id, commit, files, refs_naming(cache, repo_id, commit))
+
+
+def _snapshot_paths(root):
+    for directory, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            yield os.path.relpath(os.path.join(directory, name), root).replace(os.sep, "/")
+
+
+def _file_entry(root, relative, verify, what):
+    path = os.path.join(root, relative)
+    if os.path.islink(path):
+        blob = os.path.basename(os.readlink(path))
+        if not os.path.exists(path):
+            raise ModelError(f"{what}: {relative} is a broken link to blobs/{blob}; pull or stage the model again")
+    else:
+        blob = ""
+    if blob and not verify and snapshots.SHA256_HEX.match(blob):
+        return snapshots.FileEntry(relative, os.path.getsize(path), blob, blob)
+    size, sha256, hasher = snapshots.hash_file(path, blob)
+    if blob and verify and not hasher.names_match(blob):
+        raise ModelError(f"{what}: {relative} does not match its blob name {blob} (sha256 {sha256}): the cache is corrupted, "
+                         "stage or pull the model again")
+    return snapshots.FileEntry(relative, size, sha256, blob or sha256)
+
+
+def place_blob(cache, repo_id, entry, fill, what):
+    """Write one blob through a temporary name, verified; True when written, False when already there."""
+    return snapshots.commit_verified(blob_path(cache, repo_id, entry.blob), entry, fill, what)
+
+
+def link_snapshot(cache, snapshot):
+    """Make snapshots/<commit>/ link every file to its blob, then point the refs at the commit (last,
+    so a reader never finds a ref naming an incomplete snapshot). True when anything changed."""
+    folder = repo_folder(cache, snapshot.name)
+    if not COMMIT.match(snapshot.commit):
+        raise ModelError(f"{snapshot.name}: {snapshot.commit!r} is not a 40-hex commit; cannot lay it out as a Hugging Face cache")
+    changed = False
+    for entry in snapshot.files:
+        snapshots.check_relative(entry.path, snapshot.name)
+        if not os.path.isfile(os.path.join(folder, "blobs", entry.blob)):
+            raise ModelError(f"{snapshot.name}: blob {entry.blob} for {entry.path} is missing; nothing was linked to it")
+        depth = entry.path.count("/")
+        target = "../" * (2 + depth) + "blobs/" + entry.blob
+        changed = snapshots.link_atomically(target, os.path.join(folder, "snapshots", snapshot.commit, *entry.path.split("/"))) or changed
+    for ref in snapshot.refs:
+        changed = write_ref(folder, ref, snapshot.commit) or changed
+    return changed
+
+
+def write_ref(folder, ref, commit):
+    snapshots.check_relative(ref, f"ref {ref}")
+    path = os.path.join(folder, "refs", *ref.split("/"))
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == commit:
+                return False
+    write_text_atomically(path, commit)  # no trailing newline: huggingface_hub reads the file verbatim
+    return True
+
+
+def listed_models(cache):
+    """Repo ids of every model entry in the cache."""
+    if not os.path.isdir(cache):
+        return []
+    return sorted(name[len("models--"):].replace("--", "/") for name in os.listdir(cache)
+                  if name.startswith("models--") and os.path.isdir(os.path.join(cache, name)))
+
+
+def import_folder(folder, cache, source, check_mode=False):
+    """A local folder as a proper cache entry for source.repo_id at source.revision; (snapshot, moved, skipped, changed).
+    With no commit given, one is derived from the content, so importing the same folder again changes nothing."""
+    entries, reals = [], {}
+    for relative, real in folders.resolved_files(folder).items():
+        size, sha256, _hasher = snapshots.hash_file(real)
+        blob = sha256 if size >= LFS_THRESHOLD else _git_blob_sha1(real, size)
+        entries.append(snapshots.FileEntry(relative, size, sha256, blob))
+        reals[relative] = real
+    commit = source.commit or (source.revision if COMMIT.match(source.revision) else _content_commit(entries))
+    refs = [] if source.revision == commit else [source.revision]
+    snapshot = snapshots.Snapshot("hf", source.repo_id, commit, entries, refs, source=str(source))
+    moved = skipped = 0
+    for entry in entries:
+        present = os.path.isfile(blob_path(cache, source.repo_id, entry.blob))
+        if check_mode:
+            moved, skipped = (moved, skipped + entry.size) if present else (moved + entry.size, skipped)
+            continue
+        if place_blob(cache, source.repo_id, entry, lambda handle, real=reals[entry.path]: _copy(real, handle), str(source)):
+            moved += entry.size
+        else:
+            skipped += entry.size
+    changed = bool(moved) if check_mode else (link_snapshot(cache, snapshot) or bool(moved))
+    return snapshot, moved, skipped, changed
+
+
+def _git_blob_sha1(path, size):
+    hasher = snapshots.FileHasher(size, with_git_sha1=True)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            hasher.update(block)
+    return hasher.sha1.hexdigest()
+
+
+def _content_commit(entries):
+    listing = json.dumps(sorted((e.path, e.sha256) for e in entries))
+    return hashlib.sha1(listing.encode(), usedforsecurity=False).hexdigest()
+
+
+def _copy(path, handle):
+    with open(path, "rb") as source:
+        while True:
+            block = source.read(4 * 1024 * 1024)
+            if not block:
+                return
+            handle.write(block)

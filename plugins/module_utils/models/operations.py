@@ -1,0 +1,206 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The four things model_cache does (stage, push, pull, verify), each over a list of sources.
+
+Hugging Face models live in the cache (HF_HUB_CACHE layout); NGC models and other folders
+in the tree root. Each operation returns one record per model: what it is, which commit,
+how many files and bytes, and how many bytes were moved and skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees
+from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+
+@dataclasses.dataclass
+class Places:  # pylint: disable=too-many-instance-attributes
+    """Where models are on this machine and how to reach their sources and the store."""
+
+    cache: str
+    tree_root: str = None
+    hub: hub.HubSettings = None
+    ngc_key: str = None
+    ngc_endpoint: str = None
+    ngc_auth_endpoint: str = None
+    s3: s3store.S3Settings = None
+    check_mode: bool = False
+
+    def need_tree_root(self, source):
+        if not self.tree_root:
+            raise ModelError(f"{source} is a generic tree (NGC model or folder): give tree_path, the folder that holds such trees")
+        return self.tree_root
+
+
+def record(snapshot, moved, skipped, changed, revision=""):
+    """The per-model line of the module's result."""
+    return {"source": snapshot.source, "kind": snapshot.kind, "name": snapshot.name, "revision": revision or ",".join(snapshot.refs),
+            "commit": snapshot.commit, "files": [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in snapshot.files],
+            "links": dict(snapshot.links), "bytes": snapshot.size,
+            "bytes_moved": moved, "bytes_skipped": skipped, "changed": bool(changed)}
+
+
+def stage(models, places):
+    """Fetch or import every source into the cache or the tree root, verified."""
+    results = []
+    for source in models:
+        if isinstance(source, sources.S3Source):
+            results.extend(pull([], places, dataclasses.replace(places.s3, bucket=source.bucket, prefix=source.prefix)))
+            continue
+        snapshot, moved, skipped, changed = stage_one(source, places)
+        snapshot.source = str(source)
+        results.append(record(snapshot, moved, skipped, changed, getattr(source, "revision", "")))
+    return results
+
+
+def stage_one(source, places):
+    if isinstance(source, sources.HubSource):
+        return hub.stage(source, places.cache, places.hub or hub.HubSettings(), places.check_mode)
+    if isinstance(source, sources.LocalSource):
+        return hf_cache.import_folder(source.path, places.cache, source, places.check_mode)
+    if isinstance(source, sources.TreeSource):
+        return import_tree(source, places)
+    client = ngc.NgcClient(places.ngc_key, places.ngc_endpoint, places.ngc_auth_endpoint)
+    return ngc.stage(client, source, places.need_tree_root(source), places.check_mode)
+
+
+def import_tree(source, places):
+    root = places.need_tree_root(source)
+    before = _known_tree(root, source.name)
+    snapshot, moved = trees.import_folder(source.path, root, source.name, str(source), places.check_mode)
+    changed = before is None or before.to_json() != snapshot.to_json()
+    return snapshot, moved, snapshot.size - moved if not places.check_mode or not changed else 0, changed
+
+
+def _known_tree(root, name):
+    try:
+        return trees.read_record(root, name)
+    except ModelError:
+        return None
+
+
+def local_snapshots(models, places, verify):
+    """The staged snapshots the sources name (all staged ones when none are named)."""
+    if not models:
+        found = [hf_cache.read_snapshot(places.cache, repo_id, commit, verify)
+                 for repo_id in hf_cache.listed_models(places.cache) for commit in _commits(places.cache, repo_id)]
+        return found + [trees.read_record(places.tree_root, name) for name in (trees.listed_trees(places.tree_root) if places.tree_root else [])]
+    found = []
+    for source in models:
+        if isinstance(source, (sources.HubSource, sources.LocalSource)):
+            found.append(hf_cache.read_snapshot(places.cache, source.repo_id, _revision(source), verify))
+        else:
+            found.append(trees.read_record(places.need_tree_root(source), _tree_name(source)))
+    return found
+
+
+def _revision(source):
+    return (getattr(source, "commit", "") or source.revision)
+
+
+def _commits(cache, repo_id):
+    snapshots_dir = os.path.join(hf_cache.repo_folder(cache, repo_id), "snapshots")
+    return sorted(name for name in os.listdir(snapshots_dir) if hf_cache.COMMIT.match(name)) if os.path.isdir(snapshots_dir) else []
+
+
+def _tree_name(source):
+    if isinstance(source, sources.NgcSource):
+        return source.tree_name
+    if isinstance(source, sources.TreeSource):
+        return source.name
+    raise ModelError(f"{source} cannot be named here: give hf://, ngc:// or a dict with tree")
+
+
+def open_store(settings):
+    if settings is None:
+        raise ModelError("give s3 (bucket, endpoint_url, access_key, secret_key) to push to or pull from")
+    s3store.check_consumer_prefix(settings)
+    store = s3store.Store(settings)
+    store.check_bucket()
+    return store
+
+
+def push(models, places):
+    store = open_store(places.s3)
+    results = []
+    for snapshot in local_snapshots(models, places, verify=False):
+        if snapshot.kind == "hf":
+            folder = os.path.join(hf_cache.repo_folder(places.cache, snapshot.name), "blobs")
+            moved = transfer.push(store, snapshot, lambda entry, folder=folder: os.path.join(folder, entry.blob), places.check_mode)
+        else:
+            base = trees.tree_folder(places.tree_root, snapshot.name)
+            moved = transfer.push(store, snapshot, lambda entry, base=base: os.path.join(base, *entry.path.split("/")), places.check_mode)
+        results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
+    return results
+
+
+def pull(models, places, settings=None):
+    """Get snapshots from the store into the cache / tree root; all the store holds when none are named."""
+    store = open_store(settings or places.s3)
+    if models:
+        wanted = [_remote(store, source) for source in models]
+    else:
+        refs, names = transfer.remote_contents(store)
+        wanted = [transfer.remote_hf_snapshot(store, repo_id, ref) for repo_id, ref in refs] + [transfer.remote_tree(store, n) for n in names]
+    results = []
+    for snapshot in wanted:
+        if not snapshot.source:
+            snapshot.source = f"{store.where}"
+        moved = pull_one(store, snapshot, places)
+        results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
+    return results
+
+
+def _remote(store, source):
+    if isinstance(source, (sources.HubSource, sources.LocalSource)):
+        return transfer.remote_hf_snapshot(store, source.repo_id, _revision(source))
+    return transfer.remote_tree(store, _tree_name(source))
+
+
+def pull_one(store, snapshot, places):
+    check = places.check_mode
+    if snapshot.kind == "hf":
+        cache = places.cache
+
+        def place_blob(entry, fill):
+            return _would_write(hf_cache.blob_path(cache, snapshot.name, entry.blob), entry) if check else \
+                hf_cache.place_blob(cache, snapshot.name, entry, fill, f"{store.where}: {snapshot.name}@{snapshot.commit}")
+        moved = transfer.pull(store, snapshot, place_blob)
+        if not check:
+            moved.changed = hf_cache.link_snapshot(cache, snapshot) or moved.changed
+        return moved
+    root = places.need_tree_root(snapshot.name)
+
+    def place_file(entry, fill):
+        final = os.path.join(trees.tree_folder(root, snapshot.name), *entry.path.split("/"))
+        return _would_write(final, entry) if check else trees.place_file(root, snapshot, entry, fill)
+    moved = transfer.pull(store, snapshot, place_file)
+    if not check:
+        moved.changed = trees.link_tree(root, snapshot) or moved.changed
+        moved.changed = trees.save_record(root, snapshot) or moved.changed
+    return moved
+
+
+def _would_write(final, entry):
+    try:
+        snapshots.verify_file(final, entry, entry.path)
+        return False
+    except (ModelError, OSError):
+        return True
+
+
+def verify(models, places):
+    """Every staged file hashed against its blob name or record; the cache must scan clean."""
+    results = []
+    for snapshot in local_snapshots(models, places, verify=True):
+        if snapshot.kind == "tree":
+            trees.verify(places.tree_root, snapshot)
+        results.append(record(snapshot, 0, 0, False))
+    warnings = hub.scan_warnings(places.cache) if os.path.isdir(places.cache) else []
+    if warnings:
+        raise ModelError(f"huggingface_hub.scan_cache_dir() reports {len(warnings)} problem(s) in {places.cache}: {'; '.join(warnings[:5])}")
+    return results

@@ -1,0 +1,225 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Model snapshots in S3-compatible storage (MinIO, SeaweedFS, S3) at 1x their size.
+
+Two layouts under a prefix:
+
+content-addressed (default)
+    blobs/sha256/<hex>                          each distinct file once, across all models
+    models--ORG--NAME/snapshots/<commit>.json   the snapshot's manifest (file -> blob, size, sha256)
+    models--ORG--NAME/refs/<revision>           the commit
+    .airlock/trees/<name>.json                  a generic tree's manifest
+hf-cache-objects
+    models--ORG--NAME/snapshots/<commit>/<path> regular objects (what huggingface_hub writes without
+    models--ORG--NAME/refs/<revision>           symlinks), for consumers that sync the prefix as a cache
+    <tree name>/<path>, .airlock/trees/<name>.json
+
+Every object carries its sha256 in metadata (x-amz-meta-sha256): multipart ETags and composite
+checksums change with the part size, so they are not content identities. Single PUTs also send
+ChecksumSHA256 so the server rejects corrupted bytes; multipart uploads are hashed as they are
+read and deleted again if the bytes were not the expected ones. An object already present with
+the same size and sha256 is not sent again.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import traceback
+
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache
+from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+try:
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+    BOTO3_IMPORT_ERROR = None
+except ImportError:
+    boto3 = TransferConfig = Config = None
+    BotoCoreError = ClientError = Exception
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
+
+CONTENT_ADDRESSED = "content-addressed"
+HF_CACHE_OBJECTS = "hf-cache-objects"
+LAYOUTS = (CONTENT_ADDRESSED, HF_CACHE_OBJECTS)
+MISSING_BUCKET = ("NoSuchBucket", "404", "NotFound")
+BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidToken", "ExpiredToken")
+TREES = ".airlock/trees"
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Settings:  # pylint: disable=too-many-instance-attributes
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str = None
+    access_key: str = None
+    secret_key: str = None
+    region: str = None
+    layout: str = CONTENT_ADDRESSED
+    concurrency: int = 8
+    multipart_threshold: int = 64 * 1024 * 1024
+    multipart_chunksize: int = 64 * 1024 * 1024
+    ca_bundle: str = None
+    consumer_prefix: str = None
+
+    @property
+    def clean_prefix(self):
+        return (self.prefix or "").strip("/")
+
+
+def check_consumer_prefix(settings):
+    """The upload lands exactly where the consumer (LOCAL_MODEL_REGISTRY, a sync job) reads, or fail."""
+    wanted = (settings.consumer_prefix or "").strip()
+    if not wanted:
+        return
+    bucket = settings.bucket
+    if wanted.startswith("s3://"):
+        bucket, _slash, wanted = wanted[len("s3://"):].partition("/")
+    if bucket != settings.bucket or wanted.strip("/") != settings.clean_prefix:
+        raise ModelError(f"the upload goes to s3://{settings.bucket}/{settings.clean_prefix} but the consumer reads "
+                         f"s3://{bucket}/{wanted.strip('/')}: set the prefix (or the consumer's path) so they are equal")
+
+
+class HashingReader:
+    """A file read front to back (so the transfer sees it as not seekable), hashed on the way."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.hasher = snapshots.FileHasher()
+
+    def read(self, size=-1):
+        block = self.handle.read(size)
+        self.hasher.update(block)
+        return block
+
+
+class Store:
+    """One bucket and prefix; every call bounded by boto3's retries and timeouts."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=10, read_timeout=120,
+                        max_pool_connections=max(10, settings.concurrency * 2), s3={"addressing_style": "path"})
+        self.client = boto3.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1",
+                                   aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
+                                   verify=settings.ca_bundle if settings.ca_bundle else None, config=config)
+        self.transfer = TransferConfig(multipart_threshold=settings.multipart_threshold, multipart_chunksize=settings.multipart_chunksize,
+                                       max_concurrency=max(1, settings.concurrency), use_threads=True)
+
+    @property
+    def where(self):
+        return f"s3://{self.settings.bucket}/{self.settings.clean_prefix}"
+
+    def key(self, *parts):
+        return "/".join(part for part in (self.settings.clean_prefix, *parts) if part)
+
+    @contextlib.contextmanager
+    def explained(self, what):
+        """One clear error for a missing bucket, bad credentials or an unreachable endpoint."""
+        try:
+            yield
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in MISSING_BUCKET and what == "bucket":
+                raise ModelError(f"the bucket {self.settings.bucket} does not exist at {self.settings.endpoint_url or 'AWS S3'}: "
+                                 "create it first (for example with amazon.aws.s3_bucket)") from None
+            if code in BAD_CREDENTIALS:
+                raise ModelError(f"{self.settings.endpoint_url or 'S3'} refused the credentials for bucket {self.settings.bucket} ({code}): "
+                                 "check access_key, secret_key and the user's rights on the bucket") from None
+            raise ModelError(f"{what} at {self.where}: {error}") from None
+        except BotoCoreError as error:
+            raise ModelError(f"{what} at {self.where}: {error}") from None
+
+    def check_bucket(self):
+        with self.explained("bucket"):
+            self.client.head_bucket(Bucket=self.settings.bucket)
+
+    def stat(self, key):
+        """(size, sha256 from metadata, metadata) of an object, or None when absent."""
+        with self.explained(key):
+            try:
+                head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
+            except ClientError as error:
+                if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+        return head["ContentLength"], head.get("Metadata", {}).get("sha256", ""), head.get("Metadata", {})
+
+    def has(self, key, entry):
+        found = self.stat(key)
+        return bool(found) and found[0] == entry.size and found[1] == entry.sha256
+
+    def upload(self, key, path, entry):
+        """Upload a file as key, proving its bytes are the entry's; raise (leaving no object) if not."""
+        metadata = {"sha256": entry.sha256, "blob": entry.blob}
+        with self.explained(f"upload of {entry.path}"), open(path, "rb") as handle:
+            if entry.size <= self.settings.multipart_threshold:
+                checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
+                try:
+                    self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle, ChecksumSHA256=checksum, Metadata=metadata)
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
+                        raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
+                                         "stage it again; S3 refused it") from None
+                    raise
+                return
+            reader = HashingReader(handle)
+            self.client.upload_fileobj(reader, self.settings.bucket, key, ExtraArgs={"Metadata": metadata}, Config=self.transfer)
+            if reader.hasher.sha256.hexdigest() != entry.sha256 or reader.hasher.count != entry.size:
+                self.client.delete_object(Bucket=self.settings.bucket, Key=key)
+                raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
+                                 "stage it again; the object was removed")
+
+    def download(self, key, handle, what):
+        with self.explained(f"download of {what}"):
+            self.client.download_fileobj(self.settings.bucket, key, handle, Config=self.transfer)
+
+    def put_text(self, key, text):
+        """Write a small text object (manifest, ref) unless it already says exactly this; True when written."""
+        body = text.encode()
+        entry = snapshots.FileEntry(key, len(body), hashlib.sha256(body).hexdigest(), "")
+        if self.has(key, entry):
+            return False
+        checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
+        with self.explained(f"write of {key}"):
+            self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body, ChecksumSHA256=checksum, Metadata={"sha256": entry.sha256})
+        return True
+
+    def get_text(self, key, missing_message):
+        with self.explained(f"read of {key}"):
+            try:
+                return self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"].read().decode()
+            except ClientError as error:
+                if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                    raise ModelError(missing_message) from None
+                raise
+
+    def list_keys(self, under):
+        """(key, size) of every object under the prefix-relative folder, in pages, bounded by the listing itself."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self.explained(f"listing of {under}"):
+            for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=self.key(under).rstrip("/") + "/"):
+                for item in page.get("Contents", []):
+                    yield item["Key"], item["Size"]
+
+    def folders(self, under=""):
+        """Names of the folders directly under the prefix-relative folder."""
+        base = self.key(under).rstrip("/") + "/" if self.key(under) else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self.explained(f"listing of {self.where}"):
+            for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=base, Delimiter="/"):
+                for common in page.get("CommonPrefixes", []):
+                    yield common["Prefix"][len(base):].rstrip("/")
+
+    def relative(self, key):
+        prefix = self.settings.clean_prefix
+        return key[len(prefix) + 1:] if prefix else key
+
+
+def hf_folder(repo_id):
+    return "models--" + hf_cache.check_repo_id(repo_id).replace("/", "--")

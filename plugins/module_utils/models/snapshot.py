@@ -1,0 +1,172 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What one model snapshot holds: each file's path, size, sha256 and cache blob name.
+
+The same record describes a Hugging Face snapshot (kind "hf": blob names are the Hub's
+ETags, sha256 for LFS files and git blob sha1 for the rest) and a generic tree (kind
+"tree": NGC models, NIM caches, model folders; blob names are the sha256, relative
+symlinks kept as links). It is what travels to S3 as the per-snapshot manifest, so a
+pull knows every byte it must get and can prove each one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
+MANIFEST_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    path: str
+    size: int
+    sha256: str
+    blob: str
+
+
+@dataclasses.dataclass
+class Snapshot:
+    """kind "hf": name is the repo id, commit the 40-hex commit, refs the revisions naming it.
+    kind "tree": name is the tree's relative folder, commit a digest of its listing."""
+
+    kind: str
+    name: str
+    commit: str
+    files: list
+    refs: list = dataclasses.field(default_factory=list)
+    links: dict = dataclasses.field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def size(self):
+        return sum(entry.size for entry in self.files)
+
+    def to_json(self):
+        document = dataclasses.asdict(self)
+        document["version"] = MANIFEST_VERSION
+        document["files"] = sorted(document["files"], key=lambda entry: entry["path"])
+        return json.dumps(document, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text, what):
+        try:
+            document = json.loads(text)
+            files = [FileEntry(**entry) for entry in document["files"]]
+            snapshot = cls(document["kind"], document["name"], document["commit"], files, document.get("refs", []),
+                           document.get("links", {}), document.get("source", ""))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"{what} is not a model manifest this collection wrote ({error}); push the model again") from None
+        for entry in files:
+            check_relative(entry.path, what)
+            if not SHA256_HEX.match(entry.sha256):
+                raise ModelError(f"{what} lists {entry.path} with a malformed sha256 {entry.sha256!r}; push the model again")
+        return snapshot
+
+    def listing_digest(self):
+        """A content identity for a tree: the sha256 of its sorted listing and links."""
+        listing = json.dumps([[e.path, e.size, e.sha256] for e in sorted(self.files, key=lambda e: e.path)] + [sorted(self.links.items())])
+        return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def check_relative(path, what):
+    """Refuse a file path that would land outside the folder it belongs to."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\\" in path or "\0" in path:
+        raise ModelError(f"{what} names the file {path!r}, which would escape its folder: refusing it")
+    return path
+
+
+def git_blob_sha1_prefix(size):
+    return b"blob %d\0" % size
+
+
+class FileHasher:
+    """sha256 (and, for git-named blobs, git's blob sha1) of bytes as they pass, in one read."""
+
+    def __init__(self, size=None, with_git_sha1=False):
+        self.sha256 = hashlib.sha256()
+        self.sha1 = None
+        if with_git_sha1:
+            if size is None:
+                raise ValueError("a git blob sha1 needs the size up front")
+            self.sha1 = hashlib.sha1(git_blob_sha1_prefix(size), usedforsecurity=False)
+        self.count = 0
+
+    def update(self, block):
+        self.sha256.update(block)
+        if self.sha1 is not None:
+            self.sha1.update(block)
+        self.count += len(block)
+
+    def names_match(self, blob):
+        """Whether these bytes are the ones the blob name (sha256 or git sha1) stands for."""
+        if SHA256_HEX.match(blob):
+            return self.sha256.hexdigest() == blob
+        if SHA1_HEX.match(blob) and self.sha1 is not None:
+            return self.sha1.hexdigest() == blob
+        return False
+
+
+def hash_file(path, blob=""):
+    """(size, sha256 hex, hasher) of the file; git sha1 too when blob is a 40-hex git name."""
+    size = os.path.getsize(path)
+    hasher = FileHasher(size, with_git_sha1=bool(SHA1_HEX.match(blob)))
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(FILE_READ_SIZE)
+        view = memoryview(buffer)
+        for count in iter(lambda: handle.readinto(buffer), 0):
+            hasher.update(view[:count])
+    return hasher.count, hasher.sha256.hexdigest(), hasher
+
+
+def verify_file(path, entry, what):
+    """Raise unless the file holds exactly the entry's bytes (size, sha256 and blob name)."""
+    size, sha256, hasher = hash_file(path, entry.blob)
+    if size != entry.size or sha256 != entry.sha256 or not hasher.names_match(entry.blob):
+        raise ModelError(f"{what}: {entry.path} is corrupted ({size} bytes, sha256 {sha256}; expected {entry.size} bytes, "
+                         f"sha256 {entry.sha256}, blob {entry.blob}); nothing was committed under its name, fetch it again")
+
+
+def commit_verified(final, entry, fill, what):
+    """Write entry's bytes to final through a temporary name: fill(handle) writes them, and they
+    get the final name only once size, sha256 and blob name all match. True when written."""
+    if os.path.isfile(final) and not os.path.islink(final):
+        with contextlib.suppress(ModelError):
+            verify_file(final, entry, what)
+            return False
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(final)[:40]}.partial-", dir=os.path.dirname(final))
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            fill(handle)
+        verify_file(temporary, entry, what)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return True
+
+
+def link_atomically(target, link_path):
+    """Make link_path a symlink to target (relative), replacing whatever was there in one rename."""
+    if os.path.islink(link_path) and os.readlink(link_path) == target:
+        return False
+    os.makedirs(os.path.dirname(link_path), exist_ok=True)
+    temporary = f"{link_path}.partial-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    os.symlink(target, temporary)
+    os.replace(temporary, link_path)
+    return True
