@@ -65,13 +65,18 @@ class Containerd:
         rows = self._run("images", "ls").splitlines()[1:]
         return {fields[0]: fields[2] for fields in (row.split() for row in rows) if len(fields) >= 3}
 
-    def ready_names(self):
-        """Names whose image is complete for this node's platform and unpacked."""
-        return set(self._run("images", "check", "--quiet").split())
-
     def blobs(self):
         """Digests in the content store, so an import can leave out what the node already has."""
         return set(self._run("content", "ls", "--quiet").split())
+
+    def snapshots(self):
+        """Committed snapshot keys: an unpacked layer stack is keyed by its chain ID."""
+        rows = self._run("snapshots", "ls").splitlines()[1:]
+        return {fields[0] for fields in (row.split() for row in rows) if fields and fields[-1] == "Committed"}
+
+    def holds(self, image):
+        """Whether the image's platform content is all in the store and unpacked (a killed import leaves either short)."""
+        return image.whole_in(self.blobs(), self.snapshots())
 
     # --- changing it --------------------------------------------------------------------
 

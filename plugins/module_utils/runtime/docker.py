@@ -15,7 +15,7 @@ import traceback
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.feed import chain_ids
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
 
 try:
     import docker

@@ -13,13 +13,12 @@ ends, so the runtime sees a truncated archive and imports nothing from it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tarfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import verified_chunks
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids, verified_chunks
 
 BLOCK = 512
 CONTAINERD_NAME = "io.containerd.image.name"
@@ -82,13 +81,11 @@ def docker_archive(images, have_chains, feed):
     sent = set()
     entries = []
     for image in images:
-        config = image.config_bytes()
         config_name = _blob_name(image.config_digest)
         if config_name not in sent:
             sent.add(config_name)
-            yield from feed.data(config_name, config)
-        diff_ids = json.loads(config).get("rootfs", {}).get("diff_ids", [])
-        for descriptor, chain in zip(image.layers, chain_ids(diff_ids)):
+            yield from feed.data(config_name, image.config_bytes)
+        for descriptor, chain in zip(image.layers, chain_ids(image.diff_ids)):
             name = _blob_name(descriptor["digest"])
             if chain not in have_chains and name not in sent:
                 sent.add(name)
@@ -97,15 +94,6 @@ def docker_archive(images, have_chains, feed):
                         "Layers": [_blob_name(d["digest"]) for d in image.layers]})
     yield from feed.data("manifest.json", json.dumps(entries).encode())
     yield from feed.end()
-
-
-def chain_ids(diff_ids):
-    """The layer chain IDs Docker keys its layer store by: each one names a layer and all below it."""
-    chains, previous = [], None
-    for diff_id in diff_ids:
-        previous = diff_id if previous is None else "sha256:" + hashlib.sha256(f"{previous} {diff_id}".encode()).hexdigest()
-        chains.append(previous)
-    return chains
 
 
 def _blob_name(digest):

@@ -11,6 +11,8 @@ whichever one a manifest uses and never pulls.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
@@ -45,8 +47,18 @@ class NodeImage:  # pylint: disable=too-many-instance-attributes
         """Config and layer descriptors: the blobs an import may leave out when the node has them."""
         return [self.config, *self.layers]
 
+    @functools.cached_property
     def config_bytes(self):
         return b"".join(verified_chunks(self.endpoint, self.config))
+
+    @property
+    def diff_ids(self):
+        return json.loads(self.config_bytes).get("rootfs", {}).get("diff_ids", [])
+
+    def whole_in(self, blobs, snapshots):
+        """Every blob of this platform in blobs, and the whole layer stack unpacked (its top chain ID in snapshots)."""
+        needed = {self.root.digest, self.manifest.digest, *(d["digest"] for d in self.content)}
+        return needed <= blobs and (not self.diff_ids or chain_ids(self.diff_ids)[-1] in snapshots)
 
 
 def node_names(reference, digest, mirror=None):
@@ -144,3 +156,12 @@ def verified_chunks(endpoint, descriptor):
         verifier.update(chunk)
         yield chunk
     verifier.check()
+
+
+def chain_ids(diff_ids):
+    """Layer chain IDs, as containerd keys unpacked snapshots and Docker its layer store: each names a layer and all below it."""
+    chains, previous = [], None
+    for diff_id in diff_ids:
+        previous = diff_id if previous is None else "sha256:" + hashlib.sha256(f"{previous} {diff_id}".encode()).hexdigest()
+        chains.append(previous)
+    return chains

@@ -68,23 +68,26 @@ class _ContainerdPlan:
         self.runtime = runtime
         self.platform = platform
         self.targets = runtime.image_targets()
-        self.ready = runtime.ready_names()
+        self.blobs = runtime.blobs()
+        self.snapshots = runtime.snapshots()
 
     def judge(self, image):
         replaced = {n: self.targets[n] for n in image.names if n in self.targets and self.targets[n] != image.digest}
-        good = [n for n in image.names if self.targets.get(n) == image.digest and n in self.ready]
-        if len(good) == len(image.names):
-            return Outcome(image, SKIPPED, {})
-        return Outcome(image, TAGGED if good else IMPORTED, replaced)
+        if not image.whole_in(self.blobs, self.snapshots):
+            return Outcome(image, IMPORTED, replaced)
+        good = [n for n in image.names if self.targets.get(n) == image.digest]
+        if not good:
+            return Outcome(image, IMPORTED, replaced)  # content without a name: only the manifests travel
+        return Outcome(image, SKIPPED if len(good) == len(image.names) else TAGGED, replaced)
 
     def apply(self, outcomes, feed):
         self.runtime.remove(sorted(n for n in self.targets if n.startswith(STAGING_REGISTRY + "/")))  # left by a killed run
         to_import = [o.image for o in outcomes if o.action == IMPORTED]
         if to_import:
-            stream = feeds.oci_archive(to_import, self.runtime.blobs(), staging_name, feed)
+            stream = feeds.oci_archive(to_import, self.blobs, staging_name, feed)
             try:
                 self.runtime.import_stream(stream, self.platform)
-                self._promote(to_import)
+                self._check_whole(to_import)
             finally:
                 self.runtime.remove(sorted({staging_name(i.digest) for i in to_import} & set(self.runtime.image_targets())))
         for outcome in outcomes:
@@ -92,22 +95,22 @@ class _ContainerdPlan:
                 self.runtime.tag(next(n for n in outcome.image.names if self.targets.get(n) == outcome.image.digest),
                                  outcome.image.names)
 
-    def _promote(self, images):
+    def _check_whole(self, images):
         """Real names only for images that arrived whole and unpacked."""
-        ready = self.runtime.ready_names()
+        blobs, snapshots = self.runtime.blobs(), self.runtime.snapshots()
         for image in images:
-            if staging_name(image.digest) not in ready:
+            if not image.whole_in(blobs, snapshots):
                 raise RuntimeFailure(f"{image.reference} ({image.digest}) was imported into {self.runtime} but is not complete "
                                      "and unpacked; its names were left as they were. Run again; if it persists, check the node's disk")
             self.runtime.tag(staging_name(image.digest), image.names)
 
     def verify(self, outcomes):
-        targets, ready = self.runtime.image_targets(), self.runtime.ready_names()
+        targets, blobs, snapshots = self.runtime.image_targets(), self.runtime.blobs(), self.runtime.snapshots()
         for outcome in outcomes:
-            wrong = [n for n in outcome.image.names if targets.get(n) != outcome.image.digest or n not in ready]
-            if wrong:
-                raise RuntimeFailure(f"after preloading, {', '.join(wrong)} in {self.runtime} is not {outcome.image.digest} "
-                                     "complete and unpacked")
+            wrong = [n for n in outcome.image.names if targets.get(n) != outcome.image.digest]
+            if wrong or not outcome.image.whole_in(blobs, snapshots):
+                raise RuntimeFailure(f"after preloading, {', '.join(wrong) or outcome.image.reference} in {self.runtime} is not "
+                                     f"{outcome.image.digest} complete and unpacked")
 
 
 class _DockerPlan:
