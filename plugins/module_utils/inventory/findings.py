@@ -1,0 +1,90 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An image reference found somewhere, with where it was found and how sure we are it is one.
+
+A field that Kubernetes or Compose pulls (`containers[].image`, a service's `image`) is a
+direct reference: certainly an image. A string in an env value, an argument or ConfigMap data
+that reads as an image is an indirect reference: an operator or a runner will probably pull it
+later, so it must be mirrored too, but it is reported apart, with lower confidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
+
+DIRECT = "direct"
+INDIRECT = "indirect"
+
+# Candidate tokens in free text: runs of the characters a reference can hold.
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
+# Names that say they hold an image: SIDECAR_IMAGE, --init-image, defaultImage, images, imageName (not imagePullPolicy, imageTag).
+_HINT = re.compile(r"image(?:s|name|ref|_name|_ref|-name|-ref)?$", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:  # pylint: disable=too-many-instance-attributes
+    """One reference as written, where it was (file, object, field path), and what it normalises to."""
+
+    written: str
+    file: str
+    obj: str
+    path: str
+    via: str
+    confidence: str = DIRECT
+    image: Optional[str] = None
+    error: Optional[str] = None
+
+    def provenance(self) -> dict:
+        return {"file": self.file, "object": self.obj, "path": self.path, "via": self.via, "written": self.written}
+
+
+def direct(written, file, obj, path, via) -> Finding:
+    """A field that is pulled as an image: kept even when it does not parse, so it is listed, never dropped."""
+    text = str(written).strip()
+    try:
+        return Finding(text, file, obj, path, via, DIRECT, image=str(references.parse(text)))
+    except references.InvalidReference as error:
+        return Finding(text, file, obj, path, via, DIRECT, error=str(error))
+
+
+def indirect(text, file, obj, path, via, hinted=False) -> list:
+    """Findings for the tokens of a free-text value that read as images; hinted when its key or flag names an image."""
+    found = []
+    for token in _TOKEN.findall(str(text)):
+        image = image_in_token(token, hinted)
+        if image:
+            found.append(Finding(token, file, obj, path, via, INDIRECT, image=image))
+    return found
+
+
+def is_hint(name) -> bool:
+    """A key, env var or flag whose name says it holds an image (SIDECAR_IMAGE, --init-image, defaultImage)."""
+    return bool(name) and bool(_HINT.search(str(name).strip().lstrip("-")))
+
+
+def image_in_token(token: str, hinted: bool) -> Optional[str]:
+    """The normalised image a token names, or None when it is not sure enough to be one.
+
+    Unhinted text is full of `key:value`, `host:port` and `a/b` that parse as references, so
+    it counts only with a path and a tag or digest (`org/app:1`, `quay.io/org/app@sha256:...`);
+    a key or flag naming an image lowers the bar to anything that parses and is not a host:port.
+    """
+    if "://" in token or token.count("@") > 1:
+        return None
+    try:
+        parsed = references.parse(token, default_tag=None)
+    except references.InvalidReference:
+        return None
+    name = token.split("@")[0]
+    has_path = "/" in name
+    if parsed.tag and parsed.tag.isdigit() and not has_path:
+        return None  # redis:6379 is a host and port
+    if not hinted and not (has_path and (parsed.tag or parsed.digest)):
+        return None
+    if parsed.tag is None and parsed.digest is None:
+        parsed = parsed.with_tag(references.DEFAULT_TAG)
+    return str(parsed)

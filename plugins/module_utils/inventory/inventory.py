@@ -1,0 +1,131 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory: every image of charts, manifests, compose projects and values, deduplicated with provenance.
+
+A chart gated on `.Capabilities.APIVersions.Has` renders nothing for the gate unless the API
+version is passed, and a whole operator's images vanish without a word; so the gates are read
+from the chart's templates and, by default, the chart is rendered both as asked and with every
+gate open, and the images that only the gates reveal are named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import charts, compose, helm, manifests, values, yamlload
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import findings as found
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
+
+GATES_UNION = "union"
+GATES_REPORT = "report"
+GATES_PASS = "pass"
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Last resort for a document no YAML loader reads: its `image:` lines, so its images are not lost.
+_IMAGE_LINE = re.compile(r"""^\s*(?:-\s+)?image:\s*["']?([^"'\s#]+)""", re.MULTILINE)
+
+
+@dataclasses.dataclass
+class Inventory:
+    """Everything found, and everything that could make the list incomplete."""
+
+    findings: list = dataclasses.field(default_factory=list)
+    capability_gates: list = dataclasses.field(default_factory=list)
+    gated_images: list = dataclasses.field(default_factory=list)
+    builds: list = dataclasses.field(default_factory=list)
+    unset_variables: list = dataclasses.field(default_factory=list)
+    skipped_services: list = dataclasses.field(default_factory=list)
+    parse_errors: list = dataclasses.field(default_factory=list)
+
+    def add_documents(self, documents, file):
+        for document in documents:
+            if document.error:
+                where = document.template or file
+                self.parse_errors.append({"file": where, "document": document.index, "error": document.error})
+                self.findings.extend(found.direct(image, where, f"document/{document.index}", "image", "unparsed-document")
+                                     for image in _IMAGE_LINE.findall(document.text))
+        self.findings.extend(manifests.scan_documents(documents, file))
+
+
+def chart_source(params) -> helm.ChartSource:
+    return helm.ChartSource(**{key: params[key] for key in CHART_OPTIONS})
+
+
+def compose_source(params) -> compose.ComposeSource:
+    return compose.ComposeSource(**{key: params[key] for key in COMPOSE_OPTIONS})
+
+
+def add_chart(inventory, helm_binary, source: helm.ChartSource, gates=GATES_UNION):
+    with helm.LocalChart(helm_binary, source) as chart_path:
+        chart = charts.load(chart_path)
+        gated = chart.capability_gates()
+        closed = sorted(set(gated) - set(source.api_versions))
+        for version in sorted(gated):
+            inventory.capability_gates.append({"chart": source.chart, "api_version": version, "templates": sorted(set(gated[version])),
+                                               "passed": version in source.api_versions or gates != GATES_REPORT})
+        label = f"{source.chart} (helm template)"
+        as_asked = [] if gates == GATES_PASS and closed else yamlload.load_all(helm.render(helm_binary, source, chart_path))
+        before = {f.image for f in manifests.scan_documents(as_asked, label)}
+        inventory.add_documents(as_asked, label)
+        if closed and gates != GATES_REPORT:
+            opened = yamlload.load_all(helm.render(helm_binary, source, chart_path, api_versions=closed))
+            revealed = manifests.scan_documents(opened, label)
+            inventory.add_documents(opened, label)
+            inventory.gated_images.extend(sorted({f.image for f in revealed if f.image and f.image not in before}))
+
+
+def add_manifests(inventory, path):
+    for file in manifest_files(path):
+        inventory.add_documents(yamlload.load_file(file), file)
+
+
+def manifest_files(path) -> list:
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"manifest path {path} does not exist")
+    files = []
+    for directory, subdirs, names in os.walk(path):
+        subdirs.sort()
+        files.extend(os.path.join(directory, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES))
+    return files
+
+
+def add_compose(inventory, source: compose.ComposeSource):
+    scanned = compose.scan(source)
+    inventory.findings.extend(scanned.findings)
+    inventory.builds.extend(scanned.builds)
+    inventory.unset_variables.extend(v for v in scanned.unset_variables if v not in inventory.unset_variables)
+    inventory.skipped_services.extend(scanned.skipped_services)
+
+
+def add_values(inventory, path):
+    inventory.findings.extend(values.scan_file(path))
+
+
+def images(inventory) -> dict:
+    """{images: direct, indirect: seen only in env/args/data, invalid: unreadable direct references}, each with provenance."""
+    grouped, invalid = {}, {}
+    for finding in inventory.findings:
+        if finding.error:
+            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "sources": []})
+            _add_source(entry, finding)
+            continue
+        entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": found.INDIRECT, "sources": []})
+        if finding.confidence == found.DIRECT:
+            entry["confidence"] = found.DIRECT
+        _add_source(entry, finding)
+    ordered = [grouped[k] for k in sorted(grouped)]
+    return {
+        "images": [e for e in ordered if e["confidence"] == found.DIRECT],
+        "indirect": [e for e in ordered if e["confidence"] == found.INDIRECT],
+        "invalid": [invalid[k] for k in sorted(invalid)],
+    }
+
+
+def _add_source(entry, finding):
+    provenance = finding.provenance()
+    provenance["confidence"] = finding.confidence
+    if provenance not in entry["sources"]:
+        entry["sources"].append(provenance)

@@ -1,0 +1,218 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Images in Kubernetes objects: pod specs, custom resources, and the strings around them.
+
+Every pod-spec-bearing kind is read at its own pod spec path, for its containers, init and
+ephemeral containers (direct references), their env values, args and commands (indirect).
+Custom resources carry images wherever their operator chose, so they are walked whole for
+keys that name an image; ConfigMap data is parsed when it is JSON or YAML and scanned when
+not. Metadata (labels, annotations) is never read: a label that looks like an image is not one.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import findings as found
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import yamlload
+
+POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    "PodTemplate": ("template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+CONTAINER_LISTS = {"containers": "container", "initContainers": "init-container", "ephemeralContainers": "ephemeral-container"}
+# API groups of Kubernetes itself; any other group is a custom resource.
+_BUILTIN_GROUPS = frozenset(("", "apps", "batch", "policy", "autoscaling", "extensions"))
+# Kinds whose content is a schema or a secret, never a workload's configuration.
+_NOT_SCANNED = frozenset(("CustomResourceDefinition", "Secret"))
+
+
+def object_label(obj) -> str:
+    metadata = obj.get("metadata") or {}
+    return f"{obj.get('kind', '?')}/{metadata.get('name', '?')}"
+
+
+def is_custom_resource(obj) -> bool:
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    return not (group in _BUILTIN_GROUPS or group.endswith(".k8s.io"))
+
+
+def pod_spec(obj):
+    """(pod spec, its field path) of a pod-spec-bearing object, or (None, None)."""
+    node = obj
+    for key in POD_SPEC_PATHS.get(obj.get("kind"), ()):
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or obj.get("kind") not in POD_SPEC_PATHS:
+        return None, None
+    return node, ".".join(POD_SPEC_PATHS[obj["kind"]])
+
+
+def objects(documents):
+    """(document, object) for every Kubernetes object, List items included."""
+    for document in documents:
+        data = document.data
+        if isinstance(data, dict) and data.get("kind", "").endswith("List") and isinstance(data.get("items"), list):
+            for item in data["items"]:
+                if isinstance(item, dict):
+                    yield document, item
+        elif isinstance(data, dict) and "kind" in data:
+            yield document, data
+
+
+def scan_documents(documents, file) -> list:
+    """Findings in parsed documents; each document's helm template (`# Source:`) is its file when known."""
+    results = []
+    for document, obj in objects(documents):
+        results.extend(scan_object(obj, document.template or file))
+    return results
+
+
+def scan_file(path) -> list:
+    return scan_documents(yamlload.load_file(path), path)
+
+
+def scan_object(obj, file) -> list:
+    label = object_label(obj)
+    kind = obj.get("kind")
+    if kind in _NOT_SCANNED:
+        return []
+    spec, spec_path = pod_spec(obj)
+    if spec is not None:
+        return scan_pod_spec(spec, spec_path, file, label)
+    if kind == "ConfigMap":
+        return scan_config_map(obj, file, label)
+    if is_custom_resource(obj):
+        body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+        return walk_custom(body, "", file, label)
+    return []
+
+
+def scan_pod_spec(spec, spec_path, file, label) -> list:
+    results = []
+    for field, via in CONTAINER_LISTS.items():
+        for index, container in enumerate(spec.get(field) or []):
+            if isinstance(container, dict):
+                results.extend(scan_container(container, f"{spec_path}.{field}[{index}]", via, file, label))
+    return results
+
+
+def scan_container(container, path, via, file, label) -> list:
+    results = []
+    if container.get("image") is not None:
+        results.append(found.direct(container["image"], file, label, f"{path}.image", via))
+    for index, env in enumerate(container.get("env") or []):
+        if isinstance(env, dict) and isinstance(env.get("value"), str):
+            results.extend(found.indirect(env["value"], file, label, f"{path}.env[{index}].value", "env", found.is_hint(env.get("name"))))
+    for field in ("args", "command"):
+        results.extend(scan_arguments(container.get(field) or [], f"{path}.{field}", file, label))
+    return results
+
+
+def scan_arguments(arguments, path, file, label) -> list:
+    """`--flag=image`, `--flag image` and bare images in an argv; a flag naming an image hints its value."""
+    results = []
+    previous = ""
+    for index, argument in enumerate(arguments):
+        text = str(argument)
+        flag, equals, value = text.partition("=")
+        hinted = found.is_hint(flag) if equals and flag.startswith("-") else found.is_hint(previous) and previous.startswith("-")
+        results.extend(found.indirect(value if equals and flag.startswith("-") else text, file, label, f"{path}[{index}]", "args", hinted))
+        previous = text
+    return results
+
+
+def scan_config_map(obj, file, label) -> list:
+    results = []
+    for key, value in (obj.get("data") or {}).items():
+        results.extend(scan_text_data(str(value), f"data.{key}", file, label, found.is_hint(key)))
+    return results
+
+
+def scan_text_data(text, path, file, label, hinted=False) -> list:
+    """A ConfigMap value: walked as JSON/YAML when it is structured, else read line by line as KEY=VALUE or free text."""
+    structured = _structured(text)
+    if structured is not None:
+        return walk_strings(structured, path, file, label, "configmap")
+    results = []
+    for line in text.splitlines() or [text]:
+        key, separator, value = line.partition("=") if "=" in line else line.partition(":")
+        line_hint = hinted or (bool(separator) and found.is_hint(key))
+        results.extend(found.indirect(value if separator and line_hint else line, file, label, path, "configmap", line_hint))
+    return results
+
+
+def _structured(text):
+    if "\n" not in text.strip() and not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        data = yamlload.load(text)
+    except Exception:  # pylint: disable=broad-except  # not YAML: scanned as text instead
+        return None
+    return data if isinstance(data, (dict, list)) else None
+
+
+def walk_strings(node, path, file, label, via, hinted=False) -> list:
+    """Indirect findings in every string of a structure; a key that names an image hints its strings."""
+    if isinstance(node, dict):
+        results = []
+        for key, value in node.items():
+            results.extend(walk_strings(value, _join(path, key), file, label, via, found.is_hint(key)))
+        return results
+    if isinstance(node, list):
+        results = []
+        for index, value in enumerate(node):
+            results.extend(walk_strings(value, f"{path}[{index}]", file, label, via, hinted))
+        return results
+    if isinstance(node, str):
+        return found.indirect(node, file, label, path, via, hinted)
+    return []
+
+
+def split_image(node):
+    """The reference a `{registry, repository, tag, digest}` mapping spells (as charts and operators split it), or None."""
+    if not isinstance(node, dict) or not isinstance(node.get("repository"), str) or not node["repository"]:
+        return None
+    text = node["repository"]
+    if node.get("registry"):
+        text = f"{node['registry']}/{text}"
+    if node.get("tag") not in (None, ""):
+        text = f"{text}:{node['tag']}"
+    if node.get("digest"):
+        text = f"{text}@{node['digest']}"
+    return text
+
+
+def walk_custom(node, path, file, label, via="custom-resource", hinted=False) -> list:
+    """A custom resource (or values tree): keys naming an image and split image mappings are direct; other strings indirect."""
+    if isinstance(node, dict):
+        composed = split_image(node)
+        finding = found.direct(composed, file, label, path, via) if composed else None
+        if finding and not finding.error:
+            return [finding]
+        results = []
+        for key, value in node.items():
+            if isinstance(value, str) and found.is_hint(key) and not str(key).lower().endswith("images"):
+                results.append(found.direct(value, file, label, _join(path, key), via))
+            elif isinstance(value, str):
+                results.extend(found.indirect(value, file, label, _join(path, key), via, False))
+            else:
+                results.extend(walk_custom(value, _join(path, key), file, label, via, found.is_hint(key)))
+        return results
+    if isinstance(node, list):
+        results = []
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                results.extend(found.indirect(value, file, label, f"{path}[{index}]", via, hinted))
+            else:
+                results.extend(walk_custom(value, f"{path}[{index}]", file, label, via))
+        return results
+    return []
+
+
+def _join(path, key) -> str:
+    return f"{path}.{key}" if path else str(key)

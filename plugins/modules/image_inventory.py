@@ -1,0 +1,371 @@
+#!/usr/bin/python
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: image_inventory
+short_description: Find every container image of Helm charts, manifests, Compose projects and values files
+version_added: 0.1.0
+description:
+  - Charts are rendered with the real C(helm template) (values files, values, kube version, API versions, CRDs), so parent
+    values that override subchart defaults and templates that assemble references are honoured. Images are never read
+    from values files alone when a chart is given.
+  - Images are taken from every pod-spec-bearing kind (containers, init containers, ephemeral containers of Pod,
+    Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), from custom resources that embed images, and, as
+    indirect references with lower confidence, from env values, arguments (C(--some-image=repo:tag)) and ConfigMap data
+    (JSON or YAML inside included). Labels and annotations are never read.
+  - Templates gated on C(.Capabilities.APIVersions.Has) are found in the chart; by default the chart is also rendered
+    with those API versions, and the images only the gates reveal are listed in RV(gated_images).
+  - Compose projects are read with every service (profiles chosen or all), with C(${VAR}), C(${VAR:-default}),
+    C(${VAR-default}), the project's C(.env), extra env files and the env files a wrapper script sources resolved.
+  - Every reference is normalised (C(redis) becomes C(docker.io/library/redis:latest)) and deduplicated, with its
+    provenance (file, object, field path). With O(resolve_digests), tags are resolved to digests through the registry
+    API; references that do not resolve are listed in RV(unresolved), never dropped.
+  - Remote charts (O(charts[].repo) or C(oci://)) are fetched with C(helm pull) on the connected side. In the enclave,
+    give the archives that M(airlock.airgap.chart_mirror) wrote.
+author:
+  - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Everything is read and resolved; the lock file is not written, and RV(changed) says whether it would be.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  charts:
+    description: Charts to render.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      chart:
+        description: A chart folder, a C(.tgz), an C(oci://) reference, or a chart name in O(charts[].repo).
+        type: str
+        required: true
+      release_name:
+        description: Release name for the render.
+        type: str
+        default: release
+      namespace:
+        description: Namespace for the render.
+        type: str
+        default: default
+      values_files:
+        description: Values files, as C(helm template --values), in order.
+        type: list
+        elements: path
+        default: []
+      values:
+        description: Values set on top, as C(helm template --set-json KEY=VALUE) per key (dotted keys allowed).
+        type: dict
+        default: {}
+      kube_version:
+        description: Kubernetes version for C(.Capabilities.KubeVersion).
+        type: str
+      api_versions:
+        description: API versions for C(.Capabilities.APIVersions), as the target cluster serves them.
+        type: list
+        elements: str
+        default: []
+      include_crds:
+        description: Render the chart's CRDs too.
+        type: bool
+        default: true
+      repo:
+        description: HTTP chart repository URL holding O(charts[].chart).
+        type: str
+      version:
+        description: Chart version to pull from a repository or registry.
+        type: str
+      username:
+        description: User for the chart repository or registry.
+        type: str
+      password:
+        description: Password for O(charts[].username).
+        type: str
+      plain_http:
+        description: The OCI registry serves plain HTTP.
+        type: bool
+        default: false
+      ca_file:
+        description: CA certificate to verify the chart repository or registry.
+        type: path
+  capability_gates:
+    description:
+      - What to do about templates gated on C(.Capabilities.APIVersions.Has) for API versions not in O(charts[].api_versions).
+      - V(union) renders as asked and again with every gate open, and lists everything.
+      - V(pass) renders only with every gate open.
+      - V(report) renders as asked and lists the closed gates in RV(capability_gates) with a warning.
+    type: str
+    choices: [union, pass, report]
+    default: union
+  manifests:
+    description: Rendered manifest files, or folders of C(.yaml), C(.yml) and C(.json) files.
+    type: list
+    elements: path
+    default: []
+  compose:
+    description: Compose projects.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      files:
+        description: Compose files, merged in order as C(docker compose -f A -f B). The first one's folder is the project folder.
+        type: list
+        elements: path
+        required: true
+      profiles:
+        description: Profiles to include; V(*) includes every service.
+        type: list
+        elements: str
+        default: ['*']
+      env_files:
+        description: Env files read after the project's C(.env), as C(docker compose --env-file).
+        type: list
+        elements: path
+        default: []
+      scripts:
+        description:
+          - Wrapper scripts whose C(source FILE) or C(. FILE) lines and static C(export VAR=value) lines set variables.
+          - They are read, never run.
+        type: list
+        elements: path
+        default: []
+      variables:
+        description: Variables as the shell would set them; they win over every file.
+        type: dict
+        default: {}
+  values_files:
+    description: Values files to read on their own (without a chart) for the images they name.
+    type: list
+    elements: path
+    default: []
+  helm_binary:
+    description: The C(helm) program.
+    type: str
+    default: helm
+  resolve_digests:
+    description: Resolve every image (direct and indirect) to its digest through the registry API.
+    type: bool
+    default: false
+  registries:
+    description: Per-registry settings for O(resolve_digests), as in M(airlock.airgap.image_copy).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: Registry host as in image references, with the port if any.
+        type: str
+        required: true
+      username:
+        description: User name.
+        type: str
+      password:
+        description: Password or token.
+        type: str
+      insecure:
+        description: The registry serves plain HTTP.
+        type: bool
+        default: false
+      ca_file:
+        description: CA certificate (PEM) of the registry.
+        type: path
+  docker_config:
+    description: Docker C(config.json) to take registry credentials from.
+    type: path
+  lock_file:
+    description:
+      - With O(resolve_digests), record the images and their digests in the C(inventory) section of this lock file
+        (C(airlock.lock.json)); other sections are kept.
+    type: path
+  fail_on_unresolved:
+    description: Fail when a direct reference is invalid or does not resolve.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Everything the release runs, gated templates included
+  airlock.airgap.image_inventory:
+    charts:
+      - chart: /srv/charts/platform-1.4.0.tgz
+        values_files: [/srv/site/values.yaml]
+        kube_version: "1.30.0"
+  register: inventory
+
+- name: Every service of a Compose project, all profiles, pinned to digests into the lock
+  airlock.airgap.image_inventory:
+    compose:
+      - files: [/srv/app/docker-compose.yml]
+        scripts: [/srv/app/start.sh]
+    resolve_digests: true
+    lock_file: /srv/bundle/airlock.lock.json
+
+- name: Feed image_copy with what was found
+  airlock.airgap.image_copy:
+    images: "{{ (inventory.images + inventory.indirect) | map(attribute='image') | list }}"
+    destination: oci:/srv/bundle/images
+"""
+
+RETURN = r"""
+images:
+  description: Images pulled as such (container, compose service, custom resource, values image fields), normalised.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    image:
+      description: The normalised reference.
+      type: str
+    confidence:
+      description: V(direct).
+      type: str
+    digest:
+      description: Its digest, with O(resolve_digests).
+      type: str
+    sources:
+      description: Where it was found (file, object, path, via, written, confidence).
+      type: list
+      elements: dict
+indirect:
+  description: Images seen only in env values, arguments, commands or ConfigMap data; probably launched later by an operator.
+  returned: always
+  type: list
+  elements: dict
+invalid:
+  description: Image fields that are not valid references, with the reason and where.
+  returned: always
+  type: list
+  elements: dict
+unresolved:
+  description: Images whose tag or digest the registry did not resolve, with the reason.
+  returned: always
+  type: list
+  elements: dict
+capability_gates:
+  description: C(.Capabilities.APIVersions.Has) gates found in the charts, and whether they were rendered open.
+  returned: always
+  type: list
+  elements: dict
+gated_images:
+  description: Images that only appear with the gates open.
+  returned: always
+  type: list
+  elements: str
+builds:
+  description: Compose services built locally rather than pulled.
+  returned: always
+  type: list
+  elements: dict
+unset_variables:
+  description: Compose variables used but set nowhere (they expanded to empty or their default).
+  returned: always
+  type: list
+  elements: str
+skipped_services:
+  description: Compose services left out because their profiles were not chosen.
+  returned: always
+  type: list
+  elements: dict
+parse_errors:
+  description: Documents no YAML loader could read; their C(image:) lines were still taken.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
+    YAML_IMPORT_ERROR = None
+except ImportError:
+    YAML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS, REGISTRY_OPTIONS
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import Credentials, CredentialError
+
+ARGUMENT_SPEC = dict(
+    charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
+    capability_gates=dict(type="str", choices=["union", "pass", "report"], default="union"),
+    manifests=dict(type="list", elements="path", default=[]),
+    compose=dict(type="list", elements="dict", default=[], options=COMPOSE_OPTIONS),
+    values_files=dict(type="list", elements="path", default=[]),
+    helm_binary=dict(type="str", default="helm"),
+    resolve_digests=dict(type="bool", default=False),
+    registries=dict(type="list", elements="dict", default=[], options=REGISTRY_OPTIONS),
+    docker_config=dict(type="path"),
+    lock_file=dict(type="path"),
+    fail_on_unresolved=dict(type="bool", default=False),
+)
+
+
+def collect(params):
+    inventory = engine.Inventory()
+    for chart in params["charts"]:
+        engine.add_chart(inventory, params["helm_binary"], engine.chart_source(chart), params["capability_gates"])
+    for path in params["manifests"]:
+        engine.add_manifests(inventory, path)
+    for project in params["compose"]:
+        engine.add_compose(inventory, engine.compose_source(project))
+    for path in params["values_files"]:
+        engine.add_values(inventory, path)
+    return inventory
+
+
+def registry_clients(params):
+    settings = {}
+    for entry in params["registries"]:
+        credentials = Credentials(entry["username"], entry["password"] or "") if entry["username"] else None
+        settings[entry["host"]] = transports.RegistrySettings(credentials, entry["insecure"], entry["ca_file"])
+    return transports.Clients(settings, params["docker_config"], registry.RetryPolicy(attempts=3), 60)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    params = module.params
+    try:
+        inventory = collect(params)
+    except (ChartError, ComposeError, OSError, ValueError) as error:
+        module.fail_json(msg=str(error))
+    found = engine.images(inventory)
+    result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
+                  builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
+                  parse_errors=inventory.parse_errors, **found)
+    for gate in inventory.capability_gates:
+        if not gate["passed"]:
+            module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
+                        f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
+    if params["resolve_digests"]:
+        if registry.REQUESTS_IMPORT_ERROR:
+            module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+        try:
+            result["unresolved"] = resolve.resolve(found["images"] + found["indirect"], registry_clients(params))
+        except CredentialError as error:
+            module.fail_json(msg=str(error))
+        if params["lock_file"]:
+            result["changed"] = resolve.write_lock(params["lock_file"], found["images"] + found["indirect"], result["unresolved"], module.check_mode)
+    direct_images = {entry["image"] for entry in found["images"]}
+    failing = found["invalid"] + [u for u in result["unresolved"] if u["image"] in direct_images]
+    if params["fail_on_unresolved"] and failing:
+        module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: "
+                         + "; ".join(f"{f.get('image') or f.get('written')}: {f['error']}" for f in failing[:5]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""image_inventory on fixture charts, manifests and a Compose project, against what the vendors' grep finds.
+
+The vendor guides say: `helm template … | grep -oE 'image:.*' | sort -u`. Each test runs that
+exact pipeline on the same input and asserts what it misses, so the comparison cannot quietly
+become equal.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from module_runner import run_module
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference
+
+pytestmark = pytest.mark.testbed
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "inventory")
+PLATFORM = os.path.join(FIXTURES, "charts", "platform")
+COMPOSE = os.path.join(FIXTURES, "compose")
+WORKER_DIGEST = "sha256:87eba76e7f3164534045ba922e7770fb58bbd14ad732bbf5ba6f11cc56989e6e"
+
+PLATFORM_DIRECT = {
+    "quay.io/acme/api:2.3.1",                                  # split registry/repository/tag
+    f"ghcr.io/acme/worker@{WORKER_DIGEST}",                    # quoted and digest-pinned
+    "docker.io/acme/migrate:1.0",                              # init container
+    "registry.example.com:5000/acme/operator:v0.9",            # registry port
+    "docker.io/acme/lib:0.4",                                  # subchart
+    "docker.io/library/nginx:1.25.4",                          # subchart sidecar, tag from the parent's values
+    "docker.io/library/alpine:latest",                         # CronJob, bare name
+    "docker.io/acme/agent:3.1",                                # custom resource behind a Capabilities gate
+}
+PLATFORM_INDIRECT = {
+    "docker.io/envoyproxy/envoy:v1.30.1",                      # operator argument
+    "docker.io/library/busybox:1.36",                          # env value
+    "nvcr.io/nvidia/k8s/runner:24.01",                         # JSON in a ConfigMap
+}
+COMPOSE_DIRECT = {
+    "quay.io/acme/api:2.4.0",                                  # ${REGISTRY} from the wrapper, ${API_TAG} from .env
+    "docker.io/library/redis:7.2@sha256:5fb8a9b5a4d8fb8d5d3e11e1b2ef6a7ce1b7d2e6c5b4a3f2e1d0c9b8a7f6e5d4",
+    "nvcr.io/nvidia/tritonserver:24.08-py3",                   # profile gpu, ${TRITON_VERSION-…} from a sourced file
+    "docker.io/library/busybox:latest",                        # profile debug
+}
+COMPOSE_INDIRECT = {"quay.io/acme/sandbox:5.0", "ghcr.io/acme/fetcher:0.7"}
+
+
+def naive_grep(command, cwd=None):
+    """The vendor guides' pipeline, verbatim: its unique `image:` lines."""
+    completed = subprocess.run(["bash", "-o", "pipefail", "-c", f"{command} | grep -oE 'image:.*' | sort -u"],
+                               capture_output=True, text=True, check=True, cwd=cwd, timeout=120)
+    return completed.stdout.splitlines()
+
+
+def as_images(lines):
+    """The grep's lines read as generously as possible: quotes stripped, normalised when they parse at all."""
+    images = set()
+    for line in lines:
+        text = line[len("image:"):].strip().strip("'\"")
+        try:
+            images.add(str(reference.parse(text)))
+        except reference.InvalidReference:
+            images.add(text)
+    return images
+
+
+def found(result):
+    assert not result.get("failed"), result.get("msg")
+    return {e["image"] for e in result["images"]}, {e["image"] for e in result["indirect"]}
+
+
+def test_platform_chart_every_trap_found_and_what_grep_gets_wrong(testbed):
+    result = run_module("image_inventory", {"charts": [{"chart": PLATFORM}], "helm_binary": testbed.helm})
+    direct, indirect = found(result)
+    assert direct == PLATFORM_DIRECT
+    assert indirect == PLATFORM_INDIRECT
+    assert result["gated_images"] == ["docker.io/acme/agent:3.1"]
+    assert result["invalid"] == [] and result["parse_errors"] == []
+    api = next(e for e in result["images"] if e["image"] == "quay.io/acme/api:2.3.1")
+    assert api["sources"] == [{"file": "platform/templates/api.yaml", "object": "Deployment/release-api",
+                               "path": "spec.template.spec.containers[0].image", "via": "container",
+                               "written": "quay.io/acme/api:2.3.1", "confidence": "direct"}]
+    runner = next(e for e in result["indirect"] if e["image"].startswith("nvcr.io"))
+    assert runner["sources"][0]["path"] == "data.runner.json.image"
+
+    grep = as_images(naive_grep(f"{testbed.helm} template release {PLATFORM}"))
+    missed = (PLATFORM_DIRECT | PLATFORM_INDIRECT) - grep
+    assert missed == PLATFORM_INDIRECT | {"docker.io/acme/agent:3.1"}
+    assert grep - PLATFORM_DIRECT == {"ghcr.io/acme/api:1.0"}, "grep takes an annotation for an image"
+
+
+def test_a_closed_capability_gate_is_reported_not_silent(testbed):
+    chart = {"chart": PLATFORM}
+    reported = run_module("image_inventory", {"charts": [chart], "helm_binary": testbed.helm, "capability_gates": "report"})
+    direct, _indirect = found(reported)
+    assert "docker.io/acme/agent:3.1" not in direct
+    assert reported["capability_gates"] == [{"chart": PLATFORM, "api_version": "acme.io/v1", "passed": False,
+                                             "templates": ["platform/templates/agent.yaml"]}]
+    assert "acme.io/v1" in json.dumps(reported["warnings"])
+    passed = run_module("image_inventory", {"charts": [dict(chart, api_versions=["acme.io/v1"])], "helm_binary": testbed.helm,
+                                            "capability_gates": "report"})
+    assert "docker.io/acme/agent:3.1" in found(passed)[0] and passed["gated_images"] == []
+
+
+def test_packaged_chart_and_values_that_override_the_subchart(testbed, tmp_path):
+    subprocess.run([testbed.helm, "package", PLATFORM, "--destination", str(tmp_path)], check=True, capture_output=True, timeout=60)
+    archive = str(tmp_path / "platform-1.4.0.tgz")
+    site = tmp_path / "site.yaml"
+    site.write_text("sidecar-lib:\n  proxy:\n    tag: '1.27.0'\nimage:\n  tag: '2.4.0'\n")
+    result = run_module("image_inventory", {"charts": [{"chart": archive, "values_files": [str(site)],
+                                                        "values": {"migrate.image.tag": "1.1"}}], "helm_binary": testbed.helm})
+    direct, _indirect = found(result)
+    assert {"docker.io/library/nginx:1.27.0", "quay.io/acme/api:2.4.0", "docker.io/acme/migrate:1.1"} <= direct
+    assert "docker.io/library/nginx:1.25.4" not in direct and result["gated_images"] == ["docker.io/acme/agent:3.1"]
+    # The subchart's own values file names a proxy that no release of this chart runs.
+    values_only = run_module("image_inventory", {"values_files": [os.path.join(PLATFORM, "charts", "sidecar-lib", "values.yaml")]})
+    assert found(values_only)[0] == {"docker.io/library/nginx:1.25.0", "docker.io/acme/lib:0.4"}
+
+
+def test_manifests_ephemeral_containers_and_what_is_not_an_image():
+    result = run_module("image_inventory", {"manifests": [os.path.join(FIXTURES, "manifests")]})
+    direct, indirect = found(result)
+    assert direct == {"quay.io/acme/api:2.3.1", "docker.io/nicolaka/netshoot:v0.13", "ghcr.io/acme/seed:1.2",
+                      "localhost:5000/acme/node-agent@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}
+    assert indirect == {"docker.io/acme/seed-helper:1.2"}, "redis:6379 is a host and port; a label is not an image"
+    grep = as_images(naive_grep(f"cat {os.path.join(FIXTURES, 'manifests', 'debug.yaml')}"))
+    assert direct - grep == set() and indirect - grep == indirect
+
+
+def test_a_document_no_yaml_loader_reads_still_gives_its_images(tmp_path):
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers:\n  - {name: a, image: 'alpine:3.20'}\n---\n"
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: b\n    image: ghcr.io/acme/b:1\n   bad: [indent\n")
+    result = run_module("image_inventory", {"manifests": [str(tmp_path)]})
+    direct, _indirect = found(result)
+    assert direct == {"docker.io/library/alpine:3.20", "ghcr.io/acme/b:1"}
+    assert len(result["parse_errors"]) == 1 and result["parse_errors"][0]["document"] == 1
+
+
+def test_compose_profiles_defaults_env_files_and_wrapper_script():
+    project = {"files": [os.path.join(COMPOSE, "docker-compose.yml")], "scripts": [os.path.join(COMPOSE, "start.sh")]}
+    result = run_module("image_inventory", {"compose": [project]})
+    direct, indirect = found(result)
+    assert direct == COMPOSE_DIRECT and indirect == COMPOSE_INDIRECT
+    assert result["builds"] == [{"service": "builder", "file": project["files"][0]}]
+    grep = naive_grep("cat docker-compose.yml", cwd=COMPOSE)
+    assert grep == ["image: \"redis:7.2@sha256:5fb8a9b5a4d8fb8d5d3e11e1b2ef6a7ce1b7d2e6c5b4a3f2e1d0c9b8a7f6e5d4\"",
+                    "image: ${REGISTRY:-ghcr.io}/acme/api:${API_TAG:-2.3.1}", "image: busybox",
+                    "image: nvcr.io/nvidia/tritonserver:${TRITON_VERSION-24.05}-py3"]
+    assert len(as_images(grep) & (COMPOSE_DIRECT | COMPOSE_INDIRECT)) == 2
+    default_only = run_module("image_inventory", {"compose": [dict(project, profiles=[], scripts=[])]})
+    assert found(default_only)[0] == {"ghcr.io/acme/api:2.4.0", COMPOSE_DIRECT_REDIS}
+    assert [s["service"] for s in default_only["skipped_services"]] == ["debug", "gpu-worker"]
+
+
+COMPOSE_DIRECT_REDIS = next(i for i in COMPOSE_DIRECT if "redis" in i)
+
+
+def test_digests_resolved_into_the_lock_and_a_missing_tag_listed(testbed, public_images, tmp_path):
+    present = public_images[0]
+    missing = public_images[0].rsplit(":", 1)[0] + ":no-such-tag"
+    (tmp_path / "pods.yaml").write_text(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                                    "spec": {"containers": [{"name": "a", "image": present},
+                                                                            {"name": "b", "image": missing}]}}))
+    lock = tmp_path / "airlock.lock.json"
+    lock.write_text(json.dumps({"version": 1, "images": [{"destination": "kept"}]}))
+    args = {"manifests": [str(tmp_path / "pods.yaml")], "resolve_digests": True, "lock_file": str(lock),
+            "registries": [{"host": testbed.public_registry, "insecure": True}]}
+    checked = run_module("image_inventory", args, check_mode=True)
+    assert checked["changed"] and "inventory" not in json.loads(lock.read_text())
+    result = run_module("image_inventory", args)
+    assert result["changed"]
+    resolved = {e["image"]: e.get("digest") for e in result["images"]}
+    head = subprocess.run(["curl", "-sfI", "-H", "Accept: application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json",
+                           f"http://{testbed.public_registry}/v2/{present.split('/', 1)[1].rsplit(':', 1)[0]}/manifests/"
+                           f"{present.rsplit(':', 1)[1]}"], capture_output=True, text=True, check=True, timeout=30).stdout
+    expected = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest"))
+    assert resolved[present] == expected
+    assert [u["image"] for u in result["unresolved"]] == [missing] and "no-such-tag" in result["unresolved"][0]["error"]
+    written = json.loads(lock.read_text())
+    assert written["images"] == [{"destination": "kept"}]
+    assert {e["image"]: e["digest"] for e in written["inventory"]["images"]} == {present: expected, missing: None}
+    assert run_module("image_inventory", args)["changed"] is False
+    failing = run_module("image_inventory", dict(args, fail_on_unresolved=True))
+    assert failing["failed"] and missing in failing["msg"]
