@@ -250,12 +250,12 @@ ARGUMENT_SPEC = dict(
     )),
     dest=dict(type="path", required=True),
     destination=dict(type="str"),
-    repositories=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+    repositories=dict(type="list", elements="dict", default=[], options=dict(
         url=dict(type="str", required=True),
         username=dict(type="str"),
         password=dict(type="str", no_log=True),
         ca_file=dict(type="path"),
-        pass_credentials=dict(type="bool", default=False),
+        pass_credentials=dict(type="bool", default=False, no_log=False),
     )),
     registries=dict(type="list", elements="dict", default=[], options=dict(
         host=dict(type="str", required=True),

@@ -20,6 +20,7 @@ import pytest
 
 from chart_repo_server import serving
 from module_runner import run_module
+from testbed import pki
 
 pytestmark = pytest.mark.testbed
 
@@ -142,7 +143,7 @@ def test_every_dependency_travels_inside_and_helm_templates_with_no_network(helm
 
     rendered = helm("template", "demo", str(archive), offline=True)
     for name in SUBCHART_CONFIGMAPS:
-        assert f"name: {name}\n" in rendered, f"{name} missing from the offline render:\n{rendered}"
+        assert f"name: \"{name}\"\n" in rendered, f"{name} missing from the offline render:\n{rendered}"
 
     with open(bundle / "airlock.lock.json", encoding="utf-8") as handle:
         locked = json.load(handle)["charts"]
@@ -191,6 +192,19 @@ def test_repository_credentials_missing_or_wrong_are_named(chart_repo, tmp_path)
     assert "wrong" not in wrong["msg"]
 
 
+def test_an_https_repository_is_verified_against_the_ca_given(chart_repo, tmp_path):
+    tls = pki.make_ca_and_server_cert(str(tmp_path / "tls"))
+    chart = [{"name": "cache", "repo": None, "version": "0.2.0"}]
+    with serving(chart_repo["folder"], tls=(tls["server.crt"], tls["server.key"])) as (url, _seen):
+        chart[0]["repo"] = url
+        unverified = run_module("chart_mirror", {"charts": chart, "dest": str(tmp_path / "a")})
+        verified = run_module("chart_mirror", {"charts": chart, "dest": str(tmp_path / "b"),
+                                               "repositories": [{"url": url, "ca_file": tls["ca.crt"]}]})
+    assert unverified.get("failed") and "TLS verification" in unverified["msg"] and "ca_file" in unverified["msg"]
+    assert not verified.get("failed"), verified.get("msg")
+    assert sha256(tmp_path / "b" / "cache-0.2.0.tgz") == sha256(chart_repo["folder"] / "cache-0.2.0.tgz")
+
+
 def test_a_chart_helm_pushed_comes_back_byte_for_byte(oci_charts, source_settings, tmp_path):
     dest = tmp_path / "charts"
     result = run_module("chart_mirror", dict(source_settings, dest=str(dest),
@@ -211,15 +225,18 @@ def test_pushed_charts_are_what_helm_pull_oci_reads(testbed, helm, app_source, s
     ]
     for destination, registries, helm_flags in targets:
         args = {"state": "pushed", "dest": str(charts), "destination": destination, "registries": registries}
+        planned = run_module("chart_mirror", args, check_mode=True)
+        assert not planned.get("failed"), planned.get("msg")
         pushed = run_module("chart_mirror", args)
         assert not pushed.get("failed"), pushed.get("msg")
+        assert planned["changed"] and pushed["changed"]  # check mode pushed nothing: the real run still had work
         assert [c["reference"] for c in pushed["charts"]] == [f"{destination}/app:1.0.0"]
         pulled = tmp_path / "pulled" / hashlib.sha256(destination.encode()).hexdigest()[:8]
         pulled.mkdir(parents=True)
         helm("pull", f"{destination}/app", "--version", "1.0.0", "-d", str(pulled), *helm_flags)
         assert sha256(pulled / "app-1.0.0.tgz") == sha256(charts / "app-1.0.0.tgz")
         rendered = helm("template", "demo", str(pulled / "app-1.0.0.tgz"), offline=True)
-        assert all(f"name: {name}\n" in rendered for name in SUBCHART_CONFIGMAPS)
+        assert all(f"name: \"{name}\"\n" in rendered for name in SUBCHART_CONFIGMAPS)
         again = run_module("chart_mirror", args)
         assert not again.get("failed"), again.get("msg")
         assert again["changed"] is False and again["charts"][0]["digest"] == pushed["charts"][0]["digest"]
