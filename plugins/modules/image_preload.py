@@ -36,14 +36,22 @@ requirements:
   - C(ctr) for containerd (it ships with containerd, k3s and RKE2).
   - The Docker SDK for Python for Docker.
 options:
+  state:
+    description:
+      - V(present) brings the images into the node's runtime.
+      - V(inventory) changes nothing and returns what the node's runtime holds (RV(inventory)), for O(state=exported).
+      - V(exported), run on the controller, writes to O(dest) a sparse OCI layout holding only what one node lacks, judged
+        against that node's O(inventory); ship it to the node and preload from it there. This is what the C(preload) role does.
+    type: str
+    choices: [present, inventory, exported]
+    default: present
   source:
     description:
-      - Where the images come from, on the node.
+      - Where the images come from (on the node; on the controller for O(state=exported)). Required unless O(state=inventory).
       - C(oci:DIR) an OCI image layout such as the bundle's C(images/); C(docker-archive:FILE) a C(docker save) tar;
         C(docker://HOST[/PREFIX]) the enclave registry, where each image lives under its original path below the prefix
         (as M(airlock.airgap.image_copy) put it there).
     type: str
-    required: true
   images:
     description:
       - The images to preload, each a reference as pods name it (C(docker.io/library/redis:7.2)) or a dict with C(name) and C(digest).
@@ -76,6 +84,12 @@ options:
   ctr_path:
     description: The C(ctr) binary. Defaults to C(ctr) on PATH, then where k3s and RKE2 keep it.
     type: path
+  dest:
+    description: With O(state=exported), the directory the sparse OCI layout is written to.
+    type: path
+  inventory:
+    description: With O(state=exported), the RV(inventory) that O(state=inventory) returned on the node.
+    type: dict
   timeout:
     description: Seconds to wait for a registry's answer.
     type: int
@@ -100,6 +114,19 @@ EXAMPLES = r"""
         password: "{{ mirror_password }}"
         ca_file: /etc/pki/enclave-ca.pem
 
+- name: Learn what a node holds
+  airlock.airgap.image_preload:
+    state: inventory
+  register: node_holds
+
+- name: On the controller, write only what that node lacks
+  airlock.airgap.image_preload:
+    state: exported
+    source: oci:/srv/bundle/images
+    inventory: "{{ node_holds.inventory }}"
+    dest: /tmp/preload-{{ inventory_hostname }}
+  delegate_to: localhost
+
 - name: Load a docker save tar into Docker
   airlock.airgap.image_preload:
     source: docker-archive:/tmp/app.tar
@@ -109,7 +136,7 @@ EXAMPLES = r"""
 RETURN = r"""
 images:
   description: One entry per image.
-  returned: always
+  returned: with O(state=present) and O(state=exported)
   type: list
   elements: dict
   contains:
@@ -141,45 +168,63 @@ images:
       type: int
 runtime:
   description: C(containerd) or C(docker).
-  returned: always
+  returned: with O(state=present)
   type: str
 socket:
   description: The runtime's socket.
-  returned: always
+  returned: with O(state=present)
   type: str
 platform:
-  description: The platform imported.
-  returned: always
+  description: The platform imported (or exported).
+  returned: with O(state=present) and O(state=exported)
   type: str
   sample: linux/amd64
 imported:
   description: Images imported.
-  returned: always
+  returned: with O(state=present)
   type: int
 tagged:
   description: Images that were present and got missing names.
-  returned: always
+  returned: with O(state=present)
   type: int
 skipped:
   description: Images already present under every name.
-  returned: always
+  returned: with O(state=present)
   type: int
 replaced:
   description: Images that took over a name from another image.
-  returned: always
+  returned: with O(state=present)
   type: int
 bytes_moved:
   description: Bytes streamed into the runtime (blobs it lacked, and manifests).
-  returned: always
+  returned: with O(state=present)
   type: int
 blobs_moved:
   description: Blobs streamed into the runtime.
-  returned: always
+  returned: with O(state=present)
   type: int
 seconds:
   description: Wall-clock time.
-  returned: always
+  returned: with O(state=present)
   type: float
+inventory:
+  description:
+    - What the node's runtime holds, for O(state=exported) - C(kind), C(socket), C(platform), and for containerd C(targets)
+      (name to digest), C(blobs) and C(snapshots), for Docker C(tags), C(ids) and C(chains).
+  returned: with O(state=inventory)
+  type: dict
+path:
+  description: The sparse layout written.
+  returned: with O(state=exported)
+  type: str
+needed:
+  description: Images the node lacks in full or in part; 0 means there is nothing to ship.
+  returned: with O(state=exported)
+  type: int
+bytes_written:
+  description: Bytes written into the sparse layout (blobs it did not have yet).
+  returned: with O(state=exported)
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -189,10 +234,11 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, pl
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.mediatypes import UnsupportedManifest
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, images, preload
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, export, images, inventory, preload
 
 ARGUMENT_SPEC = dict(
-    source=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "inventory", "exported"], default="present"),
+    source=dict(type="str"),
     images=dict(type="list", elements="raw", default=[]),
     mirror=dict(type="str"),
     platform=dict(type="str"),
@@ -208,8 +254,11 @@ ARGUMENT_SPEC = dict(
         ca_file=dict(type="path"),
     )),
     docker_config=dict(type="path"),
+    dest=dict(type="path"),
+    inventory=dict(type="dict"),
     timeout=dict(type="int", default=300),
 )
+REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
 
 EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)
 
@@ -222,8 +271,24 @@ def node_platform(params, runtime):
     return detect.node_platform()
 
 
+def run(module, clients):
+    """The report for the requested state."""
+    params = module.params
+    if params["state"] == "exported":
+        record = inventory.recorded(params["inventory"])
+        platform = platforms.parse(params["platform"] or params["inventory"].get("platform") or "")
+        wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
+        return export.export(wanted, record, platform, params["dest"], check_mode=module.check_mode)
+    runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"])
+    platform = node_platform(params, runtime)
+    if params["state"] == "inventory":
+        return {"changed": False, "inventory": dict(inventory.take(runtime), platform=str(platform))}
+    wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
+    return preload.preload(runtime, wanted, platform, check_mode=module.check_mode)
+
+
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     params = module.params
     if registry.REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
@@ -231,10 +296,7 @@ def main():
         module.fail_json(msg=missing_required_lib("docker"), exception=docker_runtime.DOCKER_IMPORT_ERROR)
     clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
     try:
-        runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"])
-        platform = node_platform(params, runtime)
-        wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
-        report = preload.preload(runtime, wanted, platform, check_mode=module.check_mode)
+        report = run(module, clients)
     except EXPECTED_ERRORS as error:
         module.fail_json(msg=str(error))
     module.exit_json(**report)

@@ -289,3 +289,51 @@ def wait_for(condition, seconds, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_preload_role_ships_each_node_only_what_it_lacks_in_batches(nodes, testbed, image_set, tmp_path):
+    import docker  # pylint: disable=import-outside-toplevel
+
+    for node in nodes:
+        node.clear()
+    client = docker.APIClient(base_url=testbed.docker_host)
+    for held in client.images(all=True):
+        client.remove_image(held["Id"], force=True)
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[nodes]\n"
+        f"node-a preload_socket={nodes[0].socket}\n"
+        f"node-b preload_socket={nodes[1].socket} preload_platform=linux/arm64/v8\n"
+        f"node-docker preload_socket={testbed.docker_host[len('unix://'):]} preload_runtime=docker\n"
+        "[nodes:vars]\n"
+        f"ansible_connection=local\nansible_python_interpreter={sys.executable}\n", encoding="utf-8")
+    multiarch = [f"docker.io/{ref}" for ref, (_d, per) in layout_images(image_set["path"]).items() if len(per) > 1]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+            os.path.join(REPO, "playbooks", "preload.yml"), "-e", "preload_batch=2",
+            "-e", json.dumps({"preload_bundle_images": image_set["path"], "preload_images": multiarch, "preload_mirror": MIRROR,
+                              "preload_controller_dir": str(tmp_path / "exports")})]
+    try:
+        first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+        assert first.stdout.count("PLAY [Preload images on the nodes]") == 2, "serial=2 runs the three nodes in two batches"
+        for host in ("node-a", "node-b", "node-docker"):
+            assert f"{host}: imported {len(multiarch)}, tagged 0, skipped 0" in " ".join(first.stdout.split()), host
+        per_platform = {ref: per for ref, (_d, per) in layout_images(image_set["path"]).items() if len(per) > 1}
+        assert all(per["linux/arm64/v8"] in nodes[1].blobs() and per["linux/amd64"] not in nodes[1].blobs() for per in per_platform.values())
+        assert not os.listdir(tmp_path / "exports"), "the controller's exports are removed"
+        assert not [p for p in os.listdir("/var/tmp") if p.startswith("airlock-preload-node-")], "the nodes' copies are removed"
+
+        second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert second.returncode == 0, second.stdout[-4000:]
+        for host in ("node-a", "node-b", "node-docker"):
+            recap = next(line for line in second.stdout.splitlines() if line.startswith(host) and "ok=" in line)
+            assert "changed=0" in recap, recap
+            assert f"{host}: imported 0, tagged 0, skipped {len(multiarch)}" in " ".join(second.stdout.split()), host
+    finally:
+        for held in client.images(all=True):
+            client.remove_image(held["Id"], force=True)
+        client.close()

@@ -35,9 +35,8 @@ class Outcome:
 def preload(runtime, images, platform, check_mode=False):
     """Bring images (NodeImage) into runtime; returns the module's report."""
     started = time.monotonic()
-    planner = _ContainerdPlan if runtime.kind == "containerd" else _DockerPlan
-    plan = planner(runtime, platform)
-    outcomes = [plan.judge(image) for image in _unique(images)]
+    plan = planner_for(runtime, platform)
+    outcomes = [plan.judge(image) for image in unique(images)]
     feed = feeds.Feed()
     if not check_mode:
         plan.apply(outcomes, feed)
@@ -52,7 +51,12 @@ def preload(runtime, images, platform, check_mode=False):
     }
 
 
-def _unique(images):
+def planner_for(runtime, platform):
+    """The planner for a live runtime or a node's record of one (they answer the same questions)."""
+    return (_ContainerdPlan if runtime.kind == "containerd" else _DockerPlan)(runtime, platform)
+
+
+def unique(images):
     """One entry per image digest and original name (the same image listed twice moves once)."""
     seen, kept = set(), []
     for image in images:

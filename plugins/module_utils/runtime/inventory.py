@@ -1,0 +1,71 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a node's runtime holds, taken on the node and judged elsewhere.
+
+The controller cannot see a node's containerd, yet it should send each node only what that
+node lacks. So the node reports its holdings as plain data, and the controller judges the
+images against that record exactly as it would against the live runtime: the records below
+answer the same questions the runtimes do.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
+
+
+def take(runtime):
+    """The runtime's holdings as JSON-able data."""
+    if runtime.kind == "containerd":
+        return {"kind": "containerd", "socket": runtime.socket, "targets": runtime.image_targets(),
+                "blobs": sorted(runtime.blobs()), "snapshots": sorted(runtime.snapshots())}
+    tags, ids = {}, []
+    for summary in runtime.client.images(all=True):
+        ids.append(summary["Id"])
+        for tag in summary.get("RepoTags") or []:
+            if tag != "<none>:<none>":
+                tags[str(references.parse(tag))] = summary["Id"]
+    return {"kind": "docker", "socket": runtime.socket, "tags": tags, "ids": ids, "chains": sorted(runtime.chains())}
+
+
+def recorded(data):
+    """A record taken by take(), as an object the preload planners can judge against."""
+    kind = (data or {}).get("kind")
+    if kind == "containerd":
+        return ContainerdRecord(data)
+    if kind == "docker":
+        return DockerRecord(data)
+    raise RuntimeFailure("inventory is not a node's record: pass what image_preload with state=inventory returned on that node")
+
+
+class ContainerdRecord:
+    kind = "containerd"
+
+    def __init__(self, data):
+        self.socket = data["socket"]
+        self.data = data
+
+    def image_targets(self):
+        return dict(self.data["targets"])
+
+    def blobs(self):
+        return set(self.data["blobs"])
+
+    def snapshots(self):
+        return set(self.data["snapshots"])
+
+
+class DockerRecord:
+    kind = "docker"
+
+    def __init__(self, data):
+        self.socket = data["socket"]
+        self.data = data
+
+    def image_id(self, name):
+        if name in self.data["ids"]:
+            return name
+        return self.data["tags"].get(str(references.parse(name)))
+
+    def chains(self):
+        return set(self.data["chains"])
