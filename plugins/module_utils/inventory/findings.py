@@ -20,7 +20,7 @@ DIRECT = "direct"
 INDIRECT = "indirect"
 
 # Candidate tokens in free text: runs of the characters a reference can hold.
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
 # Names that say they hold an image: SIDECAR_IMAGE, --init-image, defaultImage, images, imageName (not imagePullPolicy, imageTag).
 _HINT = re.compile(r"image(?:s|name|ref|_name|_ref|-name|-ref)?$", re.IGNORECASE)
 
@@ -54,7 +54,7 @@ def direct(written, file, obj, path, via) -> Finding:
 def indirect(text, file, obj, path, via, hinted=False) -> list:
     """Findings for the tokens of a free-text value that read as images; hinted when its key or flag names an image."""
     found = []
-    for token in _TOKEN.findall(str(text)):
+    for token in TOKEN.findall(str(text)):
         image = image_in_token(token, hinted)
         if image:
             found.append(Finding(token, file, obj, path, via, INDIRECT, image=image))

@@ -1,0 +1,237 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The egress audit: nothing in what will run may still point outside the enclave.
+
+Every image reference (direct or indirect, found exactly as image_inventory finds them) must be
+in an allowed mirror registry. Every URL must be on an allow list (cluster-internal names are
+allowed by default); hosted endpoints on the deny list (Hugging Face, NGC and NVIDIA's hosted
+APIs, Docker Hub, GHCR, Quay) are reported even when written without a scheme. Pull policy
+`Always` and pods with no pull secrets are warnings. Labels, annotations, CRD schemas and
+Secrets are not configuration a workload reads, so they are not scanned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import ipaddress
+import os
+import re
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings, manifests, yamlload
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.interpolate import read_env_file
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import ALL_PROFILES
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
+
+DEFAULT_DENIED_HOSTS = (
+    "huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co",
+    "nvcr.io", "*.nvcr.io", "ngc.nvidia.com", "*.ngc.nvidia.com", "*.api.nvidia.com", "build.nvidia.com", "*.nvcf.nvidia.com",
+    "docker.io", "*.docker.io", "docker.com", "*.docker.com",
+    "ghcr.io", "*.ghcr.io", "quay.io", "*.quay.io",
+)
+CLUSTER_INTERNAL_HOSTS = ("localhost", "*.svc", "*.svc.cluster.local", "*.cluster.local", "*.local", "*.internal")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^/\s\"'?#,;]+)")
+_HOST_TOKEN = re.compile(r"(?<![\w.-])([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w.-]|/)", re.IGNORECASE)
+_ENV_SUFFIXES = (".env",)
+_SKIPPED_KINDS = ("CustomResourceDefinition", "Secret")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """What may be reached: mirror registries (host[:port] or host[:port]/prefix, globs allowed) and URL hosts."""
+
+    allowed_registries: tuple
+    allowed_hosts: tuple = ()
+    denied_hosts: tuple = DEFAULT_DENIED_HOSTS
+    allow_cluster_internal: bool = True
+
+    def image_allowed(self, image: str) -> bool:
+        parsed = references.parse(image)
+        return any(fnmatch.fnmatchcase(parsed.registry, entry) or parsed.name.startswith(entry.rstrip("/") + "/")
+                   for entry in self.allowed_registries)
+
+    def host_verdict(self, host: str):
+        """None when host may be reached, else the reason it may not."""
+        host = host.lower().rsplit("@", 1)[-1]
+        name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if _matches(name, self.allowed_hosts) or _matches(host, self.allowed_registries):
+            return None
+        if _matches(name, self.denied_hosts):
+            return "a hosted endpoint on the deny list"
+        if self.allow_cluster_internal and _internal(name):
+            return None
+        return "a URL outside the allow list"
+
+
+def _matches(host, patterns) -> bool:
+    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in patterns)
+
+
+def _internal(name) -> bool:
+    """A cluster-internal name (a one-label service name, *.svc…) or a private, loopback or link-local address."""
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return "." not in name or _matches(name, CLUSTER_INTERNAL_HOSTS)
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+@dataclasses.dataclass
+class Audit:
+    """Violations fail the audit; warnings do not. Each is file, object, path, value and reason."""
+
+    policy: Policy
+    violations: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+    files: list = dataclasses.field(default_factory=list)
+
+    def image(self, finding):
+        if finding.image is None:
+            self._add(self.violations, finding.file, finding.obj, finding.path, finding.written, f"not a valid image reference: {finding.error}")
+        elif not self.policy.image_allowed(finding.image):
+            kind = "image" if finding.confidence == findings.DIRECT else "image named in configuration"
+            self._add(self.violations, finding.file, finding.obj, finding.path, finding.written, f"{kind} outside the allowed registries")
+
+    def text(self, value, file, obj, path):
+        """URLs and bare denied hosts in one string value."""
+        hosts = set()
+        for host in _URL.findall(value):
+            reason = self.policy.host_verdict(host)
+            if reason:
+                hosts.add(host.lower())
+                self._add(self.violations, file, obj, path, value, reason)
+        for token in _HOST_TOKEN.findall(_URL.sub(" ", value)):
+            if token.lower() not in hosts and _matches(token.lower(), self.policy.denied_hosts):
+                self._add(self.violations, file, obj, path, value, "a hosted endpoint on the deny list")
+
+    def warn(self, file, obj, path, value, reason):
+        self._add(self.warnings, file, obj, path, value, reason)
+
+    @staticmethod
+    def _add(where, file, obj, path, value, reason):
+        entry = {"file": file, "object": obj, "path": path, "value": value, "reason": reason}
+        if entry not in where:
+            where.append(entry)
+
+
+def leaf_strings(node, path=""):
+    """(path, string) for every string in a structure."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaf_strings(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaf_strings(value, f"{path}[{index}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+def audit_path(audit, path):
+    for file in _files(path):
+        audit.files.append(file)
+        if os.path.basename(file).endswith(_ENV_SUFFIXES) or os.path.basename(file) == ".env":
+            audit_env_file(audit, file)
+        else:
+            audit_yaml_file(audit, file)
+
+
+def _files(path):
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"audit path {path} does not exist")
+    chosen = []
+    for directory, subdirs, names in os.walk(path):
+        subdirs.sort()
+        chosen.extend(os.path.join(directory, n) for n in sorted(names) if n.endswith((".yaml", ".yml", ".json", ".env")))
+    return chosen
+
+
+def audit_env_file(audit, file):
+    for key, value in read_env_file(file).items():
+        audit.text(value, file, "env", key)
+        for finding in findings.indirect(value, file, "env", key, "env", findings.is_hint(key)):
+            audit.image(finding)
+
+
+def audit_yaml_file(audit, file):
+    documents = yamlload.load_file(file)
+    for document in documents:
+        if document.error:
+            audit.violations.append({"file": file, "object": f"document/{document.index}", "path": "", "value": "",
+                                     "reason": f"cannot be read, so cannot be proven clean: {document.error}"})
+    data = [d.data for d in documents if d.data is not None]
+    if any(isinstance(d, dict) and "kind" in d and "apiVersion" in d for d in data):
+        for document, obj in manifests.objects(documents):
+            audit_object(audit, obj, document.template or file)
+    elif len(data) == 1 and isinstance(data[0], dict) and isinstance(data[0].get("services"), dict):
+        audit_compose_services(audit, data[0]["services"], file)
+    else:
+        for node in data:
+            audit_values(audit, node, file)
+
+
+def audit_object(audit, obj, file):
+    if obj.get("kind") in _SKIPPED_KINDS:
+        return
+    label = manifests.object_label(obj)
+    for finding in manifests.scan_object(obj, file):
+        audit.image(finding)
+    body = {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+    for path, value in leaf_strings(body):
+        audit.text(value, file, label, path)
+    spec, spec_path = manifests.pod_spec(obj)
+    if spec is not None:
+        audit_pull_settings(audit, spec, spec_path, file, label)
+
+
+def audit_pull_settings(audit, spec, spec_path, file, label):
+    if not spec.get("imagePullSecrets"):
+        audit.warn(file, label, f"{spec_path}.imagePullSecrets", "", "no imagePullSecrets: the mirror must allow anonymous pulls "
+                   "or the service account must carry the secret")
+    for field in manifests.CONTAINER_LISTS:
+        for index, container in enumerate(spec.get(field) or []):
+            if isinstance(container, dict) and container.get("imagePullPolicy") == "Always":
+                audit.warn(file, label, f"{spec_path}.{field}[{index}].imagePullPolicy", "Always",
+                           "imagePullPolicy Always contacts the registry on every start")
+
+
+def audit_compose_services(audit, services, file):
+    for name, service in sorted(services.items()):
+        service = service or {}
+        label = f"service/{name}"
+        if service.get("image"):
+            audit.image(findings.direct(service["image"], file, label, f"services.{name}.image", "compose"))
+        environment = service.get("environment") or {}
+        if isinstance(environment, list):
+            environment = dict(item.partition("=")[::2] for item in environment if isinstance(item, str))
+        for key, value in environment.items():
+            for finding in findings.indirect(str(value or ""), file, label, f"services.{name}.environment.{key}", "env", findings.is_hint(key)):
+                audit.image(finding)
+        for path, value in leaf_strings(service, f"services.{name}"):
+            audit.text(value, file, label, path)
+        if str(service.get("pull_policy", "")).lower() == "always":
+            audit.warn(file, label, f"services.{name}.pull_policy", "always", "pull_policy always contacts the registry on every start")
+
+
+def audit_compose_project(audit, source: compose.ComposeSource):
+    """A Compose project as it will run: files merged (an override included), variables resolved, every profile."""
+    interpolator = compose.variables(source)
+    services = compose.load_project(source, interpolator).get("services") or {}
+    file = ",".join(source.files)
+    audit.files.extend(source.files)
+    audit_compose_services(audit, services, file)
+    for name, service in sorted(services.items()):
+        for key, value in compose.service_environment(service or {}, source, interpolator).items():
+            audit.text(value, file, f"service/{name}", f"services.{name}.environment.{key}")
+    scanned = compose.scan(dataclasses.replace(source, profiles=[ALL_PROFILES]))
+    for finding in scanned.findings:
+        if finding.confidence == findings.INDIRECT:
+            audit.image(finding)
+
+
+def audit_values(audit, node, file):
+    for finding in manifests.walk_custom(node, "", file, "values", "values"):
+        audit.image(finding)
+    for path, value in leaf_strings(node):
+        audit.text(value, file, "values", path)

@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: egress_audit
+short_description: Fail, with a precise list, when manifests, Compose files, env files or values still point outside the enclave
+version_added: 0.1.0
+description:
+  - Scans rendered manifests, Compose files, env files and values files (files or folders in O(paths)) and Compose projects as
+    they will run (O(compose) - files merged, overrides included, variables resolved, every profile).
+  - Every image reference must be in O(allowed_registries) - container, init and ephemeral container images, custom
+    resources, Compose services, values image fields, and images named in env values, arguments and ConfigMap data.
+  - Every URL must be on O(allowed_hosts), or cluster-internal (a one-label service name, C(*.svc), C(*.cluster.local),
+    a private address) unless O(allow_cluster_internal=false). Hosts on O(denied_hosts) (by default Hugging Face, NGC and
+    NVIDIA's hosted APIs, Docker Hub, GHCR, Quay) are reported even when written without a scheme.
+  - C(imagePullPolicy Always) (Compose C(pull_policy always)) and pod specs without C(imagePullSecrets) are warnings (RV(pull_warnings)).
+  - Labels, annotations, CRD schemas and Secrets are not scanned.
+  - Fails unless there are no violations; each is given as file, object, field path, value and reason.
+  - Files are told apart by content - Kubernetes objects, a Compose file (top-level C(services)), or values - and
+    C(.env) / C(*.env) files are read as C(KEY=VALUE) lines.
+author:
+  - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The audit only reads.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  paths:
+    description: Files, or folders of C(.yaml), C(.yml), C(.json) and C(.env) files, to audit.
+    type: list
+    elements: path
+    default: []
+  compose:
+    description: Compose projects to audit as they will run.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      files:
+        description: Compose files, merged in order (put the mirror override last).
+        type: list
+        elements: path
+        required: true
+      env_files:
+        description: Env files read after the project's C(.env).
+        type: list
+        elements: path
+        default: []
+      scripts:
+        description: Wrapper scripts whose sourced env files and static exports set variables.
+        type: list
+        elements: path
+        default: []
+      variables:
+        description: Variables as the shell would set them.
+        type: dict
+        default: {}
+  allowed_registries:
+    description:
+      - The mirror registries images may come from - C(host[:port]), C(host[:port]/prefix), or a glob (C(*.enclave.lan)).
+    type: list
+    elements: str
+    required: true
+  allowed_hosts:
+    description: Hosts URLs may point at (globs allowed, for example C(*.enclave.lan)); the allowed registries are allowed too.
+    type: list
+    elements: str
+    default: []
+  denied_hosts:
+    description: Hosted endpoints reported wherever they appear. Defaults to Hugging Face, NGC and NVIDIA's hosted APIs, Docker Hub, GHCR and Quay.
+    type: list
+    elements: str
+  allow_cluster_internal:
+    description: Allow URLs to one-label service names, C(*.svc), C(*.cluster.local), C(*.local), C(*.internal) and private addresses.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Render the release as it will be installed
+  ansible.builtin.command: helm template platform /srv/charts/platform-1.4.0.tgz -f site.yaml -f values.airgap.yaml
+  register: rendered
+  changed_when: false
+
+- name: Keep the render for the audit
+  ansible.builtin.copy:
+    content: "{{ rendered.stdout }}"
+    dest: /srv/audit/platform.yaml
+    mode: "0644"
+
+- name: Nothing in it may point outside the enclave
+  airlock.airgap.egress_audit:
+    paths: [/srv/audit/platform.yaml, /srv/app/.env]
+    compose:
+      - files: [/srv/app/docker-compose.yml, /srv/app/docker-compose.airgap.yml]
+    allowed_registries: [registry.enclave:5000]
+    allowed_hosts: ["*.enclave.lan"]
+"""
+
+RETURN = r"""
+violations:
+  description: Everything that points outside - file, object (C(Kind/name), C(service/name), C(env), C(values)), path, value and reason.
+  returned: always
+  type: list
+  elements: dict
+pull_warnings:
+  description: Pull policy C(Always) and pods without pull secrets, in the same form; they do not fail the audit.
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: The files audited.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
+    YAML_IMPORT_ERROR = None
+except ImportError:
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+ARGUMENT_SPEC = dict(
+    paths=dict(type="list", elements="path", default=[]),
+    compose=dict(type="list", elements="dict", default=[], options=dict(
+        files=dict(type="list", elements="path", required=True),
+        env_files=dict(type="list", elements="path", default=[]),
+        scripts=dict(type="list", elements="path", default=[]),
+        variables=dict(type="dict", default={}),
+    )),
+    allowed_registries=dict(type="list", elements="str", required=True),
+    allowed_hosts=dict(type="list", elements="str", default=[]),
+    denied_hosts=dict(type="list", elements="str"),
+    allow_cluster_internal=dict(type="bool", default=True),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    params = module.params
+    denied = params["denied_hosts"] if params["denied_hosts"] is not None else egress.DEFAULT_DENIED_HOSTS
+    audit = egress.Audit(egress.Policy(tuple(params["allowed_registries"]), tuple(params["allowed_hosts"]), tuple(denied),
+                                       params["allow_cluster_internal"]))
+    try:
+        for path in params["paths"]:
+            egress.audit_path(audit, path)
+        for project in params["compose"]:
+            egress.audit_compose_project(audit, engine.compose_source(dict(project, profiles=["*"])))
+    except (ComposeError, OSError, ValueError) as error:
+        module.fail_json(msg=str(error))
+    result = dict(changed=False, violations=audit.violations, pull_warnings=audit.warnings, files=audit.files)
+    if audit.warnings:
+        module.warn(f"{len(audit.warnings)} pull settings would contact the registry or lack a pull secret: see pull_warnings")
+    if audit.violations:
+        first = "; ".join(f"{v['file']} {v['object']} {v['path']}: {v['value']!r} ({v['reason']})" for v in audit.violations[:5])
+        module.fail_json(msg=f"{len(audit.violations)} references point outside the enclave: {first}", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+#!/usr/bin/python
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: mirror_overrides
+short_description: Write Helm values and Compose override files that point every image at the mirror
+version_added: 0.1.0
+description:
+  - For a chart, renders it with C(helm template) (every C(.Capabilities.APIVersions.Has) gate open) to learn the images
+    it runs, then rewrites the values that produce them - split C(registry)/C(repository)/C(tag)/C(digest) mappings (in
+    subcharts too), image strings, and image references in env values and arguments - and sets C(pullPolicy) /
+    C(imagePullPolicy) and C(pullSecrets) / C(imagePullSecrets) where the chart has them (else C(global.imagePullSecrets)
+    and C(imagePullSecrets)). The result is a values file to pass after the site's own (C(helm install -f site.yaml -f override.yaml)).
+  - For a Compose project, writes an override file (C(docker compose -f compose.yml -f override.yml)) giving every service
+    (all profiles) its mirrored image and pull policy, and every env value naming an image its mirrored reference.
+  - Each override is proven before the module returns - the chart is rendered again with it, or the project read again with
+    it - and every image still outside the mirror is listed in RV(results[].unmapped) and fails the task.
+  - Images map as in the P(airlock.airgap.image_mirror#filter) filter, which follows the layout of
+    M(airlock.airgap.image_copy) to a C(docker://REGISTRY/PREFIX) destination.
+  - Charts that assemble a tag from several values (for example C(tag) plus C(-{platform}-{bundle})) get their repository
+    rewritten automatically (the tag is unchanged); to pin such an image by digest, or for an image no value controls, give
+    O(charts[].value_map).
+author:
+  - airlock.airgap maintainers (@airlock)
+extends_documentation_fragment:
+  - airlock.airgap.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The overrides are computed and proven from a temporary copy; nothing is written.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  registry:
+    description: The mirror registry host, with its port if any (C(registry.enclave:5000)).
+    type: str
+    required: true
+  prefix:
+    description: Path prefix of the images in the mirror.
+    type: str
+    default: ""
+  path:
+    description: V(keep) each repository path under the prefix, or V(flatten) it to its last component.
+    type: str
+    choices: [keep, flatten]
+    default: keep
+  pin:
+    description: V(keep) tags and digests as written, V(tag) drops digests, V(digest) pins every image to its digest.
+    type: str
+    choices: [keep, tag, digest]
+    default: keep
+  digests:
+    description: Normalised image reference to digest, for O(pin=digest).
+    type: dict
+    default: {}
+  lock_file:
+    description: A lock (C(airlock.lock.json)) whose image digests are used for O(pin=digest) (from image_copy and image_inventory).
+    type: path
+  pull_secrets:
+    description: Names of the image pull secrets the enclave's namespaces hold.
+    type: list
+    elements: str
+    default: []
+  pull_policy:
+    description: Pull policy for every image (Compose gets the equivalent C(missing), C(always), C(never)).
+    type: str
+    choices: [IfNotPresent, Never, Always]
+    default: IfNotPresent
+  endpoints:
+    description:
+      - Hosted endpoint URL prefixes and the enclave's replacements (C(https://huggingface.co) to C(http://hf-mirror.airlock.svc:8080)),
+        applied to every string value the chart or project has (the longest prefix first). Endpoints in templates are left for
+        M(airlock.airgap.egress_audit) to report.
+    type: dict
+    default: {}
+  charts:
+    description: Charts to write a values override for.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      override:
+        description: The values file to write.
+        type: path
+        required: true
+      value_map:
+        description:
+          - Values the automatic rewrite cannot know - each sets O(charts[].value_map[].path) to a part of the mirrored O(charts[].value_map[].image).
+          - For a chart rendering C(repo:{tag}-{platform}-{bundle}), map the repository and leave the tag alone, or pin the digest into the value
+            the chart reads it from.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: Dotted values path (C(nim.image.repository)).
+            type: str
+            required: true
+          image:
+            description: The image as the chart renders it today.
+            type: str
+            required: true
+          part:
+            description: Which part of the mirrored reference to set.
+            type: str
+            choices: [reference, registry, repository, name, tag, digest]
+            default: reference
+      chart:
+        description: A chart folder, a C(.tgz), an C(oci://) reference, or a chart name in O(charts[].repo).
+        type: str
+        required: true
+      release_name:
+        description: Release name for the render.
+        type: str
+        default: release
+      namespace:
+        description: Namespace for the render.
+        type: str
+        default: default
+      values_files:
+        description: The site's values files, in order; the override is written on top of them.
+        type: list
+        elements: path
+        default: []
+      values:
+        description: Values set on top, per dotted key.
+        type: dict
+        default: {}
+      kube_version:
+        description: Kubernetes version for C(.Capabilities.KubeVersion).
+        type: str
+      api_versions:
+        description: API versions for C(.Capabilities.APIVersions).
+        type: list
+        elements: str
+        default: []
+      include_crds:
+        description: Render the chart's CRDs too.
+        type: bool
+        default: true
+      repo:
+        description: HTTP chart repository URL holding O(charts[].chart).
+        type: str
+      version:
+        description: Chart version to pull.
+        type: str
+      username:
+        description: User for the chart repository or registry.
+        type: str
+      password:
+        description: Password for O(charts[].username).
+        type: str
+      plain_http:
+        description: The OCI registry serves plain HTTP.
+        type: bool
+        default: false
+      ca_file:
+        description: CA certificate to verify the chart repository or registry.
+        type: path
+  compose:
+    description: Compose projects to write an override file for.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      override:
+        description: The override file to write.
+        type: path
+        required: true
+      files:
+        description: Compose files, merged in order.
+        type: list
+        elements: path
+        required: true
+      profiles:
+        description: Profiles (the override covers every service regardless, so any profile can be started later).
+        type: list
+        elements: str
+        default: ['*']
+      env_files:
+        description: Env files read after the project's C(.env).
+        type: list
+        elements: path
+        default: []
+      scripts:
+        description: Wrapper scripts whose sourced env files and static exports set variables.
+        type: list
+        elements: path
+        default: []
+      variables:
+        description: Variables as the shell would set them.
+        type: dict
+        default: {}
+  helm_binary:
+    description: The C(helm) program.
+    type: str
+    default: helm
+  fail_on_unmapped:
+    description: Fail when an image is still outside the mirror after the override (or, with O(pin=digest), not pinned).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Point the platform chart at the enclave's mirror, pinned by the digests copied
+  airlock.airgap.mirror_overrides:
+    registry: registry.enclave:5000
+    prefix: mirror
+    pin: digest
+    lock_file: /media/usb/bundle/airlock.lock.json
+    pull_secrets: [mirror-pull]
+    charts:
+      - chart: /media/usb/bundle/charts/platform-1.4.0.tgz
+        values_files: [/srv/site/values.yaml]
+        override: /srv/site/values.airgap.yaml
+
+- name: A chart whose tag is "{{ '{{' }} .Values.tag {{ '}}' }}-{{ '{{' }} .Values.platform {{ '}}' }}", pinned through the value it reads the digest from
+  airlock.airgap.mirror_overrides:
+    registry: registry.enclave:5000
+    charts:
+      - chart: /srv/charts/nim
+        override: /srv/site/nim.airgap.yaml
+        value_map:
+          - {path: image.digest, image: "nvcr.io/nim/llm:1.0-amd64", part: digest}
+
+- name: The Compose project's override
+  airlock.airgap.mirror_overrides:
+    registry: registry.enclave:5000
+    compose:
+      - files: [/srv/app/docker-compose.yml]
+        override: /srv/app/docker-compose.airgap.yml
+"""
+
+RETURN = r"""
+results:
+  description: One entry per chart, then per Compose project.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    source:
+      description: The chart or the compose files.
+      type: str
+    override:
+      description: The override file.
+      type: str
+    changed:
+      description: Whether the override file was (or would be) written.
+      type: bool
+    mapped:
+      description: Each value rewritten - kind (V(image), V(endpoint), V(value_map)), path, from, to.
+      type: list
+      elements: dict
+    unmapped:
+      description: Images still outside the mirror after the override, with file, object, path and value.
+      type: list
+      elements: dict
+    unpinned:
+      description:
+        - With O(pin=digest), images that still run by tag after the override (a tag assembled from several values), with where they
+          are - pin them with O(charts[].value_map). They fail the task like unmapped images.
+      type: list
+      elements: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
+
+try:
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import mirroring, overrides, rewrite
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
+    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
+    YAML_IMPORT_ERROR = None
+except ImportError:
+    YAML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
+
+VALUE_MAP_OPTIONS = dict(
+    path=dict(type="str", required=True),
+    image=dict(type="str", required=True),
+    part=dict(type="str", choices=["reference", "registry", "repository", "name", "tag", "digest"], default="reference"),
+)
+
+ARGUMENT_SPEC = dict(
+    registry=dict(type="str", required=True),
+    prefix=dict(type="str", default=""),
+    path=dict(type="str", choices=["keep", "flatten"], default="keep"),
+    pin=dict(type="str", choices=["keep", "tag", "digest"], default="keep"),
+    digests=dict(type="dict", default={}),
+    lock_file=dict(type="path"),
+    pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
+    pull_policy=dict(type="str", choices=["IfNotPresent", "Never", "Always"], default="IfNotPresent"),
+    endpoints=dict(type="dict", default={}),
+    charts=dict(type="list", elements="dict", default=[], options=dict(
+        CHART_OPTIONS, override=dict(type="path", required=True),
+        value_map=dict(type="list", elements="dict", default=[], options=VALUE_MAP_OPTIONS))),
+    compose=dict(type="list", elements="dict", default=[], options=dict(COMPOSE_OPTIONS, override=dict(type="path", required=True))),
+    helm_binary=dict(type="str", default="helm"),
+    fail_on_unmapped=dict(type="bool", default=True),
+)
+
+
+def mirror_of(params):
+    digests = rewrite.digests_from_lock(params["lock_file"]) if params["lock_file"] else {}
+    digests.update(params["digests"])
+    return rewrite.Mirror(params["registry"], params["prefix"], params["path"], params["pin"], digests)
+
+
+def write_all(module, mirror):
+    params = module.params
+    outcomes = []
+    for chart in params["charts"]:
+        settings = overrides.Settings(mirror, params["pull_secrets"], params["pull_policy"], chart["value_map"], params["endpoints"])
+        outcomes.append(mirroring.chart_override(params["helm_binary"], engine.chart_source(chart), chart["override"], settings,
+                                                 module.check_mode))
+    for project in params["compose"]:
+        settings = overrides.Settings(mirror, params["pull_secrets"], params["pull_policy"], endpoints=params["endpoints"])
+        outcomes.append(mirroring.compose_override(engine.compose_source(project), project["override"], settings, module.check_mode))
+    return outcomes
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    try:
+        mirror = mirror_of(module.params)
+        outcomes = write_all(module, mirror)
+    except (ChartError, ComposeError, InvalidReference, rewrite.MirrorError, OSError, ValueError) as error:
+        module.fail_json(msg=str(error))
+    results = [outcome.as_dict() for outcome in outcomes]
+    result = dict(changed=any(o.changed for o in outcomes), results=results)
+    unmapped = [u for o in outcomes for u in o.unmapped]
+    unpinned = [u for o in outcomes for u in o.unpinned]
+    if (unmapped or unpinned) and module.params["fail_on_unmapped"]:
+        module.fail_json(msg=f"after the override, {len(unmapped)} image references are still outside {mirror.registry} and "
+                         f"{len(unpinned)} are not pinned by digest: "
+                         + "; ".join(f"{u['file']} {u['object']} {u['path']}: {u['image']}" for u in (unmapped + unpinned)[:5])
+                         + " (add value_map entries for them)", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
