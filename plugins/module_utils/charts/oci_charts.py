@@ -57,7 +57,6 @@ class Pulled:
     data: bytes
     provenance: bytes | None
     reference: str
-    manifest_digest: str
     digest: str
 
 
@@ -77,12 +76,12 @@ def pull(client, location, name, version):
     provenance_layer = next((layer for layer in layers if layer.get("mediaType") == mediatypes.PROVENANCE), None)
     data = _blob(client, repository, chart_layer, reference)
     provenance = _blob(client, repository, provenance_layer, reference) if provenance_layer else None
-    return Pulled(data, provenance, reference, client.manifest_digest(repository, tag_of(version)), chart_layer["digest"])
+    return Pulled(data, provenance, reference, chart_layer["digest"])
 
 
 def _blob(client, repository, descriptor, reference):
     size = descriptor.get("size")
-    if size is None or size > archive.MAX_CHART_BYTES:
+    if size is None or "digest" not in descriptor or size > archive.MAX_CHART_BYTES:
         raise ChartError(f"{reference}: layer {descriptor.get('digest')} declares size {size}, which is no chart")
     verifier = digests.Verifier(descriptor["digest"], size, f"layer of {reference}")
     blocks = []
