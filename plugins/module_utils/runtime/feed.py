@@ -26,7 +26,7 @@ NAMES_ANNOTATION = "io.airlock.preload.names"
 
 
 class Feed:
-    """Counts what a stream carried, for the module's report."""
+    """Counts the blobs a stream carried and their bytes, for the module's report."""
 
     def __init__(self):
         self.blobs = 0
@@ -34,11 +34,11 @@ class Feed:
 
     def member(self, name, chunks, size):
         yield _header(name, size)
-        for chunk in chunks:
-            yield chunk
+        yield from chunks
         yield b"\0" * (-size % BLOCK)
-        self.blobs += 1
-        self.bytes += size
+        if name.startswith("blobs/"):
+            self.blobs += 1
+            self.bytes += size
 
     def data(self, name, data):
         return self.member(name, [data], len(data))
