@@ -30,7 +30,9 @@ DEFAULT_DENIED_HOSTS = (
     "ghcr.io", "*.ghcr.io", "quay.io", "*.quay.io",
 )
 CLUSTER_INTERNAL_HOSTS = ("localhost", "*.svc", "*.svc.cluster.local", "*.cluster.local", "*.local", "*.internal")
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^/\s\"'?#,;]+)")
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s\"'?#,;]+)")
+# Schemes that name a hosted service rather than a host: hf://org/model is the Hugging Face Hub.
+_SCHEME_HOSTS = {"hf": "huggingface.co", "ngc": "ngc.nvidia.com"}
 _HOST_TOKEN = re.compile(r"(?<![\w.-])([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w.-]|/)", re.IGNORECASE)
 _ENV_SUFFIXES = (".env",)
 _SKIPPED_KINDS = ("CustomResourceDefinition", "Secret")
@@ -95,7 +97,8 @@ class Audit:
     def text(self, value, file, obj, path):
         """URLs and bare denied hosts in one string value."""
         hosts = set()
-        for host in _URL.findall(value):
+        for scheme, host in _URL.findall(value):
+            host = _SCHEME_HOSTS.get(scheme.lower(), host)
             reason = self.policy.host_verdict(host)
             if reason:
                 hosts.add(host.lower())

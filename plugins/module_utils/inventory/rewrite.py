@@ -76,10 +76,10 @@ def mirror_text(text, mirror: Mirror) -> str:
 
 def collisions(images, mirror: Mirror) -> dict:
     """{mirrored name: [sources]} for distinct source repositories that would land on one mirror repository (flattening)."""
+    placing = dataclasses.replace(mirror, pin=PIN_KEEP)  # where an image lands does not depend on its pin
     names = {}
     for image in images:
-        parsed = references.parse(image)
-        names.setdefault(mirror.map(image).name, set()).add(parsed.name)
+        names.setdefault(placing.map(image).name, set()).add(references.parse(image).name)
     return {name: sorted(sources) for name, sources in names.items() if len(sources) > 1}
 
 

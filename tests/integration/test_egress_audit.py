@@ -1,0 +1,122 @@
+"""egress_audit before and after rewriting the fixtures to the mirror, and what it must and must not flag."""
+
+import os
+import subprocess
+
+import pytest
+
+from module_runner import run_module
+
+pytestmark = pytest.mark.testbed
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "inventory")
+PLATFORM = os.path.join(FIXTURES, "charts", "platform")
+COMPOSE = os.path.join(FIXTURES, "compose")
+MIRROR = "registry.enclave:5000"
+ENDPOINTS = {"https://huggingface.co": "http://hf-mirror.airlock.svc:8080",
+             "https://integrate.api.nvidia.com/v1": "http://nim.airlock.svc:8000/v1",
+             "https://api.ngc.nvidia.com": "http://ngc-proxy.airlock.svc"}
+
+
+def audit(**args):
+    return run_module("egress_audit", dict(args, allowed_registries=[MIRROR]))
+
+
+def rendered(testbed, tmp_path, name, *values_files):
+    argv = [testbed.helm, "template", "release", PLATFORM, "--include-crds", "--api-versions", "acme.io/v1"]
+    for path in values_files:
+        argv += ["--values", str(path)]
+    target = tmp_path / f"{name}.yaml"
+    target.write_text(subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120).stdout)
+    return str(target)
+
+
+def where(result):
+    return sorted((v["object"], v["path"]) for v in result["violations"])
+
+
+def test_platform_chart_before_and_after_rewriting(testbed, tmp_path):
+    before = audit(paths=[rendered(testbed, tmp_path, "before")])
+    assert before["failed"] and before["msg"].startswith("13 references point outside the enclave")
+    containers = "spec.template.spec.containers[0]"
+    assert where(before) == [
+        ("Agent/release-agent", "spec.agent.image"),
+        ("ConfigMap/release-operator-config", "data.runner.json"),
+        ("ConfigMap/release-operator-config", "data.runner.json.image"),
+        ("CronJob/release-cleanup", "spec.jobTemplate.spec.template.spec.containers[0].image"),
+        ("Deployment/release-api", f"{containers}.image"),
+        ("Deployment/release-api", "spec.template.spec.initContainers[0].image"),
+        ("Deployment/release-lib", f"{containers}.image"),
+        ("Deployment/release-lib", "spec.template.spec.containers[1].image"),
+        ("Deployment/release-operator", f"{containers}.args[0]"),
+        ("Deployment/release-operator", f"{containers}.env[0].value"),
+        ("Deployment/release-operator", f"{containers}.image"),
+        ("StatefulSet/release-worker", f"{containers}.env[0].value"),
+        ("StatefulSet/release-worker", f"{containers}.image"),
+    ]
+    hosted = {v["value"]: v["reason"] for v in before["violations"] if "deny list" in v["reason"]}
+    assert set(hosted) == {"https://huggingface.co", '{"endpoint":"https://integrate.api.nvidia.com/v1","image":"nvcr.io/nvidia/k8s/runner:24.01"}'}
+    assert ("Deployment/release-api", f"{containers}.imagePullPolicy") in {(w["object"], w["path"]) for w in before["pull_warnings"]}
+
+    override = tmp_path / "values.airgap.yaml"
+    written = run_module("mirror_overrides", {"registry": MIRROR, "pull_secrets": ["mirror-pull"], "endpoints": ENDPOINTS,
+                                              "helm_binary": testbed.helm, "charts": [{"chart": PLATFORM, "override": str(override)}]})
+    assert not written.get("failed"), written.get("msg")
+    after = audit(paths=[rendered(testbed, tmp_path, "after", override)])
+    assert not after.get("failed"), after.get("msg")
+    assert after["violations"] == []
+    assert sorted(w["object"] for w in after["pull_warnings"]) == ["CronJob/release-cleanup", "Deployment/release-lib", "StatefulSet/release-worker"]
+
+
+def test_compose_project_before_and_after_rewriting(tmp_path):
+    project = {"files": [os.path.join(COMPOSE, "docker-compose.yml")], "scripts": [os.path.join(COMPOSE, "start.sh")]}
+    before = audit(compose=[project])
+    assert before["failed"]
+    assert sorted((v["object"], v["path"].rsplit(".", 1)[-1]) for v in before["violations"]) == [
+        ("service/api", "HF_ENDPOINT"), ("service/api", "SANDBOX_IMAGE"), ("service/api", "image"), ("service/cache", "image"),
+        ("service/debug", "image"), ("service/gpu-worker", "FETCHER_IMAGE"), ("service/gpu-worker", "NGC_API_URL"),
+        ("service/gpu-worker", "image")]
+    assert [w["object"] for w in before["pull_warnings"]] == ["service/api"]
+    override = tmp_path / "docker-compose.airgap.yml"
+    run_module("mirror_overrides", {"registry": MIRROR, "endpoints": ENDPOINTS, "compose": [dict(project, override=str(override))]})
+    after = audit(compose=[dict(project, files=project["files"] + [str(override)])])
+    assert not after.get("failed"), after.get("msg")
+    assert after["violations"] == [] and after["pull_warnings"] == []
+
+
+def test_env_files_values_bare_hosts_and_the_allow_list(tmp_path):
+    (tmp_path / "app.env").write_text("HF_ENDPOINT=huggingface.co\nS3_URL=http://minio:9000\nAPI=https://api.example.com/v1\n"
+                                      "WORKER_IMAGE=ghcr.io/acme/worker:1\nDATA=http://10.0.4.2:8080\n")
+    (tmp_path / "values.yaml").write_text("model:\n  image:\n    registry: nvcr.io\n    repository: nim/llm\n    tag: '1'\n"
+                                          "  source: hf://BAAI/bge-m3\n  url: https://files.enclave.lan/x\n")
+    result = audit(paths=[str(tmp_path)], allowed_hosts=["*.enclave.lan"])
+    assert result["failed"]
+    assert sorted((os.path.basename(v["file"]), v["path"], v["reason"]) for v in result["violations"]) == [
+        ("app.env", "API", "a URL outside the allow list"),
+        ("app.env", "HF_ENDPOINT", "a hosted endpoint on the deny list"),
+        ("app.env", "WORKER_IMAGE", "image named in configuration outside the allowed registries"),
+        ("values.yaml", "model.image", "image outside the allowed registries"),
+        ("values.yaml", "model.image.registry", "a hosted endpoint on the deny list"),
+        ("values.yaml", "model.source", "a hosted endpoint on the deny list"),
+    ]
+    strict = audit(paths=[str(tmp_path / "app.env")], allowed_hosts=["api.example.com"], allow_cluster_internal=False)
+    assert sorted(v["path"] for v in strict["violations"]) == ["DATA", "HF_ENDPOINT", "S3_URL", "WORKER_IMAGE"]
+
+
+def test_labels_annotations_crds_and_secrets_are_not_configuration(tmp_path):
+    (tmp_path / "objects.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {tool: 'quay.io'}\n"
+        "  annotations: {docs: 'https://huggingface.co/docs', image: 'ghcr.io/acme/x:1'}\n"
+        "spec:\n  imagePullSecrets: [{name: m}]\n  containers: [{name: a, image: 'registry.enclave:5000/a:1'}]\n---\n"
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.acme.io}\n"
+        "spec: {versions: [{name: v1, schema: {openAPIV3Schema: {description: 'see https://docs.acme.io'}}}]}\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: 'https://api.ngc.nvidia.com'}\n")
+    result = audit(paths=[str(tmp_path / "objects.yaml")])
+    assert not result.get("failed"), result.get("msg")
+    assert result["violations"] == [] and result["pull_warnings"] == []
+
+
+def test_a_document_that_cannot_be_read_cannot_pass(tmp_path):
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: [x\n")
+    result = audit(paths=[str(tmp_path / "bad.yaml")])
+    assert result["failed"] and "cannot be read" in result["violations"][0]["reason"]
