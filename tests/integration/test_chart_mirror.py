@@ -192,6 +192,23 @@ def test_repository_credentials_missing_or_wrong_are_named(chart_repo, tmp_path)
     assert "wrong" not in wrong["msg"]
 
 
+def test_credentials_stay_with_the_repository_unless_passed_on(helm, chart_repo, tmp_path):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    shutil.copyfile(chart_repo["folder"] / "cache-0.2.0.tgz", folder / "cache-0.2.0.tgz")
+    with serving(folder) as (archive_host, archive_requests):
+        helm("repo", "index", str(folder), "--url", archive_host)  # the index points archives at another origin
+        with serving(folder, REPO_USER, REPO_PASSWORD) as (index_host, _index_requests):
+            for pass_credentials, dest in ((False, "kept"), (True, "passed")):
+                result = run_module("chart_mirror", {
+                    "charts": [{"name": "cache", "repo": index_host, "version": "0.2.0"}], "dest": str(tmp_path / dest),
+                    "repositories": [{"url": index_host, "username": REPO_USER, "password": REPO_PASSWORD,
+                                      "pass_credentials": pass_credentials}]})
+                assert not result.get("failed"), result.get("msg")
+    assert [(path, authorization is not None) for path, authorization in archive_requests] == \
+        [("/cache-0.2.0.tgz", False), ("/cache-0.2.0.tgz", True)]
+
+
 def test_an_https_repository_is_verified_against_the_ca_given(chart_repo, tmp_path):
     tls = pki.make_ca_and_server_cert(str(tmp_path / "tls"))
     chart = [{"name": "cache", "repo": None, "version": "0.2.0"}]
@@ -217,6 +234,8 @@ def test_pushed_charts_are_what_helm_pull_oci_reads(testbed, helm, app_source, s
     charts = tmp_path / "bundle" / "charts"
     mirrored = run_module("chart_mirror", dict(source_settings, charts=[{"path": str(app_source / "app")}], dest=str(charts)))
     assert not mirrored.get("failed"), mirrored.get("msg")
+    provenance = "-----BEGIN PGP SIGNED MESSAGE-----\nstand-in: helm pull --prov saves what was pushed\n"
+    (charts / "app-1.0.0.tgz.prov").write_text(provenance)
     targets = [
         (f"oci://{testbed.private_registry}/enclave/charts", [private_registry_settings],
          ["--ca-file", testbed.private_ca, "--username", testbed.private_user, "--password", testbed.private_password]),
@@ -233,8 +252,9 @@ def test_pushed_charts_are_what_helm_pull_oci_reads(testbed, helm, app_source, s
         assert [c["reference"] for c in pushed["charts"]] == [f"{destination}/app:1.0.0"]
         pulled = tmp_path / "pulled" / hashlib.sha256(destination.encode()).hexdigest()[:8]
         pulled.mkdir(parents=True)
-        helm("pull", f"{destination}/app", "--version", "1.0.0", "-d", str(pulled), *helm_flags)
+        helm("pull", f"{destination}/app", "--version", "1.0.0", "--prov", "-d", str(pulled), *helm_flags)
         assert sha256(pulled / "app-1.0.0.tgz") == sha256(charts / "app-1.0.0.tgz")
+        assert (pulled / "app-1.0.0.tgz.prov").read_text() == provenance
         rendered = helm("template", "demo", str(pulled / "app-1.0.0.tgz"), offline=True)
         assert all(f"name: \"{name}\"\n" in rendered for name in SUBCHART_CONFIGMAPS)
         again = run_module("chart_mirror", args)
