@@ -71,7 +71,7 @@ def image_in_token(token: str, hinted: bool) -> Optional[str]:
 
     Unhinted text is full of `key:value`, `host:port` and `a/b` that parse as references, so
     it counts only with a path and a tag or digest (`org/app:1`, `quay.io/org/app@sha256:...`);
-    a key or flag naming an image lowers the bar to anything that parses and is not a host:port.
+    a key or flag naming an image lowers the bar to anything that parses (`busybox:1`, `alpine`).
     """
     if "://" in token or token.count("@") > 1:
         return None
@@ -79,10 +79,7 @@ def image_in_token(token: str, hinted: bool) -> Optional[str]:
         parsed = references.parse(token, default_tag=None)
     except references.InvalidReference:
         return None
-    name = token.split("@")[0]
-    has_path = "/" in name
-    if parsed.tag and parsed.tag.isdigit() and not has_path:
-        return None  # redis:6379 is a host and port
+    has_path = "/" in token.split("@")[0]
     if not hinted and not (has_path and (parsed.tag or parsed.digest)):
         return None
     if parsed.tag is None and parsed.digest is None:

@@ -1,0 +1,46 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What counts as an image in free text: sure enough to mirror, never a host:port or a key:value."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import findings
+
+
+@pytest.mark.parametrize("token, hinted, expected", [
+    ("quay.io/acme/api:2.3.1", False, "quay.io/acme/api:2.3.1"),
+    ("acme/seed-helper:1.2", False, "docker.io/acme/seed-helper:1.2"),
+    ("busybox:1.36", True, "docker.io/library/busybox:1.36"),
+    ("busybox", True, "docker.io/library/busybox:latest"),
+    ("busybox:1.36", False, None),                    # no path, no hint: could be anything
+    ("redis:6379", False, None),                      # a host and port
+    ("redis:7", True, "docker.io/library/redis:7"),
+    ("registry.example.com:5000/acme/op:v1", False, "registry.example.com:5000/acme/op:v1"),
+    ("localhost:5000/a@sha256:" + "a" * 64, False, "localhost:5000/a@sha256:" + "a" * 64),
+    ("docs/guide", False, None),                      # a path, no tag
+    ("https://quay.io/acme/api:1", False, None),      # a URL is the audit's business
+    ("Always", True, None),
+])
+def test_image_in_token(token, hinted, expected):
+    assert findings.image_in_token(token, hinted) == expected
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("SIDECAR_IMAGE", True), ("--init-image", True), ("defaultImage", True), ("images", True), ("imageName", True),
+    ("imagePullPolicy", False), ("imageTag", False), ("imagePullSecrets", False), ("", False), (None, False),
+])
+def test_names_that_hint_an_image(name, hint):
+    assert findings.is_hint(name) is hint
+
+
+def test_indirect_finds_each_image_in_a_command_line():
+    found = findings.indirect("run --from ghcr.io/a/b:1 then acme/c:2 on redis:6379", "f", "Job/x", "spec.args[0]", "args")
+    assert [f.image for f in found] == ["ghcr.io/a/b:1", "docker.io/acme/c:2"]
+    assert {f.confidence for f in found} == {findings.INDIRECT}
+
+
+def test_an_invalid_direct_reference_is_kept_with_its_reason():
+    finding = findings.direct("Acme/API:1", "f", "Pod/p", "spec.containers[0].image", "container")
+    assert finding.image is None and "lowercase" in finding.error

@@ -1,0 +1,53 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Images from every pod-spec-bearing kind, custom resources and ConfigMaps; never from metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import manifests
+
+CONTAINERS = {"containers": [{"name": "a", "image": "a/main:1"}], "initContainers": [{"name": "i", "image": "a/init:1"}],
+              "ephemeralContainers": [{"name": "e", "image": "a/debug:1"}]}
+
+
+@pytest.mark.parametrize("kind, wrap, path", [
+    ("Pod", lambda s: {"spec": s}, "spec"),
+    ("Deployment", lambda s: {"spec": {"template": {"spec": s}}}, "spec.template.spec"),
+    ("Job", lambda s: {"spec": {"template": {"spec": s}}}, "spec.template.spec"),
+    ("CronJob", lambda s: {"spec": {"jobTemplate": {"spec": {"template": {"spec": s}}}}}, "spec.jobTemplate.spec.template.spec"),
+])
+def test_pod_spec_kinds(kind, wrap, path):
+    obj = dict(wrap(CONTAINERS), apiVersion="v1", kind=kind, metadata={"name": "x", "annotations": {"image": "ghcr.io/not/this:1"}})
+    found = manifests.scan_object(obj, "f")
+    assert [(f.image, f.path, f.via) for f in found] == [
+        ("docker.io/a/main:1", f"{path}.containers[0].image", "container"),
+        ("docker.io/a/init:1", f"{path}.initContainers[0].image", "init-container"),
+        ("docker.io/a/debug:1", f"{path}.ephemeralContainers[0].image", "ephemeral-container"),
+    ]
+
+
+def test_custom_resource_split_and_named_images():
+    obj = {"apiVersion": "acme.io/v1", "kind": "Agent", "metadata": {"name": "x"},
+           "spec": {"agent": {"image": {"registry": "quay.io", "repository": "acme/agent", "tag": "3"}},
+                    "sidecarImage": "envoyproxy/envoy:v1", "source": {"repository": "https://github.com/acme/x"},
+                    "extraArgs": ["--log=acme/log:1"]}}
+    found = {(f.image, f.path, f.confidence) for f in manifests.scan_object(obj, "f")}
+    assert found == {("quay.io/acme/agent:3", "spec.agent.image", "direct"),
+                     ("docker.io/envoyproxy/envoy:v1", "spec.sidecarImage", "direct"),
+                     ("docker.io/acme/log:1", "spec.extraArgs[0]", "indirect")}
+
+
+def test_config_map_json_yaml_and_lines():
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+           "data": {"a.json": '{"runner": {"image": "busybox:1"}}', "b.yaml": "images:\n  - alpine:3\n", "c": "WORKER_IMAGE=acme/w:2\nPORT=8080",
+                    "d": "redis:6379"}}
+    found = {(f.image, f.path) for f in manifests.scan_object(obj, "f")}
+    assert found == {("docker.io/library/busybox:1", "data.a.json.runner.image"), ("docker.io/library/alpine:3", "data.b.yaml.images[0]"),
+                     ("docker.io/acme/w:2", "data.c")}
+
+
+def test_arguments_flag_forms():
+    found = manifests.scan_arguments(["--image", "busybox:1", "--init-image=alpine", "--port=8080", "plain"], "args", "f", "o")
+    assert [(f.image, f.path) for f in found] == [("docker.io/library/busybox:1", "args[1]"), ("docker.io/library/alpine:latest", "args[2]")]

@@ -1,0 +1,53 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Values rewritten where they name an image the render runs; the override is the smallest tree Helm merges."""
+
+from __future__ import annotations
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import overrides
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.rewrite import Mirror
+
+DIGEST = "sha256:" + "d" * 64
+VALUES = {
+    "image": {"registry": "quay.io", "repository": "acme/api", "tag": "2.3.1", "pullPolicy": "Always"},
+    "nim": {"image": {"repository": "nvcr.io/nim/llm", "tag": "1.0"}, "platform": "amd64"},
+    "operator": {"args": ["--leader-elect", "--sidecar-image=envoyproxy/envoy:v1"], "jobImage": "busybox:1.36"},
+    "global": {"imageRegistry": "", "imagePullSecrets": []},
+    "unrelated": {"repository": "https://github.com/acme/x", "note": "org/thing:1"},
+}
+KNOWN = {"quay.io/acme/api:2.3.1", "nvcr.io/nim/llm:1.0-amd64", "docker.io/envoyproxy/envoy:v1", "docker.io/library/busybox:1.36"}
+
+
+def test_override_rewrites_split_assembled_and_string_images():
+    settings = overrides.Settings(Mirror("r.lan", "m"), pull_secrets=["pull"])
+    override, rewriter = overrides.helm_override(VALUES, KNOWN, settings)
+    assert override == {
+        "image": {"registry": "r.lan", "repository": "m/acme/api", "pullPolicy": "IfNotPresent"},
+        "nim": {"image": {"repository": "r.lan/m/nim/llm"}},
+        "operator": {"args": ["--leader-elect", "--sidecar-image=r.lan/m/envoyproxy/envoy:v1"], "jobImage": "r.lan/m/library/busybox:1.36"},
+        "global": {"imagePullSecrets": [{"name": "pull"}]},
+    }
+    assert {m["path"] for m in rewriter.mapped} == {"image", "nim.image", "operator.args[1]", "operator.jobImage"}
+
+
+def test_digest_pin_goes_into_the_tag_or_the_digest_key():
+    mirror = Mirror("r.lan", pin="digest", digests={"quay.io/acme/api:2.3.1": DIGEST})
+    override, _rewriter = overrides.helm_override({"a": VALUES["image"], "b": dict(VALUES["image"], digest="")},
+                                                  {"quay.io/acme/api:2.3.1"}, overrides.Settings(mirror, pull_policy=None))
+    assert override["a"] == {"registry": "r.lan", "tag": f"2.3.1@{DIGEST}"}
+    assert override["b"] == {"registry": "r.lan", "digest": DIGEST}
+
+
+def test_value_map_and_endpoints():
+    settings = overrides.Settings(Mirror("r.lan", pin="digest", digests={"nvcr.io/nim/llm:1.0-amd64": DIGEST}),
+                                  value_map=[{"path": "nim.image.digest", "image": "nvcr.io/nim/llm:1.0-amd64", "part": "digest"}],
+                                  endpoints={"https://huggingface.co": "http://hf.airlock.svc"})
+    override, _rewriter = overrides.helm_override({"nim": VALUES["nim"], "hf": "https://huggingface.co/api"}, KNOWN, settings)
+    assert override["nim"]["image"] == {"repository": "r.lan/nim/llm", "digest": DIGEST}
+    assert override["hf"] == "http://hf.airlock.svc/api"
+
+
+def test_changes_is_what_helm_needs_to_merge():
+    before = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
+    after = {"a": {"b": 1, "c": [1, 3]}, "d": "x", "e": {"f": 1}}
+    assert overrides.changes(before, after) == {"a": {"c": [1, 3]}, "e": {"f": 1}}
