@@ -143,6 +143,7 @@ def start_seaweedfs(home, tools):
         "-master.telemetry=false", "-master.volumeSizeLimitMB=1024", "-volume.max=0",
         f"-filer.localSocket={home}/filer.sock", f"-s3.localSocket={home}/s3.sock",
         "-s3", f"-s3.config={s3_config}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",  # fixed ports by default: a second testbed on the machine would clash
     ] + [_weed_port_flag(name, port) for name, port in ports.items()]
     log = os.path.join(home, "weed.log")
     pid = spawn(argv, log)
