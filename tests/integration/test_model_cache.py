@@ -7,12 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
 
+import s3_bucket
 from hub_server import HubServer, Repo
 from module_runner import run_module
 from tcp_cut_proxy import CutProxy
@@ -27,8 +25,8 @@ import json, sys
 from sentence_transformers import SentenceTransformer
 sentence = "Weights crossed the air gap at their own size."
 vectors = {}
-for name, where in json.loads(sys.argv[1]).items():
-    vectors[name] = SentenceTransformer(where, device="cpu").encode([sentence])[0].tolist()
+for name, (model, cache) in json.loads(sys.argv[1]).items():
+    vectors[name] = SentenceTransformer(model, cache_folder=cache, device="cpu").encode([sentence])[0].tolist()
 print(json.dumps(vectors))
 """
 
@@ -70,18 +68,19 @@ def staged(hub, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3_client(testbed):
-    return boto3.client("s3", endpoint_url=testbed.s3_endpoint, region_name=testbed.s3_region, aws_access_key_id=testbed.s3_access_key,
-                        aws_secret_access_key=testbed.s3_secret_key,
-                        config=Config(retries={"max_attempts": 3}, connect_timeout=5, read_timeout=60, s3={"addressing_style": "path"}))
+    return s3_bucket.client_for(testbed)
+
+
+@pytest.fixture(scope="module")
+def bucket(s3_client):
+    with s3_bucket.temporary_bucket(s3_client, "models") as name:
+        yield name
 
 
 @pytest.fixture
-def s3(testbed, s3_client):
-    """A fresh bucket, and the module's s3 settings for it."""
-    bucket = f"models-{uuid.uuid4().hex[:10]}"
-    s3_client.create_bucket(Bucket=bucket)
-    return {"endpoint_url": testbed.s3_endpoint, "access_key": testbed.s3_access_key, "secret_key": testbed.s3_secret_key,
-            "region": testbed.s3_region, "bucket": bucket, "prefix": "hub"}
+def s3(testbed, bucket):
+    """The module's s3 settings: the module's bucket, a prefix of this test's own."""
+    return s3_bucket.settings_for(testbed, bucket)
 
 
 def stored(s3_client, bucket, prefix=""):
@@ -98,17 +97,12 @@ def scan_warnings(cache):
 
 
 def embeddings(places):
-    """Embeddings of one sentence from each place, computed offline: no Hub at all, not even the loopback one."""
+    """name -> embedding of one sentence by (model, cache folder), all in one process, offline: no Hub at all,
+    not even the loopback one."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
-    caches = {name: where for name, where in places.items()}
-    vectors = {}
-    for name, (cache, model) in caches.items():
-        run_env = dict(env, HF_HUB_CACHE=cache) if cache else env
-        completed = subprocess.run([sys.executable, "-c", EMBED, json.dumps({name: model})], env=run_env, capture_output=True, text=True,
-                                   timeout=300, check=False)
-        assert completed.returncode == 0, completed.stderr[-3000:]
-        vectors.update(json.loads(completed.stdout.strip().splitlines()[-1]))
-    return vectors
+    completed = subprocess.run([sys.executable, "-c", EMBED, json.dumps(places)], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def test_staged_cache_is_what_huggingface_hub_writes_and_restaging_moves_nothing(staged, hub, model_bytes):
@@ -132,8 +126,8 @@ def test_push_at_1x_pull_into_a_fresh_cache_and_the_same_embedding_offline(stage
     pushed = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
     assert not pushed.get("failed"), pushed.get("msg")
     assert pushed["changed"] and pushed["bytes_moved"] == model_bytes
-    objects = stored(s3_client, s3["bucket"], "hub/")
-    blobs = {key: size for key, size in objects.items() if key.startswith("hub/blobs/sha256/")}
+    objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
+    blobs = {key: size for key, size in objects.items() if key.startswith(s3["prefix"] + "/blobs/sha256/")}
     assert sum(blobs.values()) == model_bytes, "stored blob bytes must equal the model's bytes (1x)"
     assert sum(objects.values()) - model_bytes < 10_000, "besides the blobs, only a small manifest and the ref"
     again = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
@@ -147,18 +141,18 @@ def test_push_at_1x_pull_into_a_fresh_cache_and_the_same_embedding_offline(stage
     repeat = run_module("model_cache", {"state": "pulled", "path": fresh, "models": [SOURCE], "s3": s3})
     assert repeat["changed"] is False and repeat["bytes_skipped"] == model_bytes
 
-    objects_layout = dict(s3, prefix="cache-objects", layout="hf-cache-objects")
+    objects_layout = dict(s3, prefix=s3["prefix"] + "-objects", layout="hf-cache-objects")
     as_objects = run_module("model_cache", {"state": "pushed", "path": cache, "s3": objects_layout})
     assert not as_objects.get("failed"), as_objects.get("msg")
-    keys = stored(s3_client, s3["bucket"], "cache-objects/")
+    keys = stored(s3_client, s3["bucket"], objects_layout["prefix"] + "/")
     assert sum(keys.values()) - model_bytes < 100 and not any("/blobs/" in key for key in keys)
     synced = tmp_path / "synced-prefix"  # what a consumer syncing the prefix sees, read directly as a cache
     for key in keys:
-        target = synced / key[len("cache-objects/"):]
+        target = synced / key[len(objects_layout["prefix"]) + 1:]
         target.parent.mkdir(parents=True, exist_ok=True)
         s3_client.download_file(s3["bucket"], key, str(target))
 
-    vectors = embeddings({"original": (None, model_folder), "pulled": (fresh, REPO_ID), "synced": (str(synced), REPO_ID)})
+    vectors = embeddings({"original": (model_folder, None), "pulled": (REPO_ID, fresh), "synced": (REPO_ID, str(synced))})
     assert vectors["pulled"] == vectors["original"]
     assert vectors["synced"] == vectors["original"]
 
@@ -167,7 +161,7 @@ def test_check_mode_reports_the_bytes_and_writes_nothing(staged, s3, s3_client, 
     cache, _first = staged
     result = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3}, check_mode=True)
     assert result["changed"] and result["bytes_moved"] == model_bytes
-    assert not stored(s3_client, s3["bucket"])
+    assert not stored(s3_client, s3["bucket"], s3["prefix"] + "/")
     run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
     fresh = tmp_path / "node"
     planned = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3}, check_mode=True)
@@ -216,21 +210,21 @@ def test_an_interrupted_upload_is_finished_by_a_rerun_moving_only_what_is_missin
         cut = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, endpoint_url=proxy.endpoint, concurrency=1,
                                                                                          multipart_threshold=8 << 20, multipart_chunksize=8 << 20)})
     assert cut["failed"] and proxy.cut.is_set()
-    objects = stored(s3_client, s3["bucket"])
+    objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
     assert not [key for key in objects if "/refs/" in key or key.endswith(".json")], "no manifest or ref before every blob is there"
     assert sum(objects.values()) < model_bytes
     rerun = run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
     assert not rerun.get("failed"), rerun.get("msg")
     assert 0 < rerun["bytes_moved"] < model_bytes and rerun["bytes_moved"] + rerun["bytes_skipped"] == model_bytes
     assert rerun["bytes_skipped"] == sum(objects.values())
-    assert sum(size for key, size in stored(s3_client, s3["bucket"], "hub/blobs/").items()) == model_bytes
+    assert sum(stored(s3_client, s3["bucket"], s3["prefix"] + "/blobs/").values()) == model_bytes
 
 
 def test_a_corrupted_object_in_s3_fails_the_pull_naming_the_file(staged, s3, s3_client, tmp_path):
     cache, first = staged
     run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
     victim = next(f for f in first["models"][0]["files"] if f["path"] == "tokenizer.json")
-    key = f"hub/blobs/sha256/{victim['sha256']}"
+    key = f"{s3['prefix']}/blobs/sha256/{victim['sha256']}"
     s3_client.put_object(Bucket=s3["bucket"], Key=key, Body=b"x" * victim["size"], Metadata={"sha256": victim["sha256"]})
     fresh = tmp_path / "node"
     result = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3})

@@ -136,8 +136,8 @@ def stage(client, source, tree_root, check_mode=False):
         if not check_mode:
             inner = entry.path.split("/", 1)[1]
             trees.place_file(tree_root, snapshot, entry, lambda handle, inner=inner: client.download(download_path, {"path": inner}, handle, f"{source} {inner}"))
-    changed = bool(moved) or (not check_mode and trees.save_record(tree_root, snapshot))
-    return snapshot, moved, skipped, changed
+    recorded = False if check_mode else trees.save_record(tree_root, snapshot)
+    return snapshot, moved, skipped, bool(moved) or recorded
 
 
 def _present(final, entry):

@@ -116,7 +116,7 @@ def _parse_folder(spec):
     if not path:
         raise ModelError(f"{spec!r}: a local model needs path (the folder) and repo_id (a Hugging Face cache entry) or tree (a generic tree)")
     if spec.get("tree"):
-        return TreeSource(path, spec["tree"].strip("/"))
+        return TreeSource(path, spec["tree"].strip("/") or ".")
     if not spec.get("repo_id"):
         raise ModelError(f"{spec!r}: give repo_id (ORG/NAME) to import the folder as a Hugging Face cache entry, or tree for a generic tree")
     commit = spec.get("commit") or ""

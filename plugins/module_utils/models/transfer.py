@@ -16,6 +16,7 @@ import dataclasses
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
+from ansible_collections.airlock.airgap.plugins.module_utils.models import trees
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 
@@ -36,13 +37,13 @@ def object_key(store, snapshot, entry):
         return f"blobs/sha256/{entry.sha256}"
     if snapshot.kind == "hf":
         return f"{s3store.hf_folder(snapshot.name)}/snapshots/{snapshot.commit}/{entry.path}"
-    return f"{snapshot.name}/{entry.path}"
+    return entry.path if snapshot.name == trees.ROOT else f"{snapshot.name}/{entry.path}"
 
 
 def manifest_key(snapshot):
     if snapshot.kind == "hf":
         return f"{s3store.hf_folder(snapshot.name)}/snapshots/{snapshot.commit}.json"
-    return f"{s3store.TREES}/{snapshot.name.replace('/', '--')}.json"
+    return f"{s3store.TREES}/{trees.record_stem(snapshot.name)}.json"
 
 
 def push(store, snapshot, local_path, check_mode=False):
@@ -120,7 +121,7 @@ def objects_listing(store, under):
 
 
 def remote_tree(store, name):
-    key = f"{s3store.TREES}/{name.replace('/', '--')}.json"
+    key = f"{s3store.TREES}/{trees.record_stem(name)}.json"
     text = store.get_text(store.key(key), f"{store.where} has no tree {name} ({key}): push it first")
     return snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
 

@@ -19,14 +19,23 @@ from ansible_collections.airlock.airgap.plugins.module_utils.models import snaps
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 RECORDS = ".airlock-trees"
+# The tree that is the whole tree root (and, in S3, the whole prefix): a model registry folder
+# whose path the consumer is configured with, such as the fine-tuning service's LOCAL_MODEL_REGISTRY.
+ROOT = "."
+
+
+def record_stem(name):
+    """The tree's record file name, without .json."""
+    return "_root" if name == ROOT else snapshots.check_relative(name, f"tree {name}").replace("/", "--")
 
 
 def record_path(root, name):
-    snapshots.check_relative(name, f"tree {name}")
-    return os.path.join(root, RECORDS, name.replace("/", "--") + ".json")
+    return os.path.join(root, RECORDS, record_stem(name) + ".json")
 
 
 def tree_folder(root, name):
+    if name == ROOT:
+        return root
     return os.path.join(root, *snapshots.check_relative(name, f"tree {name}").split("/"))
 
 
