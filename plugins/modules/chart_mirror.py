@@ -60,7 +60,7 @@ options:
       version:
         description:
           - Version or constraint as Helm reads it (V(1.2.3), V(^1.2.0), V(~1.2), V(>=1.0.0 <2.0.0)); the highest version allowed is taken.
-          - Omitted, the newest release (no prerelease) of an HTTP repository. OCI locations need an exact version.
+          - Omitted, the newest release (no prerelease). For OCI locations the versions are read from the repository's tags.
         type: str
       path:
         description: A local chart folder (its C(file://) dependencies resolve against it) or a C(.tgz) made by C(helm package).

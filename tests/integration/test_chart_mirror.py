@@ -229,6 +229,14 @@ def test_a_chart_helm_pushed_comes_back_byte_for_byte(oci_charts, source_setting
     assert not result.get("failed"), result.get("msg")
     assert sha256(dest / "metrics-0.5.0.tgz") == sha256(oci_charts["packaged"])
 
+    ranged = run_module("chart_mirror", dict(source_settings, dest=str(tmp_path / "ranged"),
+                                             charts=[{"name": "metrics", "repo": oci_charts["location"], "version": "~0.5"}]))
+    assert not ranged.get("failed"), ranged.get("msg")
+    assert sha256(tmp_path / "ranged" / "metrics-0.5.0.tgz") == sha256(oci_charts["packaged"]), "a range is chosen from the tags"
+    missing = run_module("chart_mirror", dict(source_settings, dest=str(tmp_path / "none"),
+                                              charts=[{"name": "metrics", "repo": oci_charts["location"], "version": "^1"}]))
+    assert missing["failed"] and "no tag satisfies '^1'" in missing["msg"] and "0.5.0" in missing["msg"]
+
 
 def test_pushed_charts_are_what_helm_pull_oci_reads(testbed, helm, app_source, source_settings, private_registry_settings, tmp_path):
     charts = tmp_path / "bundle" / "charts"

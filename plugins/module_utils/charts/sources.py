@@ -12,7 +12,7 @@ import dataclasses
 import os
 import re
 
-from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, oci_charts
+from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, oci_charts, semver
 from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 
@@ -52,14 +52,30 @@ class Sources:
                          "location; give the URL itself (repository names and @aliases from `helm repo add` mean nothing here)")
 
     def _from_registry(self, repository, name, constraint):
-        if not constraint or not _EXACT_VERSION.fullmatch(str(constraint).strip()):
-            raise ChartError(f"chart {name!r} from {repository}: give an exact version (for example 1.2.3), not "
-                             f"{constraint!r}; OCI registries have no index to choose a version from")
         location = oci_charts.Location.parse(repository)
-        pulled = oci_charts.pull(self.clients.for_registry(location.registry), location, name, str(constraint).strip().lstrip("v"))
+        client = self.clients.for_registry(location.registry)
+        version = str(constraint or "").strip().lstrip("v")
+        if not _EXACT_VERSION.fullmatch(str(constraint or "").strip()):
+            version = _best_tagged(client, location, name, constraint)
+        pulled = oci_charts.pull(client, location, name, version)
         chart = archive.from_archive_bytes(pulled.data, pulled.reference)
         return Obtained(_named(chart, name, pulled.reference), pulled.data, pulled.reference, pulled.digest,
                         provenance=pulled.provenance)
+
+
+def _best_tagged(client, location, name, constraint):
+    """The highest version among the repository's tags that the constraint allows (as `helm pull --version` does)."""
+    tags = client.tags(location.repository(name))
+    versions = {}
+    for tag in tags:
+        parsed = semver.parse_version(tag.replace("_", "+"))
+        if parsed is not None:
+            versions[parsed] = tag.replace("_", "+")
+    chosen = semver.Constraint(constraint or "*").best(list(versions))
+    if chosen is None:
+        raise ChartError(f"chart {name!r} in {location.reference(name, '')[:-1]}: no tag satisfies {constraint or '*'!r}; "
+                         f"it has {', '.join(sorted(tags)) or 'no tags'}")
+    return versions[chosen]
 
 
 def local(path):

@@ -125,6 +125,20 @@ class RegistryClient:
             raise digests.DigestMismatch(f"manifest pushed to {self.registry}/{repository}", manifest.digest, echoed)
         return manifest.digest
 
+    def tags(self, repository, page_size=1000, max_pages=100):
+        """Every tag of a repository, following the registry's Link pagination, at most max_pages pages."""
+        found, path = [], f"/v2/{repository}/tags/list?n={page_size}"
+        for _page in range(max_pages):
+            response = self._request("GET", path, _scope(repository, "pull"), what=f"tags of {self.registry}/{repository}")
+            try:
+                found.extend(response.json().get("tags") or [])
+            finally:
+                response.close()
+            path = _next_page(response.headers.get("Link", ""))
+            if not path:
+                return found
+        raise RegistryError(f"{self.registry}/{repository} lists more than {max_pages * page_size} tags; name an exact version")
+
     def referrers(self, repository, digest):
         """Descriptors of the artifacts whose subject is digest (OCI 1.1 referrers API).
 
@@ -426,6 +440,15 @@ class _Rest:
 
 def _scope(repository, actions):
     return f"repository:{repository}:{actions}"
+
+
+def _next_page(link_header):
+    """The rel="next" target of a Link header (`<URL>; rel="next"`), or None."""
+    for part in link_header.split(","):
+        target, _sep, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") and target.strip().startswith("<"):
+            return target.strip()[1:-1]
+    return None
 
 
 def _retry_after(response):

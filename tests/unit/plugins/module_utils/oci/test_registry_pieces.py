@@ -49,3 +49,12 @@ def test_the_stream_is_read_to_its_end_so_a_verifier_can_check():
 
     consume(registry._pieces(verifying(), 4096, len(DATA)))  # pylint: disable=protected-access
     assert finished == [True]
+
+
+def test_tag_pages_follow_the_link_header():
+    # pylint: disable=protected-access
+    assert registry._next_page('</v2/app/tags/list?n=2&last=b>; rel="next"') == "/v2/app/tags/list?n=2&last=b"
+    assert registry._next_page('<https://r.example/v2/a/tags/list?last=x>; rel="next", <https://r.example/x>; rel="prev"') == \
+        "https://r.example/v2/a/tags/list?last=x"
+    assert registry._next_page("") is None
+    assert registry._next_page('</v2/app/tags/list>; rel="prev"') is None
