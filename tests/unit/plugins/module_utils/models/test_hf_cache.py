@@ -1,0 +1,50 @@
+"""The Hugging Face cache layout: import a folder, read it back, and huggingface_hub agrees it is clean."""
+
+import os
+
+import huggingface_hub
+import pytest
+
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, sources
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "model"
+    (root / "1_Pooling").mkdir(parents=True)
+    (root / "config.json").write_text('{"hidden_size": 8}')
+    (root / "1_Pooling" / "config.json").write_text('{"pooling": "mean"}')
+    (root / "same.json").write_text('{"hidden_size": 8}')
+    return root
+
+
+def test_an_imported_folder_is_a_clean_cache_entry(folder, tmp_path):
+    cache = str(tmp_path / "hub")
+    record, moved, skipped, changed = hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny", "v1"))
+    assert changed and moved > 0 and skipped > 0  # same.json shares config.json's blob
+    info = huggingface_hub.scan_cache_dir(cache)
+    assert not info.warnings
+    (repo,) = info.repos
+    assert repo.repo_id == "acme/tiny" and {r.commit_hash for r in repo.revisions} == {record.commit}
+    with open(os.path.join(cache, "models--acme--tiny", "refs", "v1"), encoding="utf-8") as handle:
+        assert handle.read() == record.commit
+    again = hf_cache.read_snapshot(cache, "acme/tiny", "v1")
+    assert {e.path: e.sha256 for e in again.files} == {e.path: e.sha256 for e in record.files} and again.refs == ["v1"]
+    assert hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny", "v1"))[3] is False
+
+
+def test_a_blob_that_does_not_match_its_name_is_found(folder, tmp_path):
+    cache = str(tmp_path / "hub")
+    record = hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny"))[0]
+    blob = hf_cache.blob_path(cache, "acme/tiny", record.files[0].blob)
+    os.chmod(blob, 0o644)
+    with open(blob, "ab") as handle:
+        handle.write(b" ")
+    with pytest.raises(ModelError, match="does not match its blob name"):
+        hf_cache.read_snapshot(cache, "acme/tiny", "main")
+
+
+def test_an_unknown_revision_says_how_to_get_it(tmp_path):
+    with pytest.raises(ModelError, match="stage it first"):
+        hf_cache.read_snapshot(str(tmp_path), "acme/none", "main")

@@ -1,0 +1,57 @@
+"""Snapshot records: self-verifying blob names, path safety, atomic verified writes."""
+
+import hashlib
+import os
+
+import pytest
+
+from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+DATA = b"tokenizer vocabulary\n" * 100
+
+
+def git_sha1(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def test_blob_names_are_checked_as_sha256_or_git_sha1():
+    hasher = snapshot.FileHasher(len(DATA), with_git_sha1=True)
+    hasher.update(DATA)
+    assert hasher.names_match(hashlib.sha256(DATA).hexdigest())
+    assert hasher.names_match(git_sha1(DATA))
+    assert not hasher.names_match(git_sha1(DATA + b"!"))
+    assert not hasher.names_match("not-a-digest")
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../b", "a//b", "", "a\\b"])
+def test_escaping_paths_are_refused(path):
+    with pytest.raises(ModelError, match="escape"):
+        snapshot.check_relative(path, "test")
+
+
+def test_manifest_round_trip_and_refusal_of_bad_digests():
+    record = snapshot.Snapshot("hf", "acme/m", "a" * 40, [snapshot.FileEntry("config.json", 3, "b" * 64, "c" * 40)], ["main"])
+    assert snapshot.Snapshot.from_json(record.to_json(), "x") == record
+    with pytest.raises(ModelError, match="malformed sha256"):
+        snapshot.Snapshot.from_json(record.to_json().replace("b" * 64, "zz"), "x")
+
+
+def entry_for(data, name="f"):
+    return snapshot.FileEntry(name, len(data), hashlib.sha256(data).hexdigest(), git_sha1(data))
+
+
+def test_commit_verified_names_only_good_bytes(tmp_path):
+    final = tmp_path / "blobs" / "blob"
+    with pytest.raises(ModelError, match="is corrupted"):
+        snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: handle.write(DATA[:-1] + b"?"), "test")
+    assert not final.exists() and not os.listdir(final.parent)
+    assert snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: handle.write(DATA), "test")
+    assert not snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: pytest.fail("rewrote a good file"), "test")
+
+
+def test_relinking_is_idempotent(tmp_path):
+    link = tmp_path / "snapshots" / "c" / "file"
+    assert snapshot.link_atomically("../../blobs/x", str(link))
+    assert not snapshot.link_atomically("../../blobs/x", str(link))
+    assert os.readlink(link) == "../../blobs/x"
