@@ -123,17 +123,12 @@ files:
   elements: str
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
-    YAML_IMPORT_ERROR = None
-except ImportError:
-    YAML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC = dict(
     paths=dict(type="list", elements="path", default=[]),

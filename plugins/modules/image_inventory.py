@@ -31,7 +31,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Everything is read and resolved; the lock file is not written, and RV(changed) says whether it would be.
+    details: Everything is read and resolved; the lock file is not written, and C(changed) says whether it would be.
   diff_mode:
     support: none
   idempotent:
@@ -281,19 +281,14 @@ parse_errors:
   elements: dict
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
-    YAML_IMPORT_ERROR = None
-except ImportError:
-    YAML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS, REGISTRY_OPTIONS
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import Credentials, CredentialError
 

@@ -267,20 +267,14 @@ results:
       elements: dict
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import mirroring, overrides, rewrite
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
-
-try:
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory import mirroring, overrides, rewrite
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
-    from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
-    YAML_IMPORT_ERROR = None
-except ImportError:
-    YAML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
 
 VALUE_MAP_OPTIONS = dict(

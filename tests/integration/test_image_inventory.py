@@ -124,7 +124,7 @@ def test_manifests_ephemeral_containers_and_what_is_not_an_image():
     assert direct == {"quay.io/acme/api:2.3.1", "docker.io/nicolaka/netshoot:v0.13", "ghcr.io/acme/seed:1.2",
                       "localhost:5000/acme/node-agent@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}
     assert indirect == {"docker.io/acme/seed-helper:1.2"}, "redis:6379 is a host and port; a label is not an image"
-    grep = as_images(naive_grep(f"cat {os.path.join(FIXTURES, 'manifests', 'debug.yaml')}"))
+    grep = as_images(naive_grep(f"cat {os.path.join(FIXTURES, 'manifests')}/*.yaml"))
     assert direct - grep == set() and indirect - grep == indirect
 
 

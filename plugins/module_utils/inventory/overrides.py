@@ -17,9 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import yaml
-
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings, yamlload
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import deep_merge
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.manifests import split_image
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.rewrite import MirrorError
@@ -208,4 +206,4 @@ def _escape(text):
 
 
 def dump(tree) -> str:
-    return HEADER + yaml.safe_dump(tree, default_flow_style=False, sort_keys=True)
+    return HEADER + yamlload.dump(tree)

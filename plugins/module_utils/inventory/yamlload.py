@@ -12,9 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import traceback
 from typing import Any, Optional
 
-import yaml
+try:
+    import yaml
+    from yaml import SafeLoader as _SafeLoader
+    YAML_IMPORT_ERROR = None
+except ImportError:
+    yaml = None
+    _SafeLoader = object
+    YAML_IMPORT_ERROR = traceback.format_exc()
 
 # A separator at column 0 cannot be inside a block scalar (its lines are indented).
 _DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -22,7 +30,7 @@ _DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 _HELM_SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
 
-class LenientLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+class LenientLoader(_SafeLoader):  # pylint: disable=too-many-ancestors
     """SafeLoader that reads every scalar it cannot type (`=`, custom tags, timestamps) as the string written."""
 
 
@@ -39,9 +47,10 @@ def _unknown_tag(loader, tag_suffix, node):  # pylint: disable=unused-argument
     return loader.construct_scalar(node)
 
 
-LenientLoader.add_constructor("tag:yaml.org,2002:value", _as_string)
-LenientLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
-LenientLoader.add_multi_constructor("", _unknown_tag)
+if yaml is not None:
+    LenientLoader.add_constructor("tag:yaml.org,2002:value", _as_string)
+    LenientLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
+    LenientLoader.add_multi_constructor("", _unknown_tag)
 
 
 @dataclasses.dataclass
@@ -73,6 +82,11 @@ def _load_one(index: int, piece: str) -> Document:
         return Document(index, yaml.load(piece, Loader=LenientLoader), template=template)  # nosec B506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         return Document(index, error=" ".join(str(error).split()), text=piece, template=template)
+
+
+def dump(data) -> str:
+    """Block-style YAML with sorted keys, so a file written twice from the same data is the same bytes."""
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
 
 
 def load_file(path: str) -> list:
