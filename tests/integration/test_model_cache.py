@@ -207,8 +207,8 @@ def test_an_interrupted_upload_is_finished_by_a_rerun_moving_only_what_is_missin
     small = sum(f["size"] for f in first["models"][0]["files"] if f["size"] < 10_000_000)
     port = int(testbed.s3_endpoint.rsplit(":", 1)[1])
     with CutProxy(port, budget=small + 30_000_000) as proxy:  # every small file, then cut inside the 91 MB weights
-        cut = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, endpoint_url=proxy.endpoint, concurrency=1,
-                                                                                         multipart_threshold=8 << 20, multipart_chunksize=8 << 20)})
+        through_proxy = dict(s3, endpoint_url=proxy.endpoint, concurrency=1, multipart_threshold=8 << 20, multipart_chunksize=8 << 20)
+        cut = run_module("model_cache", {"state": "pushed", "path": cache, "s3": through_proxy})
     assert cut["failed"] and proxy.cut.is_set()
     objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
     assert not [key for key in objects if "/refs/" in key or key.endswith(".json")], "no manifest or ref before every blob is there"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import traceback
 
@@ -63,7 +64,7 @@ class NgcClient:
             raise ModelError(f"NGC answered HTTP {response.status_code} for {what}: {response.text[:200]}")
         return response.json()
 
-    def download(self, path, params, handle, what):
+    def download(self, path, params, handle, what=""):
         """Stream one file: NGC answers with a presigned URL (a redirect, or JSON naming it) or the bytes."""
         response = self.session.get(self.base + path, params=params, timeout=TIMEOUT, allow_redirects=False, stream=True)
         with response:
@@ -135,7 +136,8 @@ def stage(client, source, tree_root, check_mode=False):
         moved += entry.size
         if not check_mode:
             inner = entry.path.split("/", 1)[1]
-            trees.place_file(tree_root, snapshot, entry, lambda handle, inner=inner: client.download(download_path, {"path": inner}, handle, f"{source} {inner}"))
+            fetch = functools.partial(client.download, download_path, {"path": inner}, what=f"{source} {inner}")
+            trees.place_file(tree_root, snapshot, entry, fetch)
     recorded = False if check_mode else trees.save_record(tree_root, snapshot)
     return snapshot, moved, skipped, bool(moved) or recorded
 

@@ -41,7 +41,8 @@ try:
     BOTO3_IMPORT_ERROR = None
 except ImportError:
     boto3 = TransferConfig = Config = None
-    BotoCoreError = ClientError = Exception
+    BotoCoreError = type("BotoCoreError", (Exception,), {})  # never raised: Store needs boto3, and the module checks first
+    ClientError = type("ClientError", (Exception,), {})
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
 CONTENT_ADDRESSED = "content-addressed"
