@@ -7,7 +7,11 @@ become equal.
 
 import json
 import os
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 
@@ -116,6 +120,48 @@ def test_packaged_chart_and_values_that_override_the_subchart(testbed, tmp_path)
     # The subchart's own values file names a proxy that no release of this chart runs.
     values_only = run_module("image_inventory", {"values_files": [os.path.join(PLATFORM, "charts", "sidecar-lib", "values.yaml")]})
     assert found(values_only)[0] == {"docker.io/library/nginx:1.25.0", "docker.io/acme/lib:0.4"}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url, attempts=50):
+    for _attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_charts_from_an_oci_registry_and_an_http_repository(testbed, tmp_path, monkeypatch):
+    for variable in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    repository = tmp_path / "repository"
+    subprocess.run([testbed.helm, "package", PLATFORM, "--destination", str(repository)], check=True, capture_output=True, timeout=60)
+    subprocess.run([testbed.helm, "push", str(repository / "platform-1.4.0.tgz"), f"oci://{testbed.public_registry}/charts", "--plain-http"],
+                   check=True, capture_output=True, timeout=60)
+    oci = run_module("image_inventory", {"helm_binary": testbed.helm, "charts": [
+        {"chart": f"oci://{testbed.public_registry}/charts/platform", "version": "1.4.0", "plain_http": True}]})
+    assert found(oci) == (PLATFORM_DIRECT, PLATFORM_INDIRECT)
+
+    url = f"http://127.0.0.1:{free_port()}"
+    subprocess.run([testbed.helm, "repo", "index", str(repository), "--url", url], check=True, capture_output=True, timeout=60)
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", url.rsplit(":", 1)[1], "--directory", str(repository)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"{url}/index.yaml")
+        http = run_module("image_inventory", {"helm_binary": testbed.helm, "charts": [{"chart": "platform", "repo": url, "version": "1.4.0"}]})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert found(http) == (PLATFORM_DIRECT, PLATFORM_INDIRECT)
+    missing = run_module("image_inventory", {"helm_binary": testbed.helm, "charts": [{"chart": "platform", "repo": url, "version": "9.9.9"}]})
+    assert missing["failed"] and "helm pull of platform failed" in missing["msg"]
 
 
 def test_manifests_ephemeral_containers_and_what_is_not_an_image():

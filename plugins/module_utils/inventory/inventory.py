@@ -56,23 +56,28 @@ def compose_source(params) -> compose.ComposeSource:
     return compose.ComposeSource(**{key: params[key] for key in COMPOSE_OPTIONS})
 
 
-def add_chart(inventory, helm_binary, source: helm.ChartSource, gates=GATES_UNION):
-    with helm.LocalChart(helm_binary, source) as chart_path:
-        chart = charts.load(chart_path)
-        gated = chart.capability_gates()
-        closed = sorted(set(gated) - set(source.api_versions))
-        for version in sorted(gated):
-            inventory.capability_gates.append({"chart": source.chart, "api_version": version, "templates": sorted(set(gated[version])),
-                                               "passed": version in source.api_versions or gates != GATES_REPORT})
-        label = f"{source.chart} (helm template)"
-        as_asked = [] if gates == GATES_PASS and closed else yamlload.load_all(helm.render(helm_binary, source, chart_path))
+def add_chart(inventory, helm_binary, source: helm.ChartSource, gates=GATES_UNION, chart_path=None):
+    """Render source (pulled first when remote, unless chart_path is the local copy) and add what the render runs."""
+    if chart_path is None:
+        with helm.LocalChart(helm_binary, source) as local:
+            add_chart(inventory, helm_binary, source, gates, local)
+        return
+    gated = charts.load(chart_path).capability_gates()
+    closed = sorted(set(gated) - set(source.api_versions))
+    for version in sorted(gated):
+        inventory.capability_gates.append({"chart": source.chart, "api_version": version, "templates": sorted(set(gated[version])),
+                                           "passed": version in source.api_versions or gates != GATES_REPORT})
+    label = f"{source.chart} (helm template)"
+    if gates == GATES_PASS:
+        inventory.add_documents(yamlload.load_all(helm.render(helm_binary, source, chart_path, api_versions=closed)), label)
+        return
+    as_asked = yamlload.load_all(helm.render(helm_binary, source, chart_path))
+    inventory.add_documents(as_asked, label)
+    if closed and gates == GATES_UNION:
         before = {f.image for f in manifests.scan_documents(as_asked, label)}
-        inventory.add_documents(as_asked, label)
-        if closed and gates != GATES_REPORT:
-            opened = yamlload.load_all(helm.render(helm_binary, source, chart_path, api_versions=closed))
-            revealed = manifests.scan_documents(opened, label)
-            inventory.add_documents(opened, label)
-            inventory.gated_images.extend(sorted({f.image for f in revealed if f.image and f.image not in before}))
+        opened = yamlload.load_all(helm.render(helm_binary, source, chart_path, api_versions=closed))
+        inventory.add_documents(opened, label)
+        inventory.gated_images.extend(sorted({f.image for f in manifests.scan_documents(opened, label) if f.image and f.image not in before}))
 
 
 def add_manifests(inventory, path):

@@ -53,7 +53,7 @@ def chart_override(helm_binary, source: helm.ChartSource, destination, settings,
     with helm.LocalChart(helm_binary, source) as chart_path:
         chart = charts.load(chart_path)
         before = engine.Inventory()
-        engine.add_chart(before, helm_binary, source, engine.GATES_PASS)
+        engine.add_chart(before, helm_binary, source, engine.GATES_PASS, chart_path)
         found = engine.images(before)
         known = {e["image"] for e in found["images"] + found["indirect"]}
         override, rewriter = overrides.helm_override(chart.merged_values(user_values(source)), known, settings)
