@@ -70,10 +70,6 @@ class Mirror:
         return image
 
 
-def mirror_text(text, mirror: Mirror) -> str:
-    return str(mirror.map(text))
-
-
 def collisions(images, mirror: Mirror) -> dict:
     """{mirrored name: [sources]} for distinct source repositories that would land on one mirror repository (flattening)."""
     placing = dataclasses.replace(mirror, pin=PIN_KEEP)  # where an image lands does not depend on its pin
