@@ -16,14 +16,15 @@ hf-cache-objects
 
 Every object carries its sha256 in metadata (x-amz-meta-sha256): multipart ETags and composite
 checksums change with the part size, so they are not content identities. Single PUTs also send
-ChecksumSHA256 so the server rejects corrupted bytes; multipart uploads are hashed as they are
-read and deleted again if the bytes were not the expected ones. An object already present with
+ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed while
+its parts go up, and the object deleted again if the bytes were not the expected ones. An object already present with
 the same size and sha256 is not sent again.
 """
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -86,26 +87,14 @@ def check_consumer_prefix(settings):
                          f"s3://{bucket}/{wanted.strip('/')}: set the prefix (or the consumer's path) so they are equal")
 
 
-class HashingReader:
-    """A file read front to back (so the transfer sees it as not seekable), hashed on the way."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.hasher = snapshots.FileHasher()
-
-    def read(self, size=-1):
-        block = self.handle.read(size)
-        self.hasher.update(block)
-        return block
-
-
 class Store:
     """One bucket and prefix; every call bounded by boto3's retries and timeouts."""
 
     def __init__(self, settings):
         self.settings = settings
         config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=10, read_timeout=120,
-                        max_pool_connections=max(10, settings.concurrency * 2), s3={"addressing_style": "path"})
+                        max_pool_connections=max(10, settings.concurrency * 2), s3={"addressing_style": "path"},
+                        request_checksum_calculation="when_required")  # our own sha256 is the check; no CRC32 per part
         self.client = boto3.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1",
                                    aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
                                    verify=settings.ca_bundle if settings.ca_bundle else None, config=config)
@@ -158,23 +147,32 @@ class Store:
     def upload(self, key, path, entry):
         """Upload a file as key, proving its bytes are the entry's; raise (leaving no object) if not."""
         metadata = {"sha256": entry.sha256, "blob": entry.blob}
+        if entry.size > self.settings.multipart_threshold:
+            self._upload_in_parts(key, path, entry, metadata)
+            return
+        checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
         with self.explained(f"upload of {entry.path}"), open(path, "rb") as handle:
-            if entry.size <= self.settings.multipart_threshold:
-                checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
-                try:
-                    self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle, ChecksumSHA256=checksum, Metadata=metadata)
-                except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
-                        raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
-                                         "stage it again; S3 refused it") from None
-                    raise
-                return
-            reader = HashingReader(handle)
-            self.client.upload_fileobj(reader, self.settings.bucket, key, ExtraArgs={"Metadata": metadata}, Config=self.transfer)
-            if reader.hasher.sha256.hexdigest() != entry.sha256 or reader.hasher.count != entry.size:
+            try:
+                self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle, ChecksumSHA256=checksum, Metadata=metadata)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
+                    raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
+                                     "stage it again; S3 refused it") from None
+                raise
+
+    def _upload_in_parts(self, key, path, entry, metadata):
+        """A multipart upload (parts read and sent in parallel) while another thread hashes the same file;
+        if the bytes were not the entry's, the object is deleted again before anyone can trust it."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as hashing:
+            digest = hashing.submit(snapshots.hash_file, path)
+            with self.explained(f"upload of {entry.path}"):
+                self.client.upload_file(path, self.settings.bucket, key, ExtraArgs={"Metadata": metadata}, Config=self.transfer)
+            size, sha256, _hasher = digest.result()
+        if sha256 != entry.sha256 or size != entry.size:
+            with self.explained(f"removal of the corrupted upload {entry.path}"):
                 self.client.delete_object(Bucket=self.settings.bucket, Key=key)
-                raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
-                                 "stage it again; the object was removed")
+            raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
+                             "stage it again; the object was removed")
 
     def download(self, key, handle, what):
         with self.explained(f"download of {what}"):
