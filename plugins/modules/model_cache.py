@@ -21,8 +21,9 @@ description:
     V(hf-cache-objects) layout writes C(models--ORG--NAME/snapshots/<commit>/...) as regular objects and C(refs/), for
     consumers that sync the prefix and read it directly as a cache. Objects already there with the same size and sha256
     are skipped.
-  - With O(state=pulled), downloads models from S3 into O(path) (and O(tree_path)), recreating the symlinks; every file is
-    verified and written atomically, so the service can load them with C(HF_HUB_OFFLINE=1).
+  - With O(state=pulled), downloads models from S3 (or copies them from a bundle folder, O(bundle_path)) into O(path)
+    (and O(tree_path)), recreating the symlinks; every file is verified and written atomically, so the service can load them
+    with C(HF_HUB_OFFLINE=1).
   - With O(state=verified), hashes every staged file against its blob name or record and requires
     C(huggingface_hub.scan_cache_dir()) to report the cache clean.
   - Generic trees (NGC models, NIM caches, the fine-tuning service's model folder with its C(ptm_metadatas.json)) travel
@@ -152,6 +153,14 @@ options:
           - What the consumer is configured to read (for example the fine-tuning service's C(LOCAL_MODEL_REGISTRY)), as a
             prefix or V(s3://BUCKET/PREFIX). The module fails unless the upload goes exactly there.
         type: str
+  bundle_path:
+    description:
+      - With O(state=pulled), take the models from this Hugging Face cache (a bundle's C(models/) folder) instead of S3,
+        verified the same way. Generic trees come from O(bundle_tree_path).
+    type: path
+  bundle_tree_path:
+    description: With O(bundle_path), the bundle's folder of generic trees.
+    type: path
   lock_file:
     description: Merge the models, their commits and every file's sha256 into this lock file (C(airlock.lock.json)).
     type: path
@@ -305,18 +314,21 @@ ARGUMENT_SPEC = dict(
     ngc_endpoint=dict(type="str", default=ngc.DEFAULT_API),
     ngc_auth_endpoint=dict(type="str", default=ngc.DEFAULT_AUTH),
     s3=dict(type="dict", options=S3_OPTIONS),
+    bundle_path=dict(type="path"),
+    bundle_tree_path=dict(type="path"),
     lock_file=dict(type="path"),
 )
 
 OPERATIONS = {"staged": operations.stage, "pushed": operations.push, "pulled": operations.pull, "verified": operations.verify}
 
 
-def required_libraries(state, models):
+def required_libraries(params, models):
     """(name, import error) of each library these models and this state need."""
+    state = params["state"]
     needed = []
     if state == "verified" or any(isinstance(m, sources.HubSource) for m in models):
         needed.append(("huggingface_hub", hub.HUGGINGFACE_HUB_IMPORT_ERROR))
-    if state in ("pushed", "pulled") or any(isinstance(m, sources.S3Source) for m in models):
+    if state == "pushed" or (state == "pulled" and not params["bundle_path"]) or any(isinstance(m, sources.S3Source) for m in models):
         needed.append(("boto3", s3store.BOTO3_IMPORT_ERROR))
     if any(isinstance(m, sources.NgcSource) for m in models):
         needed.append(("requests", ngc.REQUESTS_IMPORT_ERROR))
@@ -334,7 +346,7 @@ def places_from(params, check_mode):
         cache=params["path"], tree_root=params["tree_path"],
         hub=hub.HubSettings(params["hf_endpoint"], params["hf_token"], params["allow_patterns"], params["ignore_patterns"]),
         ngc_key=params["ngc_api_key"], ngc_endpoint=params["ngc_endpoint"], ngc_auth_endpoint=params["ngc_auth_endpoint"],
-        s3=settings, check_mode=check_mode,
+        s3=settings, check_mode=check_mode, bundle_cache=params["bundle_path"], bundle_tree_root=params["bundle_tree_path"],
     )
 
 
@@ -346,7 +358,7 @@ def main():
         models = [sources.parse(spec) for spec in params["models"]]
         if params["model_list"]:
             models.extend(m for m in sources.read_model_list(params["model_list"]) if m not in models)
-        for name, error in required_libraries(params["state"], models):
+        for name, error in required_libraries(params, models):
             module.fail_json(msg=missing_required_lib(name), exception=error)
         results = OPERATIONS[params["state"]](models, places_from(params, module.check_mode))
     except (ModelError, OSError, ValueError) as error:

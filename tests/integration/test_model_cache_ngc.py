@@ -153,3 +153,23 @@ def test_a_local_folder_becomes_a_proper_cache_entry(tmp_path):
     again = run_module("model_cache", args)
     assert again["changed"] is False and again["models"][0]["commit"] == commit
     assert not run_module("model_cache", {"state": "verified", "path": str(cache)}).get("failed")
+
+
+def test_a_node_pulls_from_a_bundle_folder_verified(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"a": 1}')
+    (folder / "weights.bin").write_bytes(os.urandom(100_000))
+    bundle = tmp_path / "bundle-models"
+    run_module("model_cache", {"state": "staged", "path": str(bundle), "models": [{"path": str(folder), "repo_id": "acme/m"}]})
+    node = tmp_path / "node"
+    first = run_module("model_cache", {"state": "pulled", "path": str(node), "bundle_path": str(bundle)})
+    assert not first.get("failed"), first.get("msg")
+    assert first["changed"] and first["bytes_moved"] == 100_008 and first["models"][0]["name"] == "acme/m"
+    again = run_module("model_cache", {"state": "pulled", "path": str(node), "bundle_path": str(bundle)})
+    assert again["changed"] is False and again["bytes_skipped"] == 100_008
+    blob = next(p for p in (bundle / "models--acme--m" / "blobs").iterdir() if p.stat().st_size == 100_000)
+    blob.write_bytes(os.urandom(100_000))
+    corrupted = run_module("model_cache", {"state": "pulled", "path": str(tmp_path / "other-node"), "bundle_path": str(bundle)})
+    assert corrupted["failed"] and "weights.bin is corrupted" in corrupted["msg"]
+    assert not (tmp_path / "other-node" / "models--acme--m" / "refs").exists()

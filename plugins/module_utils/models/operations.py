@@ -10,7 +10,9 @@ how many files and bytes, and how many bytes were moved and skipped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import shutil
 
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
@@ -29,6 +31,8 @@ class Places:  # pylint: disable=too-many-instance-attributes
     ngc_auth_endpoint: str = None
     s3: s3store.S3Settings = None
     check_mode: bool = False
+    bundle_cache: str = None
+    bundle_tree_root: str = None
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -49,6 +53,8 @@ def stage(models, places):
     results = []
     for source in models:
         if isinstance(source, sources.S3Source):
+            if places.s3 is None:
+                raise ModelError(f"{source}: give s3 (endpoint_url, access_key, secret_key) to read the store with")
             results.extend(pull([], places, dataclasses.replace(places.s3, bucket=source.bucket, prefix=source.prefix)))
             continue
         snapshot, moved, skipped, changed = stage_one(source, places)
@@ -73,7 +79,7 @@ def import_tree(source, places):
     before = _known_tree(root, source.name)
     snapshot, moved = trees.import_folder(source.path, root, source.name, str(source), places.check_mode)
     changed = before is None or before.to_json() != snapshot.to_json()
-    return snapshot, moved, snapshot.size - moved if not places.check_mode or not changed else 0, changed
+    return snapshot, moved, snapshot.size - moved, changed
 
 
 def _known_tree(root, name):
@@ -128,18 +134,24 @@ def push(models, places):
     store = open_store(places.s3)
     results = []
     for snapshot in local_snapshots(models, places, verify=False):
-        if snapshot.kind == "hf":
-            folder = os.path.join(hf_cache.repo_folder(places.cache, snapshot.name), "blobs")
-            moved = transfer.push(store, snapshot, lambda entry, folder=folder: os.path.join(folder, entry.blob), places.check_mode)
-        else:
-            base = trees.tree_folder(places.tree_root, snapshot.name)
-            moved = transfer.push(store, snapshot, lambda entry, base=base: os.path.join(base, *entry.path.split("/")), places.check_mode)
+        moved = transfer.push(store, snapshot, functools.partial(local_file, places, snapshot), places.check_mode)
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
     return results
 
 
+def local_file(places, snapshot, entry):
+    """Where a staged file is read from: its snapshot path (a link to its blob, or the file itself)."""
+    if snapshot.kind == "hf":
+        base = os.path.join(hf_cache.repo_folder(places.cache, snapshot.name), "snapshots", snapshot.commit)
+    else:
+        base = trees.tree_folder(places.tree_root, snapshot.name)
+    return os.path.join(base, *entry.path.split("/"))
+
+
 def pull(models, places, settings=None):
-    """Get snapshots from the store into the cache / tree root; all the store holds when none are named."""
+    """Get snapshots from the store (or a bundle folder) into the cache / tree root; all there are when none are named."""
+    if places.bundle_cache and settings is None:
+        return pull_from_bundle(models, places)
     store = open_store(settings or places.s3)
     if models:
         wanted = [_remote(store, source) for source in models]
@@ -148,11 +160,29 @@ def pull(models, places, settings=None):
         wanted = [transfer.remote_hf_snapshot(store, repo_id, ref) for repo_id, ref in refs] + [transfer.remote_tree(store, n) for n in names]
     results = []
     for snapshot in wanted:
-        if not snapshot.source:
-            snapshot.source = f"{store.where}"
-        moved = pull_one(store, snapshot, places)
+        snapshot.source = snapshot.source or store.where
+        moved = pull_one(snapshot, places, transfer.fill_from_store(store, snapshot), store.settings.concurrency)
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
     return results
+
+
+def pull_from_bundle(models, places):
+    """The same as a pull from S3, from a bundle's models folder (a Hugging Face cache) and tree folder."""
+    origin = Places(cache=places.bundle_cache, tree_root=places.bundle_tree_root)
+    results = []
+    for snapshot in local_snapshots(models, origin, verify=False):
+        snapshot.source = places.bundle_cache if snapshot.kind == "hf" else places.bundle_tree_root
+
+        def fill_for(entry, snapshot=snapshot):
+            return functools.partial(_copy_file, local_file(origin, snapshot, entry))
+        moved = pull_one(snapshot, places, fill_for, workers=4)
+        results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
+    return results
+
+
+def _copy_file(path, handle):
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, handle, 4 * 1024 * 1024)
 
 
 def _remote(store, source):
@@ -161,15 +191,16 @@ def _remote(store, source):
     return transfer.remote_tree(store, _tree_name(source))
 
 
-def pull_one(store, snapshot, places):
+def pull_one(snapshot, places, fill_for, workers):
+    """Place every file of the snapshot, verified, then its links and refs (or tree record) last."""
     check = places.check_mode
     if snapshot.kind == "hf":
         cache = places.cache
 
         def place_blob(entry, fill):
             return _would_write(hf_cache.blob_path(cache, snapshot.name, entry.blob), entry) if check else \
-                hf_cache.place_blob(cache, snapshot.name, entry, fill, f"{store.where}: {snapshot.name}@{snapshot.commit}")
-        moved = transfer.pull(store, snapshot, place_blob)
+                hf_cache.place_blob(cache, snapshot.name, entry, fill, f"{snapshot.source}: {snapshot.name}@{snapshot.commit}")
+        moved = transfer.pull(snapshot, place_blob, fill_for, workers)
         if not check:
             moved.changed = hf_cache.link_snapshot(cache, snapshot) or moved.changed
         return moved
@@ -178,7 +209,7 @@ def pull_one(store, snapshot, places):
     def place_file(entry, fill):
         final = os.path.join(trees.tree_folder(root, snapshot.name), *entry.path.split("/"))
         return _would_write(final, entry) if check else trees.place_file(root, snapshot, entry, fill)
-    moved = transfer.pull(store, snapshot, place_file)
+    moved = transfer.pull(snapshot, place_file, fill_for, workers)
     if not check:
         moved.changed = trees.link_tree(root, snapshot) or moved.changed
         moved.changed = trees.save_record(root, snapshot) or moved.changed

@@ -138,16 +138,23 @@ def remote_contents(store):
     return models, [remote_tree(store, name).name for name in names]
 
 
-def pull(store, snapshot, place):
-    """Download every file the snapshot lists; place(entry, fill) writes one verified (fill(handle) supplies
-    the bytes) and says whether it wrote, or in check mode whether it would."""
-    def fetch(entry):
+def fill_from_store(store, snapshot):
+    """fill_for(entry) for pull(): each file's bytes downloaded from its object."""
+    def fill_for(entry):
         key = store.key(object_key(store, snapshot, entry))
-        written = place(entry, lambda handle: store.download(key, handle, f"{snapshot.name}: {entry.path}"))
+        return lambda handle: store.download(key, handle, f"{snapshot.name}: {entry.path}")
+    return fill_for
+
+
+def pull(snapshot, place, fill_for, workers):
+    """Get every file the snapshot lists: place(entry, fill) writes one verified, fill(handle) supplying the
+    bytes, and says whether it wrote (in check mode, whether it would)."""
+    def fetch(entry):
+        written = place(entry, fill_for(entry))
         return Moved(moved=entry.size, changed=True) if written else Moved(skipped=entry.size)
 
     distinct = {(entry.blob if snapshot.kind == "hf" else entry.path): entry for entry in snapshot.files}
     result = Moved()
-    for outcome in run_parallel(fetch, list(distinct.values()), store.settings.concurrency):
+    for outcome in run_parallel(fetch, list(distinct.values()), workers):
         result.add(outcome)
     return result
