@@ -243,3 +243,14 @@ def test_store_errors_are_named(staged, s3, testbed):
     assert refused["failed"] and "refused the credentials" in refused["msg"] and "wrong" not in refused["msg"]
     elsewhere = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, consumer_prefix=f"s3://{s3['bucket']}/models")})
     assert elsewhere["failed"] and "but the consumer reads" in elsewhere["msg"]
+
+
+def test_an_s3_store_is_a_source_to_stage_from(staged, s3, model_bytes, tmp_path):
+    cache, _first = staged
+    run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
+    other = tmp_path / "from-s3"
+    result = run_module("model_cache", {"state": "staged", "path": str(other), "models": [f"s3://{s3['bucket']}/{s3['prefix']}"],
+                                        "s3": dict(s3, bucket="unused", prefix="")})
+    assert not result.get("failed"), result.get("msg")
+    assert [m["name"] for m in result["models"]] == [REPO_ID] and result["bytes_moved"] == model_bytes
+    assert scan_warnings(str(other)) == 0
