@@ -11,7 +11,7 @@ description:
   - Runs on each node. Brings the listed images into the node's container runtime so pods with C(imagePullPolicy=IfNotPresent)
     start without pulling, from an OCI layout or a docker-archive on the node, or from the enclave's registry (by digest).
   - Only the node's own platform of a multi-arch image is imported, and only the blobs the runtime lacks travel, in one stream
-    with each blob once; layers stay compressed. Nothing is written to the node's disk besides what the runtime stores.
+    with each blob once; layers stay compressed. The stream goes straight into the runtime, with no temporary archive on disk.
   - An image already present under all its names with the same digest is skipped. A name that points at another digest is
     moved to the new image and reported in RV(images[].replaced).
   - Each image gets every name a pod may use, the original reference and the mirror's, each by tag and by digest (Docker holds tags only).
@@ -84,6 +84,15 @@ options:
   ctr_path:
     description: The C(ctr) binary. Defaults to C(ctr) on PATH, then where k3s and RKE2 keep it.
     type: path
+  snapshotter:
+    description:
+      - The containerd snapshotter to unpack into; it must be the one the node's CRI uses (C(overlayfs) unless configured
+        otherwise, for example C(stargz) or C(zfs)). Defaults to ctr's default.
+    type: str
+  import_timeout:
+    description: Seconds one containerd import may take before it is stopped (and the images left under their old names).
+    type: int
+    default: 3600
   dest:
     description: With O(state=exported), the directory the sparse OCI layout is written to.
     type: path
@@ -222,9 +231,14 @@ needed:
   returned: with O(state=exported)
   type: int
 bytes_written:
-  description: Bytes written into the sparse layout (blobs it did not have yet).
+  description: Bytes written into the sparse layout.
   returned: with O(state=exported)
   type: int
+to_preload:
+  description: The images the node lacks, each C(name) and C(digest), ready to pass as O(images) on the node.
+  returned: with O(state=exported)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -246,6 +260,8 @@ ARGUMENT_SPEC = dict(
     socket=dict(type="path"),
     namespace=dict(type="str", default="k8s.io"),
     ctr_path=dict(type="path"),
+    snapshotter=dict(type="str"),
+    import_timeout=dict(type="int", default=3600),
     registries=dict(type="list", elements="dict", default=[], options=dict(
         host=dict(type="str", required=True),
         username=dict(type="str"),
@@ -279,10 +295,11 @@ def run(module, clients):
         platform = platforms.parse(params["platform"] or params["inventory"].get("platform") or "")
         wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
         return export.export(wanted, record, platform, params["dest"], check_mode=module.check_mode)
-    runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"])
+    runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"],
+                             snapshotter=params["snapshotter"], import_timeout=params["import_timeout"])
     platform = node_platform(params, runtime)
     if params["state"] == "inventory":
-        return {"changed": False, "inventory": dict(inventory.take(runtime), platform=str(platform))}
+        return {"changed": False, "inventory": inventory.take(runtime, platform)}
     wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
     return preload.preload(runtime, wanted, platform, check_mode=module.check_mode)
 
@@ -299,6 +316,8 @@ def main():
         report = run(module, clients)
     except EXPECTED_ERRORS as error:
         module.fail_json(msg=str(error))
+    for warning in report.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**report)
 
 

@@ -155,6 +155,30 @@ def test_a_name_pointing_at_another_image_is_replaced_and_reported(node, image_s
     assert node.targets()[f"docker.io/{second}"] == layout_images(layout)[second][0]
     assert node.targets()[f"docker.io/{first}"] == stale, "the other image keeps its own name"
 
+    node.ctr("images", "rm", f"{MIRROR}/{second.rsplit(':', 1)[0]}:{second.rsplit(':', 1)[1]}")
+    tagged = preload(node.socket, f"oci:{layout}", images=[f"docker.io/{second}"])
+    assert [i["action"] for i in tagged["images"]] == ["tagged"] and tagged["changed"] and tagged["bytes_moved"] == 0
+    assert node.targets()[f"{MIRROR}/{second}"] == layout_images(layout)[second][0]
+
+
+def test_staging_names_of_dead_runs_are_swept_and_live_ones_kept(node, image_set):
+    layout = image_set["path"]
+    ref = sorted(image_set["refs"])[0]
+    assert not preload(node.socket, f"oci:{layout}", images=[f"docker.io/{ref}"]).get("failed")
+    digest = layout_images(layout)[ref][0]
+    dead_pid = next(pid for pid in range(4_000_000, 4_100_000) if not os.path.exists(f"/proc/{pid}"))
+    dead = f"airlock-preload.invalid/run-{dead_pid}:{digest.replace(':', '-')}"
+    live = f"airlock-preload.invalid/run-{os.getpid()}:{digest.replace(':', '-')}"  # another run, still going
+    node.ctr("images", "tag", f"docker.io/{ref}", dead, live)
+    for name in [n for n in node.targets() if not n.startswith("airlock-preload.invalid")]:
+        node.ctr("images", "rm", name)  # as if the dead run was killed after its import, before naming
+
+    result = preload(node.socket, f"oci:{layout}", images=[f"docker.io/{ref}"])
+    assert not result.get("failed"), result.get("msg")
+    targets = node.targets()
+    assert dead not in targets and targets[live] == digest
+    assert all(targets[name] == digest for name in result["images"][0]["names"])
+
 
 def test_registry_source_pulls_by_digest_with_credentials(node, testbed, image_set, private_registry_settings):
     layout = image_set["path"]
@@ -317,6 +341,11 @@ def test_preload_role_ships_each_node_only_what_it_lacks_in_batches(nodes, testb
             "-e", json.dumps({"preload_bundle_images": image_set["path"], "preload_images": multiarch, "preload_mirror": MIRROR,
                               "preload_controller_dir": str(tmp_path / "exports")})]
     try:
+        check = subprocess.run(argv + ["--check"], env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+        assert f"node-a (check mode: would be): imported {len(multiarch)}, tagged 0, skipped 0" in " ".join(check.stdout.split())
+        assert not nodes[0].targets() and not client.images(all=True), "check mode changes no node"
+
         first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
         assert first.stdout.count("PLAY [Preload images on the nodes]") == 2, "serial=2 runs the three nodes in two batches"

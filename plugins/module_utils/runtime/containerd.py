@@ -5,19 +5,24 @@
 Images are imported under a staging name first and given their real names only once the
 import has finished and the image is complete and unpacked: `ctr import` names images
 before it unpacks them, so a failed or killed import would otherwise leave a real name
-(one that pods use) pointing at an image that cannot run.
+(one that pods use) pointing at an image that cannot run. Staging names carry the importing
+process's PID, so two runs on one node never touch each other's, and the names a killed
+run left behind are recognisable and swept.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
 
 STAGING_REGISTRY = "airlock-preload.invalid"  # .invalid: never a real registry, so never a name pods use
+STAGING_NAME = re.compile(re.escape(STAGING_REGISTRY) + r"/run-(\d+):")
 KNOWN_CTR_PATHS = ("/var/lib/rancher/rke2/bin/ctr", "/usr/local/bin/ctr", "/usr/bin/ctr")
 QUERY_TIMEOUT = 120
 
@@ -27,7 +32,14 @@ class RuntimeFailure(OciError):
 
 
 def staging_name(digest):
-    return f"{STAGING_REGISTRY}/staged:{digest.replace(':', '-')}"
+    """This process's staging name for an image digest."""
+    return f"{STAGING_REGISTRY}/run-{os.getpid()}:{digest.replace(':', '-')}"
+
+
+def is_stale_staging(name):
+    """A staging name whose importing process is gone."""
+    match = STAGING_NAME.match(name)
+    return bool(match) and not os.path.exists(f"/proc/{match.group(1)}")
 
 
 def find_ctr(explicit=None):
@@ -43,17 +55,19 @@ def find_ctr(explicit=None):
 
 
 class Containerd:
-    """One containerd namespace on one socket."""
+    """One containerd namespace on one socket, unpacking into one snapshotter."""
 
     kind = "containerd"
 
-    def __init__(self, socket, namespace="k8s.io", ctr_path=None):
+    def __init__(self, socket, namespace="k8s.io", ctr_path=None, snapshotter=None, import_timeout=3600):
         if not os.path.exists(socket):
             raise RuntimeFailure(f"containerd socket {socket} does not exist: is containerd running on this node? "
                                  "Set socket to its address (k3s and RKE2 use /run/k3s/containerd/containerd.sock)")
         self.socket = socket
         self.namespace = namespace
         self.ctr = find_ctr(ctr_path)
+        self.snapshotter = ["--snapshotter", snapshotter] if snapshotter else []
+        self.import_timeout = import_timeout
 
     def __str__(self):
         return f"containerd at {self.socket} (namespace {self.namespace})"
@@ -71,41 +85,45 @@ class Containerd:
 
     def snapshots(self):
         """Committed snapshot keys: an unpacked layer stack is keyed by its chain ID."""
-        rows = self._run("snapshots", "ls").splitlines()[1:]
+        rows = self._run("snapshots", *self.snapshotter, "ls").splitlines()[1:]
         return {fields[0] for fields in (row.split() for row in rows) if fields and fields[-1] == "Committed"}
 
-    def holds(self, image):
-        """Whether the image's platform content is all in the store and unpacked (a killed import leaves either short)."""
-        return image.whole_in(self.blobs(), self.snapshots())
+    def holdings(self):
+        return {"targets": self.image_targets(), "blobs": sorted(self.blobs()), "snapshots": sorted(self.snapshots())}
 
     # --- changing it --------------------------------------------------------------------
 
+    def sweep_stale_staging(self):
+        """Remove staging names of killed runs, and wait for the collector, so what they held is not counted as held."""
+        self.remove(sorted(name for name in self.image_targets() if is_stale_staging(name)), wait_for_collection=True)
+
     def import_stream(self, chunks, platform):
         """Feed an OCI archive stream to `ctr images import`; raises with ctr's own words on failure."""
-        argv = self._argv("images", "import", "--platform", str(platform), "-")
+        argv = self._argv("images", "import", *self.snapshotter, "--platform", str(platform), "-")
         with tempfile.TemporaryFile() as output:
-            with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT) as process:
-                try:
-                    for chunk in chunks:
-                        process.stdin.write(chunk)
-                    process.stdin.close()
-                except BrokenPipeError:
-                    pass  # ctr stopped reading: its exit status and output say why
-                except BaseException:
-                    process.kill()
-                    raise
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+            watchdog = threading.Timer(self.import_timeout, process.kill)
+            watchdog.start()
+            try:
+                _feed(process, chunks)
                 status = process.wait()
+            finally:
+                watchdog.cancel()
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
             if status != 0:
                 output.seek(0)
-                raise RuntimeFailure(f"ctr images import into {self} failed (exit {status}): "
+                timed_out = f" after the {self.import_timeout} s import_timeout" if status == -9 else ""
+                raise RuntimeFailure(f"ctr images import into {self} failed (exit {status}){timed_out}: "
                                      f"{_last_lines(output.read().decode(errors='replace'))}")
 
     def tag(self, source, names):
         self._run("images", "tag", "--force", source, *names)
 
-    def remove(self, names):
+    def remove(self, names, wait_for_collection=False):
         if names:
-            self._run("images", "rm", *names)
+            self._run("images", "rm", *(["--sync"] if wait_for_collection else []), *names)
 
     def _argv(self, *args):
         return [self.ctr, "--address", self.socket, "--namespace", self.namespace, *args]
@@ -118,6 +136,24 @@ class Containerd:
         if completed.returncode != 0:
             raise RuntimeFailure(f"ctr {' '.join(args)} on {self} failed: {_last_lines(completed.stderr or completed.stdout)}")
         return completed.stdout
+
+
+def _feed(process, chunks):
+    """Write the stream to ctr; if ctr stops reading, its exit status and output say why. Any other error
+    (a blob that fails its digest) kills ctr first, so it never sees the end of the archive."""
+    try:
+        for chunk in chunks:
+            process.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        try:
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
 
 
 def _last_lines(text, count=5):

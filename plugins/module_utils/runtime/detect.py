@@ -27,13 +27,16 @@ ARCHITECTURES = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("a
                  "riscv64": ("riscv64", "")}
 
 
-def runtime(kind="auto", socket=None, namespace="k8s.io", ctr_path=None):
-    """The runtime to preload into; a clear error naming every socket looked at when none is found."""
+def runtime(kind="auto", socket=None, namespace="k8s.io", ctr_path=None, **containerd_options):
+    """The runtime to preload into; a clear error naming every socket looked at when none is found.
+
+    containerd_options (snapshotter, import_timeout) go to Containerd."""
     if kind == "auto":
         kind, socket = _detect(socket, namespace, ctr_path)
     if kind == "docker":
         return Docker(socket or _first_existing(DOCKER_SOCKETS) or DOCKER_SOCKETS[0])
-    return Containerd(socket or _first_existing((K3S_SOCKET, CONTAINERD_SOCKET)) or CONTAINERD_SOCKET, namespace, ctr_path)
+    return Containerd(socket or _first_existing((K3S_SOCKET, CONTAINERD_SOCKET)) or CONTAINERD_SOCKET, namespace, ctr_path,
+                      **containerd_options)
 
 
 def node_platform(machine=None):

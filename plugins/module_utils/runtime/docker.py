@@ -39,7 +39,16 @@ class Docker:
         if DOCKER_IMPORT_ERROR:
             raise RuntimeFailure("the Docker SDK for Python is needed to preload into Docker: pip install docker")
         self.socket = socket
-        self.client = docker.APIClient(base_url=f"unix://{socket}", timeout=LOAD_TIMEOUT, version="auto")
+        try:
+            self.client = docker.APIClient(base_url=f"unix://{socket}", timeout=LOAD_TIMEOUT, version="auto")
+            info = self.client.info()
+        except docker.errors.DockerException as error:
+            raise RuntimeFailure(f"the Docker daemon at {socket} did not answer: {error}") from None
+        self.info = info
+        if uses_containerd_image_store(info):
+            raise RuntimeFailure(f"the Docker daemon at {socket} keeps its images in containerd (the containerd image store), "
+                                 "where image IDs are manifest digests: preload with runtime=containerd, namespace=moby and "
+                                 "containerd's own socket instead")
 
     def __str__(self):
         return f"Docker at {self.socket}"
@@ -48,7 +57,7 @@ class Docker:
         self.client.close()
 
     def architecture(self):
-        return self.client.info().get("Architecture", "")
+        return self.info.get("Architecture", "")
 
     def image_id(self, name):
         """The image ID (config digest) a name or ID resolves to, or None."""
@@ -67,6 +76,16 @@ class Docker:
             held.update(chain_ids(layers))
         return held
 
+    def holdings(self):
+        """Tags (normalised) and IDs of every image, and the layer chains held."""
+        tags, ids = {}, []
+        for summary in self.client.images(all=True):
+            ids.append(summary["Id"])
+            for tag in summary.get("RepoTags") or []:
+                if tag != "<none>:<none>":
+                    tags[str(references.parse(tag))] = summary["Id"]
+        return {"tags": tags, "ids": ids, "chains": sorted(self.chains())}
+
     def load(self, chunks):
         try:
             for message in self.client.load_image(chunks):
@@ -79,3 +98,8 @@ class Docker:
         for name in names:
             reference = references.parse(name)
             self.client.tag(image_id, reference.name, reference.tag, force=True)
+
+
+def uses_containerd_image_store(info):
+    """Docker 24+ with the containerd snapshotter (the default of fresh Docker 29 installs) reports it as its driver."""
+    return any("io.containerd.snapshotter" in str(value) for pair in info.get("DriverStatus") or [] for value in pair)

@@ -10,24 +10,55 @@ never asked for, so their absence from the layout is never noticed.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import preload as preloads
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids, verified_chunks
 
 
+class ExportError(RuntimeFailure):
+    """The export's destination cannot be used; the message says why and what to do."""
+
+
 def export(images, record, platform, destination, check_mode=False):
-    """Judge images against the node's record; write what the node needs to destination."""
+    """Judge images against the node's record; write what the node needs to destination, afresh.
+
+    The layout is built in a private temporary directory beside destination and takes its name
+    only when whole, replacing an earlier export: the node imports every image the layout names,
+    so nothing left by an interrupted run, or put there by someone else, may remain in it.
+    """
     plan = preloads.planner_for(record, platform)
     outcomes = [plan.judge(image) for image in preloads.unique(images)]
     needed = [o.image for o in outcomes if o.action != preloads.SKIPPED]
     written = 0
     if needed and not check_mode:
-        layout = Layout(destination, create=True)
-        for image in needed:
-            written += _write_image(layout, image, _missing_layers(image, record))
-    return {"changed": bool(written) or (bool(needed) and check_mode), "path": destination, "platform": str(platform),
-            "images": [o.report(record.kind) for o in outcomes], "needed": len(needed), "bytes_written": written}
+        written = _write_fresh(destination, needed, record)
+    return {"changed": bool(needed), "path": destination, "platform": str(platform),
+            "images": [o.report(record.kind) for o in outcomes], "needed": len(needed), "bytes_written": written,
+            "to_preload": [{"name": str(image.reference), "digest": image.digest} for image in needed]}
+
+
+def _write_fresh(destination, images, record):
+    destination = os.path.abspath(destination)
+    if os.path.lexists(destination) and not os.path.isfile(os.path.join(destination, "oci-layout")):
+        raise ExportError(f"{destination} exists and is not an earlier export (no oci-layout file); remove it or choose another dest")
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    building = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(destination))  # mode 0700: no one else writes into it
+    try:
+        layout = Layout(building, create=True)
+        written = sum(_write_image(layout, image, _missing_layers(image, record)) for image in images)
+        if os.path.lexists(destination):
+            shutil.rmtree(destination)
+        os.rename(building, destination)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return written
 
 
 def _missing_layers(image, record):

@@ -22,7 +22,6 @@ from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images impo
 
 BLOCK = 512
 CONTAINERD_NAME = "io.containerd.image.name"
-NAMES_ANNOTATION = "io.airlock.preload.names"
 
 
 class Feed:
@@ -51,8 +50,8 @@ class Feed:
 def oci_archive(images, have, staging_name, feed):
     """An OCI archive of images (NodeImage) for one platform, leaving out blobs in have.
 
-    Each image is named staging_name(digest) in the archive and carries its real names in an
-    annotation; the caller renames it once it is imported and unpacked.
+    Each image is named staging_name(digest) in the archive; the caller gives it its real names
+    once it is imported and unpacked.
     """
     sent = set(have)
     yield from feed.data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
@@ -67,7 +66,7 @@ def oci_archive(images, have, staging_name, feed):
                 sent.add(descriptor["digest"])
                 yield from feed.member(_blob_name(descriptor["digest"]), verified_chunks(image.endpoint, descriptor), descriptor["size"])
         entries.append({"mediaType": image.root.media_type, "digest": image.digest, "size": len(image.root.raw),
-                        "annotations": {CONTAINERD_NAME: staging_name(image.digest), NAMES_ANNOTATION: json.dumps(image.names)}})
+                        "annotations": {CONTAINERD_NAME: staging_name(image.digest)}})
     index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
     yield from feed.data("index.json", json.dumps(index).encode())
     yield from feed.end()

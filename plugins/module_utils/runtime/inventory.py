@@ -14,18 +14,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import referenc
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
 
 
-def take(runtime):
+def take(runtime, platform):
     """The runtime's holdings as JSON-able data."""
-    if runtime.kind == "containerd":
-        return {"kind": "containerd", "socket": runtime.socket, "targets": runtime.image_targets(),
-                "blobs": sorted(runtime.blobs()), "snapshots": sorted(runtime.snapshots())}
-    tags, ids = {}, []
-    for summary in runtime.client.images(all=True):
-        ids.append(summary["Id"])
-        for tag in summary.get("RepoTags") or []:
-            if tag != "<none>:<none>":
-                tags[str(references.parse(tag))] = summary["Id"]
-    return {"kind": "docker", "socket": runtime.socket, "tags": tags, "ids": ids, "chains": sorted(runtime.chains())}
+    return dict(runtime.holdings(), kind=runtime.kind, socket=runtime.socket, platform=str(platform))
 
 
 def recorded(data):
@@ -44,6 +35,9 @@ class ContainerdRecord:
     def __init__(self, data):
         self.socket = data["socket"]
         self.data = data
+
+    def holdings(self):
+        return self.data
 
     def image_targets(self):
         return dict(self.data["targets"])

@@ -14,7 +14,7 @@ import dataclasses
 import time
 
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import STAGING_REGISTRY, RuntimeFailure, staging_name
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
 SKIPPED, TAGGED, IMPORTED = "skipped", "tagged", "imported"
 
@@ -35,6 +35,8 @@ class Outcome:
 def preload(runtime, images, platform, check_mode=False):
     """Bring images (NodeImage) into runtime; returns the module's report."""
     started = time.monotonic()
+    if runtime.kind == "containerd" and not check_mode:
+        runtime.sweep_stale_staging()  # before the plan reads what is held: what they held may be collected
     plan = planner_for(runtime, platform)
     outcomes = [plan.judge(image) for image in unique(images)]
     feed = feeds.Feed()
@@ -48,7 +50,17 @@ def preload(runtime, images, platform, check_mode=False):
         "imported": sum(o.action == IMPORTED for o in outcomes), "tagged": sum(o.action == TAGGED for o in outcomes),
         "skipped": sum(o.action == SKIPPED for o in outcomes), "replaced": sum(bool(o.replaced) for o in outcomes),
         "bytes_moved": feed.bytes, "blobs_moved": feed.blobs, "seconds": round(time.monotonic() - started, 3),
+        "warnings": _warnings(runtime.kind, outcomes),
     }
+
+
+def _warnings(runtime_kind, outcomes):
+    """Docker cannot name an image by digest: one known only by digest is left untagged, and `docker image prune` removes it."""
+    if runtime_kind != "docker":
+        return []
+    return [f"{o.image.reference} has no tag, and Docker cannot hold a name pinned by digest: it is loaded as image "
+            f"{o.image.config_digest} without a name, which 'docker image prune' removes; give it a tag to keep it"
+            for o in outcomes if not [n for n in o.image.names if "@" not in n]]
 
 
 def planner_for(runtime, platform):
@@ -71,9 +83,10 @@ class _ContainerdPlan:
     def __init__(self, runtime, platform):
         self.runtime = runtime
         self.platform = platform
-        self.targets = runtime.image_targets()
-        self.blobs = runtime.blobs()
-        self.snapshots = runtime.snapshots()
+        holdings = runtime.holdings()
+        self.targets = holdings["targets"]
+        self.blobs = set(holdings["blobs"])
+        self.snapshots = set(holdings["snapshots"])
 
     def judge(self, image):
         replaced = {n: self.targets[n] for n in image.names if n in self.targets and self.targets[n] != image.digest}
@@ -85,7 +98,6 @@ class _ContainerdPlan:
         return Outcome(image, SKIPPED if len(good) == len(image.names) else TAGGED, replaced)
 
     def apply(self, outcomes, feed):
-        self.runtime.remove(sorted(n for n in self.targets if n.startswith(STAGING_REGISTRY + "/")))  # left by a killed run
         to_import = [o.image for o in outcomes if o.action == IMPORTED]
         if to_import:
             stream = feeds.oci_archive(to_import, self.blobs, staging_name, feed)
@@ -129,9 +141,11 @@ class _DockerPlan:
     def judge(self, image):
         held = {n: self.runtime.image_id(n) for n in self._tags(image)}
         replaced = {n: held_id for n, held_id in held.items() if held_id and held_id != image.config_digest}
-        if all(held_id == image.config_digest for held_id in held.values()) and self.runtime.image_id(image.config_digest):
+        if not self.runtime.image_id(image.config_digest):
+            return Outcome(image, IMPORTED, replaced)
+        if all(held_id == image.config_digest for held_id in held.values()):
             return Outcome(image, SKIPPED, {})
-        return Outcome(image, TAGGED if self.runtime.image_id(image.config_digest) else IMPORTED, replaced)
+        return Outcome(image, TAGGED, replaced)
 
     def apply(self, outcomes, feed):
         to_import = [o.image for o in outcomes if o.action == IMPORTED]

@@ -108,7 +108,6 @@ def test_oci_stream_holds_each_missing_blob_once_and_names_images_for_staging(bu
     index = json.loads(files["index.json"])
     entries = {e["digest"]: e["annotations"] for e in index["manifests"]}
     assert entries[app.digest]["io.containerd.image.name"] == staging_name(app.digest)
-    assert json.loads(entries[app.digest]["io.airlock.preload.names"]) == app.names
     assert counter.blobs == len(blobs) and counter.bytes == sum(len(d) for n, d in files.items() if n.startswith("blobs/"))
     for name, data in files.items():
         if name.startswith("blobs/"):
@@ -151,7 +150,19 @@ def test_export_writes_only_what_the_node_record_lacks(bundle, tmp_path):
     assert sparse.blob_size(tool.layers[1]["digest"]) == tool.layers[1]["size"]
     (again,) = images.resolve(f"oci:{sparse.root}", [], AMD64)
     assert again.digest == tool.digest, "the sparse layout reads back as the same image"
-    assert export.export(wanted, record, AMD64, str(tmp_path / "sparse"))["changed"] is False
+    sparse.tag(app.root, "docker.io/library/planted:1")  # left by an interrupted run, or planted by another user
+    again_report = export.export(wanted, record, AMD64, str(tmp_path / "sparse"))
+    assert again_report["changed"] and Layout(str(tmp_path / "sparse")).ref_names() == ["quay.io/org/tool:2"]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".export-")], "no half-built export is left"
+    (tmp_path / "not-an-export").mkdir()
+    with pytest.raises(export.ExportError, match="not an earlier export"):
+        export.export(wanted, record, AMD64, str(tmp_path / "not-an-export"))
+    nothing_needed = inventory.recorded(dict(record.data, targets=dict(record.data["targets"], **{n: tool.digest for n in tool.names}),
+                                             blobs=record.data["blobs"] + [tool.root.digest, tool.config_digest] + [d["digest"] for d in tool.layers],
+                                             snapshots=record.data["snapshots"] + [images.chain_ids(tool.diff_ids)[-1]]))
+    assert export.export(wanted, nothing_needed, AMD64, str(tmp_path / "unused")) == dict(
+        export.export(wanted, nothing_needed, AMD64, str(tmp_path / "unused")), changed=False, needed=0, bytes_written=0)
+    assert not (tmp_path / "unused").exists()
 
 
 def test_records_answer_as_the_runtimes_do():
@@ -195,3 +206,19 @@ def test_a_docker_socket_is_told_from_a_containerd_one_by_its_http(tmp_path):
     os.unlink(path)
     with pytest.raises(RuntimeFailure, match="does not exist"):
         detect.runtime("containerd", path, ctr_path="/bin/true")
+
+
+def test_docker_with_the_containerd_image_store_is_recognised():
+    from ansible_collections.airlock.airgap.plugins.module_utils.runtime.docker import uses_containerd_image_store  # pylint: disable=import-outside-toplevel
+    assert uses_containerd_image_store({"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]})
+    assert not uses_containerd_image_store({"DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]]})
+    assert not uses_containerd_image_store({})
+
+
+def test_staging_names_are_per_process_and_stale_once_it_is_gone():
+    from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import is_stale_staging  # pylint: disable=import-outside-toplevel
+    mine = staging_name("sha256:" + "a" * 64)
+    assert f"/run-{os.getpid()}:" in mine and not is_stale_staging(mine)
+    gone = next(pid for pid in range(4_000_000, 4_100_000) if not os.path.exists(f"/proc/{pid}"))
+    assert is_stale_staging(mine.replace(f"run-{os.getpid()}", f"run-{gone}"))
+    assert not is_stale_staging("docker.io/library/redis:7")
