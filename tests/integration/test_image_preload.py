@@ -252,6 +252,51 @@ def test_corrupt_source_fails_clearly_and_leaves_existing_images(node, image_set
     assert layer not in node.blobs()
 
 
+def test_docker_refusing_a_corrupt_stream_keeps_its_tags(testbed, image_set, tmp_path):
+    import docker  # pylint: disable=import-outside-toplevel
+
+    layout = image_set["path"]
+    socket = testbed.docker_host[len("unix://"):]
+    keep, broken = sorted(image_set["refs"])[:2]
+    client = docker.APIClient(base_url=testbed.docker_host)
+    try:
+        for held in client.images(all=True):
+            client.remove_image(held["Id"], force=True)
+        assert not preload(socket, f"oci:{layout}", images=[f"docker.io/{keep}"]).get("failed")
+        kept_id = client.inspect_image(f"docker.io/{keep}")["Id"]
+        client.tag(kept_id, f"docker.io/{broken.rsplit(':', 1)[0]}", broken.rsplit(":", 1)[1])  # the name the broken one would take
+
+        corrupt = tmp_path / "corrupt"
+        shutil.copytree(layout, corrupt)
+        manifest_digest = layout_images(layout)[broken][1].get("linux/amd64") or layout_images(layout)[broken][0]
+        layer = read_blob(layout, manifest_digest)["layers"][-1]["digest"]
+        path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+        result = preload(socket, f"oci:{corrupt}", images=[f"docker.io/{broken}"])
+        assert result["failed"] and layer in result["msg"]
+        assert client.inspect_image(f"docker.io/{broken}")["Id"] == kept_id, "the tag stays where it was"
+    finally:
+        for held in client.images(all=True):
+            client.remove_image(held["Id"], force=True)
+        client.close()
+
+
+def test_a_truncated_docker_archive_is_a_clear_error(node, image_set, tmp_path):
+    archive = tmp_path / "images.tar"
+    ref = sorted(image_set["refs"])[0]
+    written = run_module("image_copy", {"images": [f"oci:{image_set['path']}:{ref}"], "destination": f"docker-archive:{archive}",
+                                        "platforms": ["linux/amd64"]})
+    assert not written.get("failed"), written.get("msg")
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) * 2 // 3])
+    result = preload(node.socket, f"docker-archive:{archive}")
+    assert result["failed"] and str(archive) in result["msg"]
+    assert node.targets() == {}
+
+
 def test_missing_socket_is_a_clear_error(tmp_path, image_set):
     missing = tmp_path / "nope.sock"
     for runtime in ("containerd", "docker"):
