@@ -134,7 +134,7 @@ options:
         choices: [content-addressed, hf-cache-objects]
         default: content-addressed
       concurrency:
-        description: Files (and multipart parts) in flight at once.
+        description: Files in flight at once; the parts of each large file go half as many at a time.
         type: int
         default: 8
       multipart_threshold:

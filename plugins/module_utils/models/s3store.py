@@ -99,7 +99,7 @@ class Store:
                                    aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
                                    verify=settings.ca_bundle if settings.ca_bundle else None, config=config)
         self.transfer = TransferConfig(multipart_threshold=settings.multipart_threshold, multipart_chunksize=settings.multipart_chunksize,
-                                       max_concurrency=max(1, settings.concurrency), use_threads=True)
+                                       max_concurrency=max(2, settings.concurrency // 2), use_threads=True)
 
     @property
     def where(self):
