@@ -16,8 +16,15 @@ description:
     a private address) unless O(allow_cluster_internal=false). Hosts on O(denied_hosts) (by default Hugging Face, NGC and
     NVIDIA's hosted APIs, Docker Hub, GHCR, Quay) are reported even when written without a scheme.
   - C(imagePullPolicy Always) (Compose C(pull_policy always)) and pod specs without C(imagePullSecrets) are warnings (RV(pull_warnings)).
-  - Labels, annotations, CRD schemas and Secrets are not scanned.
-  - Fails unless there are no violations; each is given as file, object, field path, value and reason.
+  - Hosts on O(denied_hosts) written without a scheme are found with a port or a path too (C(huggingface.co/BAAI/bge-m3),
+    C(ghcr.io/org/sidecar)), as the first segment of a token only (not C(/data/huggingface.co/x)).
+  - Labels, annotations and CRD schemas are not scanned. Secrets are - C(data) decoded from base64, C(stringData) as
+    written - since workloads read them through C(env) and C(envFrom); a violation in a Secret names its key and never
+    shows its value.
+  - Fails unless there are no violations; each is given as file, object, field path, value and reason. The value is
+    what points outside, not the string it was found in - C(scheme://host/path) of a URL without its user, password,
+    query or fragment, C(host/path) of a bare host, or the image reference - so no credential and no whole multi-line
+    value reaches the output or the log.
   - Files are told apart by content - Kubernetes objects, a Compose file (top-level C(services)), or values - and
     C(.env) / C(*.env) files are read as C(KEY=VALUE) lines.
 author:
@@ -107,7 +114,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 violations:
-  description: Everything that points outside - file, object (C(Kind/name), C(service/name), C(env), C(values)), path, value and reason.
+  description:
+    - Everything that points outside - file, object (C(Kind/name), C(service/name), C(env), C(values)), path, value and reason.
+    - The value is the URL (C(scheme://host/path), without credentials, query or fragment), host or image that points outside;
+      for a Secret it is a placeholder, never the value.
   returned: always
   type: list
   elements: dict

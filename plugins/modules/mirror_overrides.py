@@ -152,7 +152,11 @@ options:
         description: User for the chart repository or registry.
         type: str
       password:
-        description: Password for O(charts[].username).
+        description:
+          - Password for O(charts[].username).
+          - Given to helm on its standard input, never on a command line (C(helm registry login --password-stdin) for an
+            OCI registry, C(helm repo add --password-stdin) for an HTTP repository), into a registry or repository
+            config in a private temporary folder that is removed once the chart is pulled.
         type: str
       plain_http:
         description: The OCI registry serves plain HTTP.

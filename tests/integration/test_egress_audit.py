@@ -55,7 +55,8 @@ def test_platform_chart_before_and_after_rewriting(testbed, tmp_path):
         ("StatefulSet/release-worker", f"{containers}.image"),
     ]
     hosted = {v["value"]: v["reason"] for v in before["violations"] if "deny list" in v["reason"]}
-    assert set(hosted) == {"https://huggingface.co", '{"endpoint":"https://integrate.api.nvidia.com/v1","image":"nvcr.io/nvidia/k8s/runner:24.01"}'}
+    # What points outside, never the ConfigMap blob it was found in.
+    assert set(hosted) == {"https://huggingface.co", "https://integrate.api.nvidia.com/v1"}
     assert ("Deployment/release-api", f"{containers}.imagePullPolicy") in {(w["object"], w["path"]) for w in before["pull_warnings"]}
 
     override = tmp_path / "values.airgap.yaml"
@@ -103,17 +104,44 @@ def test_env_files_values_bare_hosts_and_the_allow_list(tmp_path):
     assert sorted(v["path"] for v in strict["violations"]) == ["DATA", "HF_ENDPOINT", "S3_URL", "WORKER_IMAGE"]
 
 
-def test_labels_annotations_crds_and_secrets_are_not_configuration(tmp_path):
+def test_labels_annotations_and_crds_are_not_configuration(tmp_path):
     (tmp_path / "objects.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {tool: 'quay.io'}\n"
         "  annotations: {docs: 'https://huggingface.co/docs', image: 'ghcr.io/acme/x:1'}\n"
         "spec:\n  imagePullSecrets: [{name: m}]\n  containers: [{name: a, image: 'registry.enclave:5000/a:1'}]\n---\n"
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.acme.io}\n"
         "spec: {versions: [{name: v1, schema: {openAPIV3Schema: {description: 'see https://docs.acme.io'}}}]}\n---\n"
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: 'https://api.ngc.nvidia.com'}\n")
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {url: 'http://minio.storage.svc:9000'}\n")
     result = audit(paths=[str(tmp_path / "objects.yaml")])
     assert not result.get("failed"), result.get("msg")
     assert result["violations"] == [] and result["pull_warnings"] == []
+
+
+def test_secrets_are_read_and_reported_by_key_only(tmp_path):
+    (tmp_path / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: app-env}\n"
+        "data: {HF_ENDPOINT: aHR0cHM6Ly9odWdnaW5nZmFjZS5jbw==}\n"  # https://huggingface.co
+        "stringData: {NGC_URL: 'https://u:nvapi-s3cret@api.ngc.nvidia.com/v2', PORT: '8080'}\n")
+    result = audit(paths=[str(tmp_path / "secret.yaml")])
+    assert result["failed"]
+    assert sorted((v["object"], v["path"]) for v in result["violations"]) == [
+        ("Secret/app-env", "data.HF_ENDPOINT"), ("Secret/app-env", "stringData.NGC_URL")]
+    assert "nvapi-s3cret" not in str(result) and "huggingface.co" not in str(result)
+
+
+def test_violations_show_where_never_credentials_or_whole_values(tmp_path):
+    (tmp_path / "app.env").write_text("HF=https://user:hf_tok3n@huggingface.co/org/m?token=q5ecret\nDB=postgres://u:pw0rd@db.example.com/app\n"
+                                      "SIDECAR=ghcr.io/org/sidecar\nMODEL=huggingface.co/BAAI/bge-m3\n")
+    (tmp_path / "config.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+        "data:\n  settings.ini: |\n    password = hunter2\n    endpoint = https://integrate.api.nvidia.com/v1?key=hunter2\n")
+    result = audit(paths=[str(tmp_path)])
+    assert result["failed"]
+    assert sorted((v["path"], v["value"]) for v in result["violations"]) == [
+        ("DB", "postgres://db.example.com/app"), ("HF", "https://huggingface.co/org/m"), ("MODEL", "huggingface.co/BAAI/bge-m3"),
+        ("SIDECAR", "ghcr.io/org/sidecar"), ("data.settings.ini", "https://integrate.api.nvidia.com/v1")]
+    for secret in ("hf_tok3n", "q5ecret", "pw0rd", "hunter2"):
+        assert secret not in str(result)
 
 
 def test_a_document_that_cannot_be_read_cannot_pass(tmp_path):

@@ -164,12 +164,66 @@ def test_charts_from_an_oci_registry_and_an_http_repository(testbed, tmp_path, m
     assert missing["failed"] and "helm pull of platform failed" in missing["msg"]
 
 
+def logging_helm(testbed, tmp_path):
+    """A helm that records every command line it is given (what /proc/*/cmdline would show) before running the real one."""
+    log = tmp_path / "helm-argv.log"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{testbed.helm}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper), log
+
+
+def test_chart_credentials_never_go_on_a_command_line(testbed, tmp_path, monkeypatch, private_registry_settings):
+    import chart_repo_server  # pylint: disable=import-outside-toplevel
+
+    for variable in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    helm, log = logging_helm(testbed, tmp_path)
+    repository = tmp_path / "repository"
+    subprocess.run([testbed.helm, "package", PLATFORM, "--destination", str(repository)], check=True, capture_output=True, timeout=60)
+
+    password = "chart-repo-s3cret"
+    with chart_repo_server.serving(repository, username="ci", password=password) as (url, seen):
+        subprocess.run([testbed.helm, "repo", "index", str(repository), "--url", url], check=True, capture_output=True, timeout=60)
+        http = run_module("image_inventory", {"helm_binary": helm, "charts": [
+            {"chart": "platform", "repo": url, "version": "1.4.0", "username": "ci", "password": password}]})
+        refused = run_module("image_inventory", {"helm_binary": helm, "charts": [
+            {"chart": "platform", "repo": url, "version": "1.4.0", "username": "ci", "password": "wrong"}]})
+    assert not http.get("failed"), http.get("msg")
+    assert password not in log.read_text()
+    assert found(http) == (PLATFORM_DIRECT, PLATFORM_INDIRECT)
+    assert {path for path, authorization in seen if authorization} >= {"/index.yaml", "/platform-1.4.0.tgz"}
+    assert refused["failed"] and "helm repo add" in refused["msg"] and "wrong" not in refused["msg"]
+
+    registry = private_registry_settings
+    login = subprocess.run([testbed.helm, "registry", "login", registry["host"], "--username", registry["username"], "--password-stdin",
+                            "--ca-file", registry["ca_file"], "--registry-config", str(tmp_path / "push.json")],
+                           input=registry["password"], capture_output=True, text=True, timeout=60, check=False)
+    assert login.returncode == 0, login.stderr
+    subprocess.run([testbed.helm, "push", str(repository / "platform-1.4.0.tgz"), f"oci://{registry['host']}/charts",
+                    "--ca-file", registry["ca_file"], "--registry-config", str(tmp_path / "push.json")], check=True, capture_output=True, timeout=60)
+    oci = run_module("image_inventory", {"helm_binary": helm, "charts": [
+        {"chart": f"oci://{registry['host']}/charts/platform", "version": "1.4.0", "username": registry["username"],
+         "password": registry["password"], "ca_file": registry["ca_file"]}]})
+    assert not oci.get("failed"), oci.get("msg")
+    assert found(oci) == (PLATFORM_DIRECT, PLATFORM_INDIRECT)
+
+    command_lines = log.read_text()
+    assert "registry login" in command_lines and "repo add" in command_lines
+    assert password not in command_lines and registry["password"] not in command_lines
+    configs = [words[words.index(flag) + 1] for words in map(str.split, command_lines.splitlines())
+               for flag in ("--registry-config", "--repository-config") if flag in words]
+    assert configs and not any(os.path.exists(path) for path in configs)
+
+
 def test_manifests_ephemeral_containers_and_what_is_not_an_image():
     result = run_module("image_inventory", {"manifests": [os.path.join(FIXTURES, "manifests")]})
     direct, indirect = found(result)
     assert direct == {"quay.io/acme/api:2.3.1", "docker.io/nicolaka/netshoot:v0.13", "ghcr.io/acme/seed:1.2",
-                      "localhost:5000/acme/node-agent@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}
-    assert indirect == {"docker.io/acme/seed-helper:1.2"}, "redis:6379 is a host and port; a label is not an image"
+                      "localhost:5000/acme/node-agent@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                      "ghcr.io/acme/restic-check:0.16"}, "a backup repository is not an image"
+    assert indirect == {"docker.io/acme/seed-helper:1.2"}, "redis:6379 is a host and port; a label or /etc/config:ro is not an image"
+    assert result["parse_errors"] == []
     grep = as_images(naive_grep(f"cat {os.path.join(FIXTURES, 'manifests')}/*.yaml"))
     assert direct - grep == set() and indirect - grep == indirect
 
@@ -182,6 +236,15 @@ def test_a_document_no_yaml_loader_reads_still_gives_its_images(tmp_path):
     direct, _indirect = found(result)
     assert direct == {"docker.io/library/alpine:3.20", "ghcr.io/acme/b:1"}
     assert len(result["parse_errors"]) == 1 and result["parse_errors"][0]["document"] == 1
+
+
+def test_a_document_after_an_end_marker_is_read(tmp_path):
+    # YAML 1.2 (and Go's parser, as kubectl and helm read) allows a document after `...` without `---`; PyYAML does not.
+    (tmp_path / "ended.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a, image: 'alpine:3.20'}]}\n"
+                                         "...\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {containers: [{name: b, image: 'ghcr.io/acme/b:1'}]}\n")
+    result = run_module("image_inventory", {"manifests": [str(tmp_path)]})
+    assert found(result)[0] == {"docker.io/library/alpine:3.20", "ghcr.io/acme/b:1"}
+    assert result["parse_errors"] == []
 
 
 def test_compose_profiles_defaults_env_files_and_wrapper_script():

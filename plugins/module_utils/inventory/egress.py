@@ -6,12 +6,18 @@ Every image reference (direct or indirect, found exactly as image_inventory find
 in an allowed mirror registry. Every URL must be on an allow list (cluster-internal names are
 allowed by default); hosted endpoints on the deny list (Hugging Face, NGC and NVIDIA's hosted
 APIs, Docker Hub, GHCR, Quay) are reported even when written without a scheme. Pull policy
-`Always` and pods with no pull secrets are warnings. Labels, annotations, CRD schemas and
-Secrets are not configuration a workload reads, so they are not scanned.
+`Always` and pods with no pull secrets are warnings. Labels, annotations and CRD schemas are not
+configuration a workload reads, so they are not scanned. Secrets are (a workload reads them through
+`env` and `envFrom`), decoded, and reported by key only.
+
+A violation shows what points outside, not the string it was found in: `scheme://host/path` of a
+URL (its user, password, query and fragment dropped) or `host/path` of a bare host, so that a token
+in a URL or a whole ConfigMap blob never reaches a log.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import fnmatch
 import ipaddress
@@ -30,12 +36,24 @@ DEFAULT_DENIED_HOSTS = (
     "ghcr.io", "*.ghcr.io", "quay.io", "*.quay.io",
 )
 CLUSTER_INTERNAL_HOSTS = ("localhost", "*.svc", "*.svc.cluster.local", "*.cluster.local", "*.local", "*.internal")
-_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s\"'?#,;]+)")
+DENIED = "a hosted endpoint on the deny list"
+OUTSIDE = "a URL outside the allow list"
+# What a violation in a Secret shows instead of the value: the key, in its path, says where.
+SECRET_VALUE = "(not shown: a Secret's value)"
+SHOWN_MAX = 200
+# The characters a path may hold as shown; a query (`?`), a fragment (`#`) and what quotes or separates text end it.
+_PATH = r"(/[^\s\"'?#,;<>`{}|\\^]*)?"
+# scheme://[user[:password]@]host[:port][/path]: the user, password, query and fragment are matched, never shown.
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^\s\"'/?#@]*@)?([^/\s\"'?#,;@<>()`{}|\\^]+)" + _PATH)
 # Schemes that name a hosted service rather than a host: hf://org/model is the Hugging Face Hub.
 _SCHEME_HOSTS = {"hf": "huggingface.co", "ngc": "ngc.nvidia.com"}
-_HOST_TOKEN = re.compile(r"(?<![\w.-])([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w.-]|/)", re.IGNORECASE)
+# A host written without a scheme (`huggingface.co`, `ghcr.io/org/app`), optionally with a port and a path: a token's
+# first segment, never a segment inside a path (`/data/huggingface.co/x`) or a longer name (`myghcr.io`).
+_HOST_TOKEN = re.compile(r"(?<![\w./-])([a-z0-9-]+(?:\.[a-z0-9-]+)+)(:\d+)?" + _PATH + r"(?![\w.-])", re.IGNORECASE)
+# The quoted line and caret a YAML error shows after each position.
+_QUOTED_LINE = re.compile(r"(line \d+, column \d+):.*?\^")
 _ENV_SUFFIXES = (".env",)
-_SKIPPED_KINDS = ("CustomResourceDefinition", "Secret")
+_SKIPPED_KINDS = ("CustomResourceDefinition",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +77,10 @@ class Policy:
         if _matches(name, self.allowed_hosts) or _matches(host, self.allowed_registries):
             return None
         if _matches(name, self.denied_hosts):
-            return "a hosted endpoint on the deny list"
+            return DENIED
         if self.allow_cluster_internal and _internal(name):
             return None
-        return "a URL outside the allow list"
+        return OUTSIDE
 
 
 def _matches(host, patterns) -> bool:
@@ -78,34 +96,61 @@ def _internal(name) -> bool:
     return address.is_private or address.is_loopback or address.is_link_local
 
 
+def _shown(text) -> str:
+    """What a violation may show of a string: its first line, URLs without credentials, query or fragment, at most SHOWN_MAX characters."""
+    lines = str(text).strip().splitlines()
+    line = _URL.sub(_url_shown, lines[0] if lines else "")
+    return line if len(line) <= SHOWN_MAX else line[:SHOWN_MAX] + "..."
+
+
+def _url_shown(match) -> str:
+    return f"{match.group(1)}://{match.group(2).rstrip('.')}{(match.group(3) or '').rstrip('.:)]')}"
+
+
 @dataclasses.dataclass
 class Audit:
-    """Violations fail the audit; warnings do not. Each is file, object, path, value and reason."""
+    """Violations fail the audit; warnings do not. Each is file, object, path, value (what points outside, as shown) and reason."""
 
     policy: Policy
     violations: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     files: list = dataclasses.field(default_factory=list)
+    # An image outside the mirror is reported as an image, not again as a denied host: (file, object, token) seen as
+    # images, and the denied-host entries of tokens not yet seen as images, in whichever order the two come.
+    _image_tokens: set = dataclasses.field(default_factory=set, repr=False, compare=False)
+    _host_tokens: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
-    def image(self, finding):
+    def image(self, finding, shown=None):
+        """A finding outside the allowed registries is a violation; shown replaces the reference (a Secret's value)."""
         if finding.image is None:
-            self._add(self.violations, finding.file, finding.obj, finding.path, finding.written, f"not a valid image reference: {finding.error}")
+            reason = f"not a valid image reference: {finding.error}"
         elif not self.policy.image_allowed(finding.image):
-            kind = "image" if finding.confidence == findings.DIRECT else "image named in configuration"
-            self._add(self.violations, finding.file, finding.obj, finding.path, finding.written, f"{kind} outside the allowed registries")
+            reason = "image outside the allowed registries" if finding.confidence == findings.DIRECT else \
+                "image named in configuration outside the allowed registries"
+        else:
+            return
+        key = (finding.file, finding.obj, finding.written)
+        self._image_tokens.add(key)
+        for entry in self._host_tokens.pop(key, []):
+            if entry in self.violations:
+                self.violations.remove(entry)
+        self._add(self.violations, finding.file, finding.obj, finding.path, shown or _shown(finding.written), reason)
 
-    def text(self, value, file, obj, path):
-        """URLs and bare denied hosts in one string value."""
-        hosts = set()
-        for scheme, host in _URL.findall(value):
-            host = _SCHEME_HOSTS.get(scheme.lower(), host)
-            reason = self.policy.host_verdict(host)
+    def text(self, value, file, obj, path, shown=None):
+        """URLs and denied hosts written without a scheme in one string value, each reported as written minus its
+        credentials, query and fragment; shown replaces that (a Secret's value)."""
+        for match in _URL.finditer(value):
+            scheme, host = match.group(1), match.group(2).rstrip(".")
+            reason = self.policy.host_verdict(_SCHEME_HOSTS.get(scheme.lower(), host))
             if reason:
-                hosts.add(host.lower())
-                self._add(self.violations, file, obj, path, value, reason)
-        for token in _HOST_TOKEN.findall(_URL.sub(" ", value)):
-            if token.lower() not in hosts and _matches(token.lower(), self.policy.denied_hosts):
-                self._add(self.violations, file, obj, path, value, "a hosted endpoint on the deny list")
+                self._add(self.violations, file, obj, path, shown or _url_shown(match), reason)
+        for match in _HOST_TOKEN.finditer(_URL.sub(" ", value)):
+            token = match.group(0).rstrip(".:)]")
+            key = (file, obj, token)
+            if self.policy.host_verdict(match.group(1) + (match.group(2) or "")) != DENIED or key in self._image_tokens:
+                continue
+            entry = self._add(self.violations, file, obj, path, shown or token, DENIED)
+            self._host_tokens.setdefault(key, []).append(entry)
 
     def warn(self, file, obj, path, value, reason):
         self._add(self.warnings, file, obj, path, value, reason)
@@ -115,6 +160,7 @@ class Audit:
         entry = {"file": file, "object": obj, "path": path, "value": value, "reason": reason}
         if entry not in where:
             where.append(entry)
+        return entry
 
 
 def leaf_strings(node, path=""):
@@ -162,7 +208,7 @@ def audit_yaml_file(audit, file):
     for document in documents:
         if document.error:
             audit.violations.append({"file": file, "object": f"document/{document.index}", "path": "", "value": "",
-                                     "reason": f"cannot be read, so cannot be proven clean: {document.error}"})
+                                     "reason": f"cannot be read, so cannot be proven clean: {_position_only(document.error)}"})
     data = [d.data for d in documents if d.data is not None]
     if any(isinstance(d, dict) and "kind" in d and "apiVersion" in d for d in data):
         for document, obj in manifests.objects(documents):
@@ -174,8 +220,16 @@ def audit_yaml_file(audit, file):
             audit_values(audit, node, file)
 
 
+def _position_only(error) -> str:
+    """A YAML error without the lines it quotes (a broken Secret's line would be shown): what and where only."""
+    return _QUOTED_LINE.sub(r"\1", error)
+
+
 def audit_object(audit, obj, file):
     if obj.get("kind") in _SKIPPED_KINDS:
+        return
+    if obj.get("kind") == "Secret":
+        audit_secret(audit, obj, file)
         return
     label = manifests.object_label(obj)
     for finding in manifests.scan_object(obj, file):
@@ -186,6 +240,35 @@ def audit_object(audit, obj, file):
     spec, spec_path = manifests.pod_spec(obj)
     if spec is not None:
         audit_pull_settings(audit, spec, spec_path, file, label)
+
+
+def audit_secret(audit, obj, file):
+    """A Secret's values (base64 `data`, plain `stringData`), as a workload reads them through env and envFrom.
+
+    A violation names the key (in its path) and never shows the value. Values that are not text (a keystore) are skipped.
+    """
+    label = manifests.object_label(obj)
+    for field in ("data", "stringData"):
+        entries = obj.get(field)
+        for key, value in (entries.items() if isinstance(entries, dict) else ()):
+            text = _secret_text(value, encoded=field == "data")
+            if text is None:
+                continue
+            path = f"{field}.{key}"
+            audit.text(text, file, label, path, shown=SECRET_VALUE)
+            for finding in manifests.scan_text_data(text, path, file, label, findings.is_hint(key)):
+                audit.image(finding, shown=SECRET_VALUE)
+
+
+def _secret_text(value, encoded):
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if not encoded:
+        return str(value)
+    try:
+        return base64.b64decode("".join(str(value).split()), validate=True).decode("utf-8")
+    except ValueError:  # not base64, or not UTF-8 text (binascii.Error and UnicodeDecodeError are ValueErrors)
+        return None
 
 
 def audit_pull_settings(audit, spec, spec_path, file, label):

@@ -19,8 +19,10 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import referenc
 DIRECT = "direct"
 INDIRECT = "indirect"
 
-# Candidate tokens in free text: runs of the characters a reference can hold.
-TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
+# Candidate tokens in free text: runs of the characters a reference can hold, starting at a separator. A run that
+# starts inside a word, a path (`/etc/config:ro`, `./build/app:1`), a flag (`--volume`) or after a reference's own
+# `:` or `@` (the `ro` of `/etc/config:ro`) is not a reference.
+TOKEN = re.compile(r"(?<![\w./:@+-])[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
 # Names that say they hold an image: SIDECAR_IMAGE, --init-image, defaultImage, images, imageName (not imagePullPolicy, imageTag).
 _HINT = re.compile(r"image(?:s|name|ref|_name|_ref|-name|-ref)?$", re.IGNORECASE)
 

@@ -71,23 +71,60 @@ def render(helm_binary, source: ChartSource, chart_path: str, api_versions=(), e
 
 
 def pull(helm_binary, source: ChartSource, destination: str) -> str:
-    """Fetch a remote chart's archive into destination with `helm pull`; returns its path."""
-    argv = [helm_binary, "pull", source.chart, "--destination", destination]
-    if source.repo:
-        argv += ["--repo", source.repo]
-    if source.version:
-        argv += ["--version", source.version]
-    if source.username:
-        argv += ["--username", source.username, "--password", source.password or ""]
-    if source.plain_http:
-        argv.append("--plain-http")
-    if source.ca_file:
-        argv += ["--ca-file", source.ca_file]
-    _run(argv, f"helm pull of {source.chart}")
+    """Fetch a remote chart's archive into destination with `helm pull`; returns its path.
+
+    Credentials never go on a command line (any local user can read /proc/*/cmdline): helm reads the password on
+    its standard input (`helm registry login` for OCI, `helm repo add` for an HTTP repo) into a registry or repository
+    config in a private temporary folder, which `helm pull` is pointed at and which is removed afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="airlock-helm-auth-") as auth:
+        argv = [helm_binary, "pull", source.chart, "--destination", destination]
+        if source.username and source.chart.startswith("oci://"):
+            argv += ["--registry-config", _registry_login(helm_binary, source, auth)]
+        elif source.username and source.repo:
+            argv[2] = f"{_repo_add(helm_binary, source, auth)}/{source.chart}"
+            argv += ["--repository-config", os.path.join(auth, "repositories.yaml"), "--repository-cache", os.path.join(auth, "cache")]
+        elif source.repo:
+            argv += ["--repo", source.repo]
+        if source.version:
+            argv += ["--version", source.version]
+        if source.plain_http:
+            argv.append("--plain-http")
+        if source.ca_file:
+            argv += ["--ca-file", source.ca_file]
+        _run(argv, f"helm pull of {source.chart}")
     archives = glob.glob(os.path.join(destination, "*.tgz"))
     if len(archives) != 1:
         raise ChartError(f"helm pull of {source.chart} left {len(archives)} archives in {destination}, expected one")
     return archives[0]
+
+
+def _registry_login(helm_binary, source: ChartSource, auth) -> str:
+    """`helm registry login --password-stdin` into a registry config in auth; returns the config's path."""
+    registry = source.chart[len("oci://"):].split("/", 1)[0]
+    config = os.path.join(auth, "registry.json")
+    # An entry already there keeps helm from handing the password to a credential helper it detects on the PATH
+    # (docker-credential-secretservice, -pass), which would outlive this folder: it is written into the file instead.
+    with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
+        json.dump({"auths": {registry: {}}}, handle)
+    argv = [helm_binary, "registry", "login", registry, "--username", source.username, "--password-stdin", "--registry-config", config]
+    if source.plain_http:
+        argv.append("--plain-http")
+    if source.ca_file:
+        argv += ["--ca-file", source.ca_file]
+    _run(argv, f"helm registry login to {registry}", stdin=source.password or "")
+    return config
+
+
+def _repo_add(helm_binary, source: ChartSource, auth) -> str:
+    """`helm repo add --password-stdin` into a repository config and cache in auth; returns the repository's name."""
+    name = "airlock-source"
+    argv = [helm_binary, "repo", "add", name, source.repo, "--username", source.username, "--password-stdin",
+            "--repository-config", os.path.join(auth, "repositories.yaml"), "--repository-cache", os.path.join(auth, "cache")]
+    if source.ca_file:
+        argv += ["--ca-file", source.ca_file]
+    _run(argv, f"helm repo add of {source.repo}", stdin=source.password or "")
+    return name
 
 
 class LocalChart:
@@ -111,9 +148,11 @@ class LocalChart:
             self._scratch.cleanup()
 
 
-def _run(argv, what):
+def _run(argv, what, stdin=None):
+    """Run helm; stdin (a password) is written to its standard input, which is otherwise empty so helm never prompts."""
+    feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False)
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False, **feed)
     except FileNotFoundError:
         raise ChartError(f"{what}: the helm binary {argv[0]!r} was not found; install helm or set helm_binary") from None
     except subprocess.TimeoutExpired:

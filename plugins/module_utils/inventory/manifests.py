@@ -141,8 +141,10 @@ def scan_text_data(text, path, file, label, hinted=False) -> list:
     results = []
     for line in text.splitlines() or [text]:
         key, separator, value = line.partition("=") if "=" in line else line.partition(":")
-        line_hint = hinted or (bool(separator) and found.is_hint(key))
-        results.extend(found.indirect(value if separator and line_hint else line, file, label, path, "configmap", line_hint))
+        if separator and found.is_hint(key):  # WORKER_IMAGE=acme/w:2, image: acme/w:2
+            results.extend(found.indirect(value, file, label, path, "configmap", True))
+        else:  # free text, or the whole value of a key naming an image (a tag's `:` is not a separator)
+            results.extend(found.indirect(line, file, label, path, "configmap", hinted))
     return results
 
 
@@ -173,9 +175,15 @@ def walk_strings(node, path, file, label, via, hinted=False) -> list:
     return []
 
 
-def split_image(node):
-    """The reference a `{registry, repository, tag, digest}` mapping spells (as charts and operators split it), or None."""
+def split_image(node, hinted=False):
+    """The reference a `{registry, repository, tag, digest}` mapping spells (as charts and operators split it), or None.
+
+    A `repository` key alone names a backup repository or a Git remote as often as an image, so the mapping must
+    also have a registry, tag or digest key, or sit under a key that names an image (hinted: `image`, `images`).
+    """
     if not isinstance(node, dict) or not isinstance(node.get("repository"), str) or not node["repository"]:
+        return None
+    if not hinted and not any(key in node for key in ("registry", "tag", "digest")):
         return None
     text = node["repository"]
     if node.get("registry"):
@@ -190,7 +198,7 @@ def split_image(node):
 def walk_custom(node, path, file, label, via="custom-resource", hinted=False) -> list:
     """A custom resource (or values tree): keys naming an image and split image mappings are direct; other strings indirect."""
     if isinstance(node, dict):
-        composed = split_image(node)
+        composed = split_image(node, hinted)
         finding = found.direct(composed, file, label, path, via) if composed else None
         if finding and not finding.error:
             return [finding]
@@ -209,7 +217,7 @@ def walk_custom(node, path, file, label, via="custom-resource", hinted=False) ->
             if isinstance(value, str):
                 results.extend(found.indirect(value, file, label, f"{path}[{index}]", via, hinted))
             else:
-                results.extend(walk_custom(value, f"{path}[{index}]", file, label, via))
+                results.extend(walk_custom(value, f"{path}[{index}]", file, label, via, hinted))
         return results
     return []
 

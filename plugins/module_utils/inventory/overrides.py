@@ -54,16 +54,16 @@ class ValuesRewriter:
 
     def rewrite(self, node, path="", hinted=False):
         if isinstance(node, dict):
-            return self._mapping(node, path)
+            return self._mapping(node, path, hinted)
         if isinstance(node, list):
             return [self.rewrite(value, f"{path}[{index}]", hinted) for index, value in enumerate(node)]
         if isinstance(node, str):
             return self._string(node, path, hinted)
         return node
 
-    def _mapping(self, node, path):
+    def _mapping(self, node, path, hinted=False):
         result = dict(node)
-        composed = split_image(node)
+        composed = split_image(node, hinted)
         handled = self._split(node, composed, path, result) if composed else False
         for key, value in node.items():
             where = f"{path}.{key}" if path else str(key)
@@ -108,14 +108,19 @@ class ValuesRewriter:
             result["tag"] = f"{node['tag']}@{target.digest}"
 
     def _string(self, text, path, hinted):
-        rewritten = self._endpoints(text, path)
-        for token in findings.TOKEN.findall(text):
+        """Image tokens mapped where they stand (the string is rebuilt from their positions), then endpoints replaced."""
+        pieces = []
+        end = 0
+        for match in findings.TOKEN.finditer(text):
+            token = match.group(0)
             image = findings.image_in_token(token, hinted)
             if image and (image in self.known or hinted) and not self.settings.mirror.holds(references.parse(image)):
                 target = str(self.settings.mirror.map(token))
-                rewritten = rewritten.replace(token, target, 1)
+                pieces += [text[end:match.start()], target]
+                end = match.end()
                 self.mapped.append({"kind": "image", "path": path, "from": image, "to": target})
-        return rewritten
+        pieces.append(text[end:])
+        return self._endpoints("".join(pieces), path)
 
     def _endpoints(self, text, path):
         """Hosted endpoints replaced by the enclave's own (a URL prefix each), longest prefix first."""

@@ -24,8 +24,10 @@ except ImportError:
     _SafeLoader = object
     YAML_IMPORT_ERROR = traceback.format_exc()
 
-# A separator at column 0 cannot be inside a block scalar (its lines are indented).
-_DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+# A start (`---`) or end (`...`) marker at column 0 cannot be inside a block scalar (its lines are indented) or a
+# flow collection (the YAML spec forbids it). PyYAML wants `---` again after `...`; Go's parser, as Helm and kubectl
+# read, does not; splitting at both reads a document either way.
+_DOCUMENT_SEPARATOR = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:#.*)?$", re.MULTILINE)
 # helm template writes the template each document came from above it.
 _HELM_SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
@@ -66,8 +68,23 @@ class Document:
 
 def load_all(text: str) -> list:
     """Every non-empty document in text, each parsed alone so that one bad document cannot hide the others."""
-    documents = (_load_one(i, piece) for i, piece in enumerate(_DOCUMENT_SEPARATOR.split(text)))
+    pieces = []
+    directives = ""
+    for piece in _DOCUMENT_SEPARATOR.split(text):
+        if _directives_only(piece):
+            directives += piece
+            pieces.append("")
+            continue
+        pieces.append(f"{directives}---\n{piece}" if directives else piece)
+        directives = ""
+    documents = (_load_one(i, piece) for i, piece in enumerate(pieces))
     return [d for d in documents if d.data is not None or d.error]
+
+
+def _directives_only(piece: str) -> bool:
+    """Directives (`%YAML 1.1`) and comments only: they belong to the document after the next `---`."""
+    lines = [line for line in piece.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return bool(lines) and all(line.startswith("%") for line in lines)
 
 
 def load(text: str) -> Any:

@@ -44,3 +44,13 @@ def test_indirect_finds_each_image_in_a_command_line():
 def test_an_invalid_direct_reference_is_kept_with_its_reason():
     finding = findings.direct("Acme/API:1", "f", "Pod/p", "spec.containers[0].image", "container")
     assert finding.image is None and "lowercase" in finding.error
+
+
+@pytest.mark.parametrize("text", ["--volume /etc/config:ro", "mount /srv/data/cache:rw", "cp ./build/app:latest", "see ../org/app:1"])
+def test_a_filesystem_path_is_not_an_image(text):
+    assert findings.indirect(text, "f", "o", "p", "args") == []
+
+
+def test_a_token_starts_after_a_separator_not_inside_a_path():
+    found = findings.indirect("--volume=/etc/x:ro --image=ghcr.io/a/b:1 x=acme/c:2 /d/e@sha256:1", "f", "o", "p", "args", True)
+    assert [f.image for f in found] == ["ghcr.io/a/b:1", "docker.io/acme/c:2"]

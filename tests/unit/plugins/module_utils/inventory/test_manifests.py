@@ -51,3 +51,34 @@ def test_config_map_json_yaml_and_lines():
 def test_arguments_flag_forms():
     found = manifests.scan_arguments(["--image", "busybox:1", "--init-image=alpine", "--port=8080", "plain"], "args", "f", "o")
     assert [(f.image, f.path) for f in found] == [("docker.io/library/busybox:1", "args[1]"), ("docker.io/library/alpine:latest", "args[2]")]
+
+
+def test_a_repository_key_alone_is_not_an_image():
+    obj = {"apiVersion": "acme.io/v1", "kind": "Backup", "metadata": {"name": "x"},
+           "spec": {"backup": {"repository": "s3-backups", "schedule": "@daily"}, "restic": {"repository": "b2:bucket"}}}
+    assert manifests.scan_object(obj, "f") == []
+
+
+@pytest.mark.parametrize("node, image", [
+    ({"image": {"repository": "nginx"}}, "docker.io/library/nginx:latest"),           # the parent key names an image
+    ({"images": [{"repository": "acme/a"}]}, "docker.io/acme/a:latest"),             # a list under a key naming images
+    ({"sidecar": {"repository": "acme/side", "tag": "2"}}, "docker.io/acme/side:2"),  # a tag says it is one
+    ({"proxy": {"registry": "quay.io", "repository": "acme/proxy"}}, "quay.io/acme/proxy:latest"),
+    ({"proxy": {"repository": "acme/proxy", "digest": "sha256:" + "a" * 64}}, "docker.io/acme/proxy@sha256:" + "a" * 64),
+])
+def test_split_image_mappings_that_are_images(node, image):
+    assert [(f.image, f.confidence) for f in manifests.walk_custom(node, "", "f", "values", "values")] == [(image, "direct")]
+
+
+def test_split_image_needs_more_than_a_repository():
+    assert manifests.split_image({"repository": "s3-backups"}) is None
+    assert manifests.split_image({"repository": "s3-backups"}, hinted=True) == "s3-backups"
+    assert manifests.split_image({"repository": "acme/x", "tag": "1"}) == "acme/x:1"
+
+
+def test_config_map_key_naming_an_image_reads_its_whole_value():
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+           "data": {"SIDECAR_IMAGE": "ghcr.io/org/sidecar:1", "INIT_IMAGE": "busybox:1.36", "images": "WORKER_IMAGE=acme/w:2"}}
+    found = sorted((f.image, f.path) for f in manifests.scan_object(obj, "f"))
+    assert found == [("docker.io/acme/w:2", "data.images"), ("docker.io/library/busybox:1.36", "data.INIT_IMAGE"),
+                     ("ghcr.io/org/sidecar:1", "data.SIDECAR_IMAGE")]

@@ -51,3 +51,23 @@ def test_changes_is_what_helm_needs_to_merge():
     before = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
     after = {"a": {"b": 1, "c": [1, 3]}, "d": "x", "e": {"f": 1}}
     assert overrides.changes(before, after) == {"a": {"c": [1, 3]}, "e": {"f": 1}}
+
+
+def test_a_string_is_rebuilt_from_token_positions_never_rewriting_a_rewrite():
+    rewriter = overrides.ValuesRewriter(overrides.Settings(Mirror("reg.enclave", "mirror")), set())
+    assert rewriter.rewrite("quay.io/org/app:1 org/app:1", "p", True) == "reg.enclave/mirror/org/app:1 reg.enclave/mirror/org/app:1"
+    assert rewriter.rewrite("org/app:1,org/app:1 x", "p", True) == "reg.enclave/mirror/org/app:1,reg.enclave/mirror/org/app:1 x"
+    assert rewriter.rewrite("reg.enclave/mirror/org/app:1 org/app:1", "p", True) == "reg.enclave/mirror/org/app:1 reg.enclave/mirror/org/app:1"
+
+
+def test_a_repository_key_alone_is_not_rewritten():
+    values = {"backup": {"repository": "s3-backups"}, "image": {"repository": "s3-backups"}}
+    override, rewriter = overrides.helm_override(values, {"docker.io/library/s3-backups:latest"},
+                                                 overrides.Settings(Mirror("r.lan"), pull_policy=None))
+    assert override == {"image": {"repository": "r.lan/library/s3-backups"}}
+    assert [m["path"] for m in rewriter.mapped] == ["image"]
+
+
+def test_a_filesystem_path_in_a_hinted_value_is_left_alone():
+    rewriter = overrides.ValuesRewriter(overrides.Settings(Mirror("r.lan")), set())
+    assert rewriter.rewrite("--volume /etc/config:ro", "p", True) == "--volume /etc/config:ro"

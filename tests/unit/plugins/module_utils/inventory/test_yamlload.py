@@ -43,3 +43,21 @@ def test_lenient_loader_reads_bare_equals_timestamps_and_custom_tags():
 
 def test_empty_documents_are_dropped():
     assert yamlload.load_all("---\n---\n# only a comment\n") == []
+
+
+@pytest.mark.parametrize("text", [
+    "kind: Pod\nspec: {containers: [{image: 'alpine:3'}]}\n...\n",
+    "kind: Pod\nspec: {containers: [{image: 'alpine:3'}]}\n... # end\nkind: Job\n",
+    "---\nkind: Pod\nspec: {containers: [{image: 'alpine:3'}]}\n...\n---\nkind: Job\n...\n",
+])
+def test_a_document_end_marker_ends_the_document_it_does_not_drop_it(text):
+    documents = yamlload.load_all(text)
+    assert not [d.error for d in documents if d.error]
+    assert documents[0].data["spec"]["containers"][0]["image"] == "alpine:3"
+    assert [d.data["kind"] for d in documents] == ["Pod", "Job"][:len(documents)]
+    assert len(documents) == (1 if text.count("kind") == 1 else 2)
+
+
+def test_directives_stay_with_their_document():
+    documents = yamlload.load_all("%YAML 1.1\n---\nkind: Pod\n...\n%YAML 1.1\n--- \nkind: Job\n")
+    assert [(d.data, d.error) for d in documents] == [({"kind": "Pod"}, None), ({"kind": "Job"}, None)]
