@@ -15,10 +15,12 @@ description:
     on the connected side - so C(helm template) and C(helm install) work in the enclave with no network and no repository
     configuration (C(helm dependency build) cannot run there).
   - An archive from a repository is checked against the sha256 its index gives while it streams; a mismatch is an error
-    and writes nothing. A chart that is complete already keeps its original bytes; one that gained dependencies is packed
-    reproducibly, so the same inputs always give the same digest.
+    and writes nothing, and so is an archive whose C(Chart.yaml) version is not the one the index lists for it. A chart that
+    is complete already keeps its original bytes; one that gained dependencies is packed reproducibly, so the same inputs
+    always give the same digest on the same machine (see the notes on zlib).
   - Archive entries that would land outside the chart (absolute paths, C(..), links, devices) are refused, as are links in a
-    chart folder that point outside it.
+    chart folder that point outside it. A chart's name must be one Helm allows (letters, digits, C(.), C(_), C(-)) and its
+    version a semantic version as Helm reads it, so C(<name>-<version>.tgz) is always a file in O(dest).
   - With O(state=pushed), pushes every archive in O(dest) to an OCI registry as C(helm push) stores charts (Helm's config, chart
     and provenance media types; tag = version with C(+) written C(_)), so C(helm pull oci://) and C(helm install oci://) read them.
 author:
@@ -61,6 +63,8 @@ options:
         description:
           - Version or constraint as Helm reads it (V(1.2.3), V(^1.2.0), V(~1.2), V(>=1.0.0 <2.0.0)); the highest version allowed is taken.
           - Omitted, the newest release (no prerelease). For OCI locations the versions are read from the repository's tags.
+          - For OCI locations an exact version is pulled by the tag as given first (V(v1.2.3) by tag C(v1.2.3)), then with its
+            leading C(v) dropped or added; the chart pulled must carry the version its tag names.
         type: str
       path:
         description: A local chart folder (its C(file://) dependencies resolve against it) or a C(.tgz) made by C(helm package).
@@ -140,6 +144,11 @@ requirements:
 notes:
   - Dependencies are fetched whatever their C(condition) or C(tags) say, as C(helm dependency build) does, so any values set later still render.
   - A chart vendored in C(charts/) whose version does not satisfy C(Chart.yaml) is an error rather than silently shipped.
+  - As in Helm, a dependency declared several times under different C(alias) names is matched by name and version to one chart
+    in C(charts/); that one copy serves every alias, and a dependency fetched for one alias is not fetched again for the next.
+  - Packing is reproducible for one zlib build only. The gzip stream is zlib's output, and another zlib version or zlib-ng
+    (which some distributions ship) may compress the same files to other bytes, so a chart completed on two machines can get
+    two digests. Mirror on one machine (or image) and ship its archives rather than rebuilding them elsewhere.
 seealso:
   - name: Helm chart repository guide
     description: The index.yaml format read here.

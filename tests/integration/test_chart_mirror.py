@@ -281,3 +281,55 @@ def test_a_tar_entry_escaping_the_chart_is_refused(tmp_path):
     result = run_module("chart_mirror", {"charts": [{"path": str(crafted)}], "dest": str(dest)})
     assert result.get("failed") and "evil/../../escaped" in result["msg"] and "escapes" in result["msg"]
     assert not dest.exists()
+
+
+def test_one_copy_of_a_dependency_serves_all_its_aliases(helm, chart_repo, source_settings, tmp_path):
+    parent = tmp_path / "src" / "parent"
+    copy_fixture("cache", parent, {"name: cache": "name: parent", "version: 0.2.0": "version: 1.0.0"})
+    with open(parent / "Chart.yaml", "a", encoding="utf-8") as handle:
+        handle.write(f"dependencies:\n"
+                     f"  - name: cache\n    alias: first\n    version: \">=0.1.0 <1.0.0\"\n    repository: {chart_repo['url']}\n"
+                     f"  - name: cache\n    alias: second\n    version: 0.2.x\n    repository: {chart_repo['url']}\n")
+    dest = tmp_path / "bundle" / "charts"
+    result = run_module("chart_mirror", dict(source_settings, charts=[{"path": str(parent)}], dest=str(dest)))
+    assert not result.get("failed"), result.get("msg")
+    archive = dest / "parent-1.0.0.tgz"
+    assert archive_names(archive) == ["parent/Chart.yaml", "parent/charts/cache-0.2.0.tgz", "parent/templates/configmap.yaml"]
+    assert [path for path, _authorization in chart_repo["seen"] if path.endswith(".tgz")] == ["/cache-0.2.0.tgz"]
+    rendered = helm("template", "demo", str(archive), offline=True)
+    assert all(f"name: \"{name}-demo\"\n" in rendered for name in ("parent", "first", "second")), rendered
+
+    # The mirrored archive carries cache once: mirrored again with no repository access, both aliases find it.
+    again = run_module("chart_mirror", {"charts": [{"path": str(archive)}], "dest": str(tmp_path / "again")})
+    assert not again.get("failed"), again.get("msg")
+    assert sha256(tmp_path / "again" / "parent-1.0.0.tgz") == sha256(archive)
+    assert [d["name"] for d in again["charts"][0]["dependencies"]] == ["cache"]
+
+
+def test_an_index_listing_another_version_than_the_archive_holds_is_refused(helm, chart_repo, tmp_path):
+    folder = tmp_path / "lying"
+    folder.mkdir()
+    shutil.copyfile(chart_repo["folder"] / "cache-0.2.0.tgz", folder / "cache-0.2.0.tgz")
+    helm("repo", "index", str(folder))
+    index = (folder / "index.yaml").read_text(encoding="utf-8")
+    assert "version: 0.2.0" in index
+    (folder / "index.yaml").write_text(index.replace("version: 0.2.0", "version: 9.0.0"), encoding="utf-8")
+    dest = tmp_path / "charts"
+    with serving(folder) as (url, _seen):
+        result = run_module("chart_mirror", {"charts": [{"name": "cache", "repo": url, "version": "9.0.0"}], "dest": str(dest)})
+    assert result.get("failed") and "holds cache 0.2.0" in result["msg"] and "as version 9.0.0" in result["msg"]
+    assert not dest.exists() or not os.listdir(dest)
+
+
+def test_a_chart_versioned_with_a_v_is_pulled_by_its_own_tag(testbed, helm, source_settings, tmp_path):
+    location = f"oci://{testbed.public_registry}/vtag-{uuid.uuid4().hex[:8]}"
+    copy_fixture("metrics", tmp_path / "metrics", {"version: 0.5.0": "version: v0.6.0"})
+    helm("package", str(tmp_path / "metrics"), "-d", str(tmp_path / "packaged"))
+    packaged = tmp_path / "packaged" / "metrics-v0.6.0.tgz"
+    helm("push", str(packaged), location, "--plain-http")
+    dest = tmp_path / "charts"
+    result = run_module("chart_mirror", dict(source_settings, dest=str(dest),
+                                             charts=[{"name": "metrics", "repo": location, "version": "v0.6.0"}]))
+    assert not result.get("failed"), result.get("msg")
+    assert result["charts"][0]["source"] == f"{location}/metrics:v0.6.0"
+    assert sha256(dest / "metrics-v0.6.0.tgz") == sha256(packaged)

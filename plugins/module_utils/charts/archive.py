@@ -7,7 +7,9 @@ this does too: a chart is a map of relative paths to bytes. Reading refuses ever
 that would land outside the chart (absolute paths, `..`, links, devices), so an archive
 that is safe here is safe for whoever unpacks it later. Packing is byte-reproducible (fixed
 order, times and owners), so a chart rebuilt from the same inputs has the same digest and a
-second run rewrites nothing.
+second run rewrites nothing. That holds for one zlib build: the gzip stream is zlib's output,
+and another zlib (a different version, or zlib-ng as some distributions ship) may compress the
+same tar to other bytes, so the same chart packed on two machines can differ in digest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import gzip
 import io
 import os
 import posixpath
+import re
 import tarfile
 import traceback
 
@@ -35,6 +38,12 @@ MAX_CHART_BYTES = 100 * 1024 * 1024
 MAX_FILE_BYTES = 5 * 1024 * 1024
 METADATA_FILES = ("Chart.yaml", "requirements.yaml")
 IGNORE_FILE = ".helmignore"
+# Helm's chartutil chartName: the characters `helm create` allows in a chart name.
+_CHART_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+# A version as Helm's Chart.yaml check (Masterminds semver NewVersion) reads it: SemVer 2, an optional leading v,
+# minor and patch optional. Whatever matches is safe in a file name (no '/') and as an OCI tag once '+' is '_'.
+_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+_CHART_VERSION = re.compile(rf"v?[0-9]+(?:\.[0-9]+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?")
 
 
 @dataclasses.dataclass
@@ -94,9 +103,24 @@ def from_files(files, origin):
     metadata = load_yaml(files["Chart.yaml"], f"{origin}/Chart.yaml")
     if not isinstance(metadata, dict) or not metadata.get("name") or not metadata.get("version"):
         raise ChartError(f"{origin}/Chart.yaml must give the chart a name and a version")
-    if "/" in str(metadata["name"]) or str(metadata["name"]) in (".", ".."):
-        raise ChartError(f"{origin}/Chart.yaml names the chart {metadata['name']!r}, which is not a valid chart name")
+    name, version = metadata["name"], metadata["version"]
+    if not isinstance(name, str) or not valid_name(name):
+        raise ChartError(f"{origin}/Chart.yaml names the chart {name!r}, which is not a valid chart name "
+                         f"(Helm allows letters, digits, '.', '_' and '-')")
+    if isinstance(version, bool) or not isinstance(version, (str, int, float)) or not valid_version(str(version)):
+        raise ChartError(f"{origin}/Chart.yaml gives the chart {name} version {version!r}, which is not a "
+                         "semantic version (such as 1.2.3, 1.2.3-rc.1 or 1.2.3+build.4)")
     return Chart(metadata, files, origin)
+
+
+def valid_name(name):
+    """Helm's rule for chart names; it also keeps <name>-<version>.tgz a plain file name."""
+    return bool(_CHART_NAME.fullmatch(name)) and name not in (".", "..")
+
+
+def valid_version(version):
+    """A chart version as Helm accepts it in Chart.yaml."""
+    return bool(_CHART_VERSION.fullmatch(version))
 
 
 def from_archive_file(path):
@@ -208,7 +232,10 @@ class _IgnoreRules:
 
 
 def pack(chart):
-    """The chart as a .tgz, byte-for-byte the same for the same files: Chart.yaml first, then sorted paths."""
+    """The chart as a .tgz, byte-for-byte the same for the same files: Chart.yaml first, then sorted paths.
+
+    Reproducible with one zlib build; another zlib may compress the same tar to other bytes (see the module's notes).
+    """
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as compressed:
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:

@@ -31,31 +31,39 @@ class Completed:
 
 
 def complete(obtained, fetcher, depth=0):
-    """The obtained chart with every dependency, recursively, inside it."""
+    """The obtained chart with every dependency, recursively, inside it.
+
+    Helm matches each declared dependency, aliased or not, to the first chart in charts/ with its name whose
+    version the constraint allows; an alias only renames the copy at render time. So one chart in charts/
+    serves every alias of it, and each chart in charts/ is completed (and recorded) once.
+    """
     chart = obtained.chart
     if depth > MAX_DEPTH:
         raise ChartError(f"{chart.origin}: dependencies nest deeper than {MAX_DEPTH} levels; is there a cycle?")
     files = dict(chart.files)
-    records = []
-    added = False
     vendored = _vendored_by_name(chart)
+    fetched = {}
+    done = {}
     for declared in chart.dependencies():
         name, constraint, repository = _declared(declared, chart)
         if name in vendored:
-            entry, subchart = vendored.pop(name)
-            _check_version(subchart, constraint, chart, f"charts/{entry}")
-            record, replaced = _complete_vendored(entry, subchart, obtained, fetcher, depth, files)
-        else:
+            entry, subchart = _matching_vendored(vendored[name], constraint, chart)
+            if entry not in done:
+                done[entry] = _complete_vendored(entry, subchart, obtained, fetcher, depth, files)
+            continue
+        inner = _matching(fetched.get(name, []), constraint)
+        if inner is None:
             dependency = _obtain(name, constraint, repository, obtained, fetcher)
             inner = complete(dependency, fetcher, depth + 1)
+            fetched.setdefault(name, []).append(inner)
             files[f"charts/{inner.chart.archive_name}"] = inner.data
-            record, replaced = _record(inner.chart, dependency.source, inner), True
-        records.append(record)
-        added = added or replaced
-    for entry, subchart in vendored.values():
-        record, replaced = _complete_vendored(entry, subchart, obtained, fetcher, depth, files)
-        records.append(record)
-        added = added or replaced
+            done[f"fetched {inner.chart.archive_name}"] = _record(inner.chart, dependency.source, inner), True
+    for candidates in vendored.values():
+        for entry, subchart in candidates:
+            if entry not in done:
+                done[entry] = _complete_vendored(entry, subchart, obtained, fetcher, depth, files)
+    records = [pair[0] for pair in done.values()]
+    added = any(pair[1] for pair in done.values())
     if not added and obtained.data is not None:
         return Completed(chart, obtained.data, records, False)
     completed_chart = archive.Chart(chart.metadata, files, chart.origin)
@@ -63,8 +71,32 @@ def complete(obtained, fetcher, depth=0):
 
 
 def _vendored_by_name(chart):
-    """{chart name: (entry under charts/, Chart)}: Helm matches a declared dependency to charts/ by name."""
-    return {subchart.name: (entry, subchart) for entry, subchart in chart.subcharts().items()}
+    """{chart name: [(entry under charts/, Chart), ...]}: Helm matches a declared dependency to charts/ by name."""
+    found = {}
+    for entry, subchart in chart.subcharts().items():
+        found.setdefault(subchart.name, []).append((entry, subchart))
+    return found
+
+
+def _matching_vendored(candidates, constraint, chart):
+    """The first copy in charts/ the constraint allows (as Helm picks it); none allowed is a stale copy."""
+    allowed = next(((entry, subchart) for entry, subchart in candidates if _allows(constraint, subchart)), None)
+    if allowed is None:
+        entry, subchart = candidates[0]
+        raise _stale(subchart, constraint, chart, f"charts/{entry}")
+    return allowed
+
+
+def _matching(completed, constraint):
+    """A dependency fetched for an earlier alias that this one's constraint also allows."""
+    return next((inner for inner in completed if _allows(constraint, inner.chart)), None)
+
+
+def _allows(constraint, subchart):
+    if not constraint:
+        return True
+    version = semver.parse_version(subchart.version)
+    return version is not None and semver.Constraint(constraint).allows(version)
 
 
 def _declared(declared, chart):
@@ -74,12 +106,13 @@ def _declared(declared, chart):
 
 
 def _check_version(subchart, constraint, parent, where):
-    if not constraint:
-        return
-    version = semver.parse_version(subchart.version)
-    if version is None or not semver.Constraint(constraint).allows(version):
-        raise ChartError(f"{parent.origin}: {where} is {subchart.name} {subchart.version}, but Chart.yaml asks for "
-                         f"{constraint!r}; remove the stale copy from charts/ or fix the version in Chart.yaml")
+    if not _allows(constraint, subchart):
+        raise _stale(subchart, constraint, parent, where)
+
+
+def _stale(subchart, constraint, parent, where):
+    return ChartError(f"{parent.origin}: {where} is {subchart.name} {subchart.version}, but Chart.yaml asks for "
+                      f"{constraint!r}; remove the stale copy from charts/ or fix the version in Chart.yaml")
 
 
 def _complete_vendored(entry, subchart, obtained, fetcher, depth, files):

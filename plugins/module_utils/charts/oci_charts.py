@@ -81,7 +81,8 @@ def pull(client, location, name, version):
 
 def _blob(client, repository, descriptor, reference):
     size = descriptor.get("size")
-    if size is None or "digest" not in descriptor or size > archive.MAX_CHART_BYTES:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or size > archive.MAX_CHART_BYTES \
+            or not isinstance(descriptor.get("digest"), str):
         raise ChartError(f"{reference}: layer {descriptor.get('digest')} declares size {size}, which is no chart")
     verifier = digests.Verifier(descriptor["digest"], size, f"layer of {reference}")
     blocks = []

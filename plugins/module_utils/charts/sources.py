@@ -15,6 +15,7 @@ import re
 from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, oci_charts, semver
 from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
 
 HTTP_SCHEMES = ("http://", "https://")
 FILE_SCHEME = "file://"
@@ -44,8 +45,11 @@ class Sources:
         """A chart from an HTTP repository or oci:// location, the version chosen by the constraint."""
         if repository.startswith(HTTP_SCHEMES):
             fetched = self.repositories.fetch(repository, name, constraint)
-            chart = archive.from_archive_bytes(fetched.data, fetched.url)
-            return Obtained(_named(chart, name, fetched.url), fetched.data, fetched.url, fetched.digest)
+            chart = _named(archive.from_archive_bytes(fetched.data, fetched.url), name, fetched.url)
+            if chart.version != fetched.version:
+                raise ChartError(f"{fetched.url} holds {name} {chart.version}, but the index of {repository} lists it as version "
+                                 f"{fetched.version}; the repository's index does not describe its archives, nothing was written")
+            return Obtained(chart, fetched.data, fetched.url, fetched.digest)
         if repository.startswith(oci_charts.SCHEME):
             return self._from_registry(repository, name, constraint)
         raise ChartError(f"chart {name!r}: repository {repository!r} is neither an http(s):// chart repository nor an oci:// "
@@ -54,13 +58,30 @@ class Sources:
     def _from_registry(self, repository, name, constraint):
         location = oci_charts.Location.parse(repository)
         client = self.clients.for_registry(location.registry)
-        version = str(constraint or "").strip().lstrip("v")
-        if not _EXACT_VERSION.fullmatch(str(constraint or "").strip()):
+        wanted = str(constraint or "").strip()
+        if _EXACT_VERSION.fullmatch(wanted):
+            version, pulled = _pull_exact(client, location, name, wanted)
+        else:
             version = _best_tagged(client, location, name, constraint)
-        pulled = oci_charts.pull(client, location, name, version)
-        chart = archive.from_archive_bytes(pulled.data, pulled.reference)
-        return Obtained(_named(chart, name, pulled.reference), pulled.data, pulled.reference, pulled.digest,
-                        provenance=pulled.provenance)
+            pulled = oci_charts.pull(client, location, name, version)
+        chart = _named(archive.from_archive_bytes(pulled.data, pulled.reference), name, pulled.reference)
+        if oci_charts.tag_of(chart.version) != oci_charts.tag_of(version):
+            raise ChartError(f"{pulled.reference} holds {name} {chart.version}, not the version its tag says; "
+                             "the chart was pushed under another version's tag, nothing was written")
+        return Obtained(chart, pulled.data, pulled.reference, pulled.digest, provenance=pulled.provenance)
+
+
+def _pull_exact(client, location, name, version):
+    """(version, Pulled) for an exact version: the tag as given first (as helm does), then with its leading v
+    dropped (or added), since charts are tagged both ways; when neither exists the first error is the one told."""
+    try:
+        return version, oci_charts.pull(client, location, name, version)
+    except NotFound as missing:
+        other = version[1:] if version.startswith("v") else f"v{version}"
+        try:
+            return other, oci_charts.pull(client, location, name, other)
+        except NotFound:
+            raise missing from None
 
 
 def _best_tagged(client, location, name, constraint):

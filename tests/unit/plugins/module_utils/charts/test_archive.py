@@ -111,3 +111,64 @@ def test_requirements_yaml_declares_dependencies_of_apiversion_v1():
     chart = archive.from_files({"Chart.yaml": b"apiVersion: v1\nname: old\nversion: 1.0.0\n",
                                 "requirements.yaml": b"dependencies:\n- name: lib\n  version: 1.x\n  repository: file://../lib\n"}, "mem")
     assert chart.dependencies() == [{"name": "lib", "version": "1.x", "repository": "file://../lib"}]
+
+
+def test_a_relative_symlink_inside_the_chart_is_refused_too():
+    with pytest.raises(ChartError, match="refusing tar entry 'demo/values.yaml': a link in a chart archive"):
+        archive.from_archive_bytes(tgz([("demo/Chart.yaml", CHART_YAML), ("demo/values.yaml", None, "Chart.yaml")]), "evil.tgz")
+
+
+@pytest.mark.parametrize("target", ["demo/Chart.yaml", "/etc/shadow", "../../etc/shadow"])
+def test_hardlinks_in_an_archive_are_refused_wherever_they_point(target):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("demo/Chart.yaml")
+        info.size = len(CHART_YAML)
+        tar.addfile(info, io.BytesIO(CHART_YAML))
+        link = tarfile.TarInfo("demo/values.yaml")
+        link.type, link.linkname = tarfile.LNKTYPE, target
+        tar.addfile(link)
+    with pytest.raises(ChartError, match="refusing tar entry 'demo/values.yaml': a link in a chart archive"):
+        archive.from_archive_bytes(buffer.getvalue(), "evil.tgz")
+
+
+@pytest.mark.parametrize("kind", [tarfile.FIFOTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE])
+def test_devices_and_fifos_in_an_archive_are_refused(kind):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("demo/Chart.yaml")
+        info.size = len(CHART_YAML)
+        tar.addfile(info, io.BytesIO(CHART_YAML))
+        special = tarfile.TarInfo("demo/dev")
+        special.type = kind
+        tar.addfile(special)
+    with pytest.raises(ChartError, match="a special file in a chart archive"):
+        archive.from_archive_bytes(buffer.getvalue(), "evil.tgz")
+
+
+@pytest.mark.parametrize("version", ["1.0.0/../../../../tmp/pwned", "../../x", "1.0.0/x", "'1.0.0\\n'", "'1.0.0 '", "latest",
+                                     "1..0", "1.0.0-", "1.0.0+", "1.0.0-a..b", "[1]", "true", "{a: 1}", "\u0661.\u0662.\u0663"])
+def test_a_version_that_is_not_semver_is_refused(version):
+    """Chart.yaml's version becomes a file name (<name>-<version>.tgz) and an OCI tag: a '/' must never pass."""
+    chart_yaml = f"apiVersion: v2\nname: demo\nversion: {version}\n".encode()
+    with pytest.raises(ChartError, match="is not a semantic version"):
+        archive.from_archive_bytes(tgz([("demo/Chart.yaml", chart_yaml)]), "evil.tgz")
+
+
+@pytest.mark.parametrize("version, expected", [("'1.2.3'", "1.2.3"), ("v1.2.3", "v1.2.3"), ("1.2.3-rc.1+build.4", "1.2.3-rc.1+build.4"),
+                                               ("1.2", "1.2"), ("1.0", "1.0"), ("2", "2"), ("0.0.0-alpha-1", "0.0.0-alpha-1")])
+def test_versions_helm_accepts_are_kept(version, expected):
+    chart = archive.from_files({"Chart.yaml": f"apiVersion: v2\nname: demo\nversion: {version}\n".encode()}, "mem")
+    assert chart.version == expected
+    assert chart.archive_name == f"demo-{expected}.tgz"
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "'..'", "'.'", "a b", "a$b", "'a\\nb'", "\u00fcn\u00efcode", "[x]", "123"])
+def test_a_name_helm_would_not_create_is_refused(name):
+    with pytest.raises(ChartError, match="not a valid chart name"):
+        archive.from_files({"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n".encode()}, "mem")
+
+
+@pytest.mark.parametrize("name", ["demo", "My_Chart.v2", "a-b", "x..y"])
+def test_names_helm_allows_are_kept(name):
+    assert archive.from_files({"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n".encode()}, "mem").name == name

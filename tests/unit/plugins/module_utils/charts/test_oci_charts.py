@@ -45,3 +45,25 @@ def test_tags_write_plus_as_underscore_and_locations_parse():
 def test_locations_with_tags_or_no_host_are_refused(text):
     with pytest.raises(ChartError, match="not an OCI chart location"):
         oci_charts.Location.parse(text)
+
+
+class OneManifest:
+    def __init__(self, layer_size):
+        config = {"mediaType": mediatypes.CONFIG, "digest": digest.of_bytes(b"{}"), "size": 2}
+        layer = {"mediaType": mediatypes.CHART, "digest": digest.of_bytes(DATA), "size": layer_size}
+        self.body = {"schemaVersion": 2, "config": config, "layers": [layer]}
+
+    def get_manifest(self, repository, reference):
+        return self
+
+    def parsed(self):
+        return self.body
+
+    def blob_chunks(self, repository, blob_digest, size):
+        raise AssertionError("a layer with a bad size must not be downloaded")
+
+
+@pytest.mark.parametrize("size", ["12", 1.5, None, True, -1, [], archive.MAX_CHART_BYTES + 1])
+def test_a_layer_size_that_is_not_a_sane_integer_is_a_chart_error(size):
+    with pytest.raises(ChartError, match="declares size"):
+        oci_charts.pull(OneManifest(size), oci_charts.Location.parse("oci://registry.test/charts"), "demo", "1.2.3")
