@@ -8,12 +8,9 @@ path relative to the lock, so the record holds for the bundle wherever it is unp
 
 from __future__ import annotations
 
-import json
 import os
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
-
-LOCK_VERSION = 1
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 
 
 def chart_entry(result, lock_dir):
@@ -27,16 +24,5 @@ def chart_entry(result, lock_dir):
 
 def write(path, results):
     """Merge these charts into the lock at path; True when it changed."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lock = json.load(handle)
-    except FileNotFoundError:
-        lock = {"version": LOCK_VERSION}
-    before = json.dumps(lock, sort_keys=True)
-    fresh = {entry["file"]: entry for entry in (chart_entry(r, os.path.dirname(os.path.abspath(path))) for r in results)}
-    kept = [entry for entry in lock.get("charts", []) if entry.get("file") not in fresh]
-    lock["charts"] = sorted(kept + list(fresh.values()), key=lambda e: e["file"])
-    if json.dumps(lock, sort_keys=True) == before:
-        return False
-    write_text_atomically(path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
-    return True
+    lock_dir = os.path.dirname(os.path.abspath(path))
+    return lockfile.merge_section(path, "charts", [chart_entry(r, lock_dir) for r in results], key=lambda entry: entry["file"])

@@ -9,9 +9,8 @@ listed with the reason, never dropped: it is exactly what would fail in the encl
 from __future__ import annotations
 
 import concurrent.futures
-import json
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
@@ -42,19 +41,8 @@ def _resolve_one(entry, clients):
 
 def write_lock(path, entries, unresolved, check_mode=False) -> bool:
     """Record the resolved inventory in the lock's `inventory` section (other sections untouched); True when it changes."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lock = json.load(handle)
-    except FileNotFoundError:
-        lock = {"version": 1, "images": []}
-    before = json.dumps(lock, sort_keys=True)
-    lock[LOCK_SECTION] = {
+    section = {
         "images": [{"image": e["image"], "digest": e.get("digest"), "confidence": e["confidence"]} for e in entries],
         "unresolved": unresolved,
     }
-    if json.dumps(lock, sort_keys=True) == before:
-        return False
-    if check_mode:
-        return True
-    write_text_atomically(path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
-    return True
+    return lockfile.update(path, lambda lock: lock.__setitem__(LOCK_SECTION, section), check_mode)

@@ -2,17 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The images part of airlock.lock.json: what was copied, pinned by digest.
 
-Written atomically, and merged with an existing lock so several copies (or runs) can add
-to one bundle's record without losing each other's entries.
+Merged with an existing lock so several copies (or runs) can add to one bundle's record
+without losing each other's entries.
 """
 
 from __future__ import annotations
 
-import json
-
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
-
-LOCK_VERSION = 1
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 
 
 def image_entry(result):
@@ -32,18 +28,8 @@ def _keep_known_details(entry, known):
 
 def write(path, results):
     """Merge these images into the lock at path (keyed by destination); True when it changed."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lock = json.load(handle)
-    except FileNotFoundError:
-        lock = {"version": LOCK_VERSION, "images": []}
-    before = json.dumps(lock, sort_keys=True)
-    known = {entry.get("destination"): entry for entry in lock.get("images", [])}
-    fresh = {entry["destination"]: _keep_known_details(entry, known.get(entry["destination"]))
-             for entry in (image_entry(r) for r in results)}
-    kept = [entry for entry in lock.get("images", []) if entry.get("destination") not in fresh]
-    lock["images"] = sorted(kept + list(fresh.values()), key=lambda e: e["destination"])
-    if json.dumps(lock, sort_keys=True) == before:
-        return False
-    write_text_atomically(path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
-    return True
+    def change(lock):
+        known = {entry.get("destination"): entry for entry in lock.get("images", [])}
+        fresh = [_keep_known_details(image_entry(r), known.get(r.destination)) for r in results]
+        lockfile.merge_entries(lock, "images", fresh, key=lambda entry: entry["destination"])
+    return lockfile.update(path, change)
