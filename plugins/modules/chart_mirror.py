@@ -27,6 +27,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.attributes
+  - airlock.airgap.registries
 attributes:
   check_mode:
     support: full
@@ -101,36 +102,6 @@ options:
         description: Also send the credentials when the index points archives at another host.
         type: bool
         default: false
-  registries:
-    description:
-      - Per-registry settings for C(oci://) charts and O(destination). Registries not listed use HTTPS with the system CAs and
-        the credentials of O(docker_config).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      host:
-        description: Registry host with the port if any (C(registry.enclave:5000)).
-        type: str
-        required: true
-      username:
-        description: User name for Basic auth or the token service.
-        type: str
-      password:
-        description: Password or token for O(registries[].username).
-        type: str
-      insecure:
-        description: The registry serves plain HTTP (C(helm --plain-http)). Never set for a registry that has TLS.
-        type: bool
-        default: false
-      ca_file:
-        description: CA certificate (PEM) to verify the registry's TLS certificate.
-        type: path
-  docker_config:
-    description:
-      - Docker C(config.json) to take registry credentials from; Helm's C(registry/config.json) has the same format.
-      - Defaults to C($DOCKER_CONFIG/config.json) or C(~/.docker/config.json) when it exists.
-    type: path
   timeout:
     description: Seconds to wait for a repository or registry to send data before the attempt counts as failed.
     type: int
@@ -266,27 +237,16 @@ ARGUMENT_SPEC = dict(
         ca_file=dict(type="path"),
         pass_credentials=dict(type="bool", default=False, no_log=False),
     )),
-    registries=dict(type="list", elements="dict", default=[], options=dict(
-        host=dict(type="str", required=True),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        insecure=dict(type="bool", default=False),
-        ca_file=dict(type="path"),
-    )),
-    docker_config=dict(type="path"),
     timeout=dict(type="int", default=300),
     lock_file=dict(type="path"),
+    **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 
 EXPECTED_ERRORS = (ChartError, OciError, DigestMismatch, UnsupportedManifest, auth.CredentialError, OSError)
 
 
 def registry_clients(params):
-    settings = {}
-    for entry in params["registries"]:
-        credentials = auth.Credentials(entry["username"], entry["password"] or "") if entry["username"] else None
-        settings[entry["host"]] = transports.RegistrySettings(credentials, entry["insecure"], entry["ca_file"])
-    return transports.Clients(settings, params["docker_config"], timeout=params["timeout"])
+    return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
 
 
 def repository_settings(entries):

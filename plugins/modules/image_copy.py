@@ -224,14 +224,6 @@ ARGUMENT_SPEC = dict(
     images=dict(type="list", elements="raw", required=True),
     destination=dict(type="str"),
     platforms=dict(type="list", elements="str", default=["all"]),
-    registries=dict(type="list", elements="dict", default=[], options=dict(
-        host=dict(type="str", required=True),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        insecure=dict(type="bool", default=False),
-        ca_file=dict(type="path"),
-    )),
-    docker_config=dict(type="path"),
     concurrency=dict(type="int", default=4),
     image_concurrency=dict(type="int", default=2),
     retries=dict(type="int", default=5),
@@ -239,6 +231,7 @@ ARGUMENT_SPEC = dict(
     include_signatures=dict(type="bool", default=False),
     upload_chunk_size=dict(type="int", default=64 * 1024 * 1024),
     lock_file=dict(type="path"),
+    **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 
 EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)

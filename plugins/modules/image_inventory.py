@@ -28,6 +28,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.attributes
+  - airlock.airgap.registries
 attributes:
   check_mode:
     support: full
@@ -158,32 +159,6 @@ options:
     description: Resolve every image (direct and indirect) to its digest through the registry API.
     type: bool
     default: false
-  registries:
-    description: Per-registry settings for O(resolve_digests), as in M(airlock.airgap.image_copy).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      host:
-        description: Registry host as in image references, with the port if any.
-        type: str
-        required: true
-      username:
-        description: User name.
-        type: str
-      password:
-        description: Password or token.
-        type: str
-      insecure:
-        description: The registry serves plain HTTP.
-        type: bool
-        default: false
-      ca_file:
-        description: CA certificate (PEM) of the registry.
-        type: path
-  docker_config:
-    description: Docker C(config.json) to take registry credentials from.
-    type: path
   lock_file:
     description:
       - With O(resolve_digests), record the images and their digests in the C(inventory) section of this lock file
@@ -291,10 +266,10 @@ from ansible_collections.airlock.airgap.plugins.module_utils.inventory import in
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS, REGISTRY_OPTIONS
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import Credentials, CredentialError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
 
 ARGUMENT_SPEC = dict(
     charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
@@ -304,10 +279,9 @@ ARGUMENT_SPEC = dict(
     values_files=dict(type="list", elements="path", default=[]),
     helm_binary=dict(type="str", default="helm"),
     resolve_digests=dict(type="bool", default=False),
-    registries=dict(type="list", elements="dict", default=[], options=REGISTRY_OPTIONS),
-    docker_config=dict(type="path"),
     lock_file=dict(type="path"),
     fail_on_unresolved=dict(type="bool", default=False),
+    **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 
 
@@ -325,11 +299,7 @@ def collect(params):
 
 
 def registry_clients(params):
-    settings = {}
-    for entry in params["registries"]:
-        credentials = Credentials(entry["username"], entry["password"] or "") if entry["username"] else None
-        settings[entry["host"]] = transports.RegistrySettings(credentials, entry["insecure"], entry["ca_file"])
-    return transports.Clients(settings, params["docker_config"], registry.RetryPolicy(attempts=3), 60)
+    return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], registry.RetryPolicy(attempts=3), 60)
 
 
 def main():

@@ -262,17 +262,10 @@ ARGUMENT_SPEC = dict(
     ctr_path=dict(type="path"),
     snapshotter=dict(type="str"),
     import_timeout=dict(type="int", default=3600),
-    registries=dict(type="list", elements="dict", default=[], options=dict(
-        host=dict(type="str", required=True),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        insecure=dict(type="bool", default=False),
-        ca_file=dict(type="path"),
-    )),
-    docker_config=dict(type="path"),
     dest=dict(type="path"),
     inventory=dict(type="dict"),
     timeout=dict(type="int", default=300),
+    **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
 

@@ -33,12 +33,3 @@ COMPOSE_OPTIONS = dict(
     scripts=dict(type="list", elements="path", default=[]),
     variables=dict(type="dict", default={}),
 )
-
-
-REGISTRY_OPTIONS = dict(
-    host=dict(type="str", required=True),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    insecure=dict(type="bool", default=False),
-    ca_file=dict(type="path"),
-)

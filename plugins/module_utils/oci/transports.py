@@ -32,6 +32,19 @@ class RegistrySettings:
     ca_file: str | None = None
 
 
+# The `registries` and `docker_config` options, as the airlock.airgap.registries doc fragment documents them.
+REGISTRIES_ARGUMENT_SPEC = dict(
+    registries=dict(type="list", elements="dict", default=[], options=dict(
+        host=dict(type="str", required=True),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        insecure=dict(type="bool", default=False),
+        ca_file=dict(type="path"),
+    )),
+    docker_config=dict(type="path"),
+)
+
+
 def registry_settings(entries):
     """The modules' `registries` option -> {host: RegistrySettings}."""
     settings = {}
