@@ -19,8 +19,9 @@ description:
     (symlinks are never followed). The default layout stores each distinct file once under C(blobs/sha256/<hex>), keyed
     by content so models sharing a file store it once, plus a small manifest per snapshot and the refs. The
     V(hf-cache-objects) layout writes C(models--ORG--NAME/snapshots/<commit>/...) as regular objects and C(refs/), for
-    consumers that sync the prefix and read it directly as a cache. Objects already there with the same size and sha256
-    are skipped.
+    consumers that sync the prefix and read it directly as a cache, and the manifest under C(models--ORG--NAME/.airlock/).
+    Objects already there with the same size and sha256 are skipped. The manifest is written after every object and the
+    refs after it, so an interrupted push is never pulled as a complete snapshot.
   - With O(state=pulled), downloads models from S3 (or copies them from a bundle folder, O(bundle_path)) into O(path)
     (and O(tree_path)), recreating the symlinks; every file is verified and written atomically, so the service can load them
     with C(HF_HUB_OFFLINE=1).
@@ -128,8 +129,9 @@ options:
       layout:
         description:
           - V(content-addressed) stores each distinct file once by sha256 with a manifest per snapshot.
-          - V(hf-cache-objects) stores C(models--ORG--NAME/snapshots/<commit>/...) as regular objects plus C(refs/), no C(blobs/).
-          - Push and pull must use the same layout.
+          - V(hf-cache-objects) stores C(models--ORG--NAME/snapshots/<commit>/...) as regular objects plus C(refs/), no C(blobs/),
+            and the manifest under C(models--ORG--NAME/.airlock/), a folder the cache scan ignores.
+          - Push and pull must use the same layout. A pull requires the manifest in either layout.
         type: str
         choices: [content-addressed, hf-cache-objects]
         default: content-addressed
@@ -162,7 +164,10 @@ options:
     description: With O(bundle_path), the bundle's folder of generic trees.
     type: path
   lock_file:
-    description: Merge the models, their commits and every file's sha256 into this lock file (C(airlock.lock.json)).
+    description:
+      - Merge the models, their commits and every file's sha256 into this lock file (C(airlock.lock.json)).
+      - With O(state=verified), every file of a model at its locked commit is also checked against the lock's sha256,
+        which catches corruption a snapshot of regular files (C(HF_HUB_DISABLE_SYMLINKS)) cannot show by its blob names.
     type: path
 """
 
@@ -347,6 +352,7 @@ def places_from(params, check_mode):
         hub=hub.HubSettings(params["hf_endpoint"], params["hf_token"], params["allow_patterns"], params["ignore_patterns"]),
         ngc_key=params["ngc_api_key"], ngc_endpoint=params["ngc_endpoint"], ngc_auth_endpoint=params["ngc_auth_endpoint"],
         s3=settings, check_mode=check_mode, bundle_cache=params["bundle_path"], bundle_tree_root=params["bundle_tree_path"],
+        lock_file=params["lock_file"],
     )
 
 

@@ -2,9 +2,11 @@
 huggingface_hub client, pushed to the testbed's SeaweedFS at 1x, pulled into a fresh cache and
 loaded by sentence-transformers offline with the same embedding as the original folder."""
 
+import hashlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -145,7 +147,8 @@ def test_push_at_1x_pull_into_a_fresh_cache_and_the_same_embedding_offline(stage
     as_objects = run_module("model_cache", {"state": "pushed", "path": cache, "s3": objects_layout})
     assert not as_objects.get("failed"), as_objects.get("msg")
     keys = stored(s3_client, s3["bucket"], objects_layout["prefix"] + "/")
-    assert sum(keys.values()) - model_bytes < 100 and not any("/blobs/" in key for key in keys)
+    manifest = f"{objects_layout['prefix']}/{FOLDER}/.airlock/{pushed['models'][0]['commit']}.json"
+    assert manifest in keys and sum(keys.values()) - keys[manifest] - model_bytes < 100 and not any("/blobs/" in key for key in keys)
     synced = tmp_path / "synced-prefix"  # what a consumer syncing the prefix sees, read directly as a cache
     for key in keys:
         target = synced / key[len(objects_layout["prefix"]) + 1:]
@@ -189,6 +192,7 @@ def test_a_served_file_whose_sha256_does_not_match_is_refused(hub, tmp_path):
     assert result["failed"] and "model.safetensors does not match its blob name" in result["msg"]
     assert not (cache / FOLDER).exists(), "nothing of the model may land in the cache"
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".airlock-stage-")]
+    assert not cache.exists() or not [name for name in os.listdir(cache) if name.startswith(".airlock-stage-")], "the private stage is removed"
 
 
 def test_a_folder_with_a_symlink_outside_it_is_refused(model_folder, tmp_path):
@@ -210,6 +214,7 @@ def test_an_interrupted_upload_is_finished_by_a_rerun_moving_only_what_is_missin
         through_proxy = dict(s3, endpoint_url=proxy.endpoint, concurrency=1, multipart_threshold=8 << 20, multipart_chunksize=8 << 20)
         cut = run_module("model_cache", {"state": "pushed", "path": cache, "s3": through_proxy})
     assert cut["failed"] and proxy.cut.is_set()
+    assert re.search(r"^upload of \S+ at s3://", cut["msg"]), cut["msg"]  # one clear error, not a traceback
     objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
     assert not [key for key in objects if "/refs/" in key or key.endswith(".json")], "no manifest or ref before every blob is there"
     assert sum(objects.values()) < model_bytes
@@ -254,3 +259,70 @@ def test_an_s3_store_is_a_source_to_stage_from(staged, s3, model_bytes, tmp_path
     assert not result.get("failed"), result.get("msg")
     assert [m["name"] for m in result["models"]] == [REPO_ID] and result["bytes_moved"] == model_bytes
     assert scan_warnings(str(other)) == 0
+
+
+@pytest.fixture
+def local_model(tmp_path):
+    """A staged local model with one file above the smallest multipart threshold (5 MiB) and the Hub's LFS threshold
+    (10 MB: its blob is named by sha256, which a push takes unread)."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 8}')
+    (folder / "weights.bin").write_bytes(os.urandom(11 << 20))
+    cache = str(tmp_path / "hub")
+    result = run_module("model_cache", {"state": "staged", "path": cache, "models": [{"path": str(folder), "repo_id": "local/big", "revision": "v1"}]})
+    assert not result.get("failed"), result.get("msg")
+    return cache, result["models"][0]
+
+
+def test_a_corrupted_file_above_the_multipart_threshold_is_refused_before_any_byte_is_stored(local_model, s3, s3_client):
+    cache, model = local_model
+    weights = next(f for f in model["files"] if f["path"] == "weights.bin")
+    blob = os.path.realpath(os.path.join(cache, "models--local--big", "snapshots", model["commit"], "weights.bin"))
+    os.chmod(blob, 0o644)
+    with open(blob, "r+b") as handle:
+        handle.write(b"\0" * 4096)  # same size
+    result = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, multipart_threshold=5 << 20, multipart_chunksize=5 << 20)})
+    assert result["failed"] and "(weights.bin) does not hold the bytes of sha256" in result["msg"] and "nothing was uploaded" in result["msg"], result["msg"]
+    objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
+    assert f"{s3['prefix']}/blobs/sha256/{weights['sha256']}" not in objects
+    assert not [key for key in objects if "/refs/" in key or key.endswith(".json")]
+
+
+def test_an_incomplete_hf_cache_objects_push_is_not_pulled_as_complete(local_model, s3, s3_client, tmp_path):
+    cache, model = local_model
+    layout = dict(s3, layout="hf-cache-objects")
+    pushed = run_module("model_cache", {"state": "pushed", "path": cache, "s3": layout})
+    assert not pushed.get("failed"), pushed.get("msg")
+    folder = f"{s3['prefix']}/models--local--big"
+    for key in (f"{folder}/.airlock/{model['commit']}.json", f"{folder}/refs/v1", f"{folder}/snapshots/{model['commit']}/weights.bin"):
+        s3_client.delete_object(Bucket=s3["bucket"], Key=key)  # what a push killed midway leaves
+    node = tmp_path / "node"
+    result = run_module("model_cache", {"state": "pulled", "path": str(node), "models": [f"hf://local/big@{model['commit']}"], "s3": layout})
+    assert result["failed"] and f"has no manifest for local/big@{model['commit']}" in result["msg"], result.get("msg")
+    assert not (node / "models--local--big" / "snapshots").exists()
+    again = run_module("model_cache", {"state": "pushed", "path": cache, "s3": layout})
+    assert again["changed"] and again["bytes_moved"] == 11 << 20
+    pulled = run_module("model_cache", {"state": "pulled", "path": str(node), "models": [f"hf://local/big@{model['commit']}"], "s3": layout})
+    assert not pulled.get("failed"), pulled.get("msg")
+    assert pulled["bytes_moved"] == sum(f["size"] for f in model["files"]) and scan_warnings(str(node)) == 0
+
+
+def test_a_hostile_tree_manifest_cannot_plant_links_out_of_the_tree_root(s3, s3_client, tmp_path):
+    """Tree A's chained links each look inside, yet d/d/d/d/x lands above the tree; the root tree would write through it."""
+    cron = b"* * * * * root touch /tmp/pwned\n"
+    digest = hashlib.sha256(cron).hexdigest()
+
+    def manifest(name, files, links):
+        entries = [{"path": path, "size": len(cron), "sha256": digest, "blob": digest} for path in files]
+        return json.dumps({"kind": "tree", "name": name, "commit": "0" * 64, "files": entries, "links": links, "refs": [], "source": "", "version": 1})
+    links = {"d": ".", "d/d": ".", "d/d/d": ".", "d/d/d/d": ".", "d/d/d/d/x": "../../../../outside"}
+    s3_client.put_object(Bucket=s3["bucket"], Key=f"{s3['prefix']}/.airlock/trees/A.json", Body=manifest("A", [], links))
+    s3_client.put_object(Bucket=s3["bucket"], Key=f"{s3['prefix']}/.airlock/trees/_root.json", Body=manifest(".", ["A/x/cron"], {}))
+    s3_client.put_object(Bucket=s3["bucket"], Key=f"{s3['prefix']}/blobs/sha256/{digest}", Body=cron, Metadata={"sha256": digest})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "a" / "b" / "trees"
+    result = run_module("model_cache", {"state": "pulled", "path": str(tmp_path / "hub"), "tree_path": str(root), "s3": s3})
+    assert result["failed"] and "tree A names d/d, beneath its own link d: refusing it" in result["msg"], result.get("msg")
+    assert not os.listdir(outside) and not os.path.lexists(root / "A" / "d")

@@ -40,7 +40,7 @@ def repo_folder(cache, repo_id):
 
 
 def blob_path(cache, repo_id, blob):
-    return os.path.join(repo_folder(cache, repo_id), "blobs", blob)
+    return os.path.join(repo_folder(cache, repo_id), "blobs", snapshots.check_blob(blob, repo_id))
 
 
 def resolve(cache, repo_id, revision):
@@ -59,8 +59,11 @@ def resolve(cache, repo_id, revision):
 def refs_naming(cache, repo_id, commit):
     refs = os.path.join(repo_folder(cache, repo_id), "refs")
     found = []
-    for directory, _dirs, names in os.walk(refs):
+    for directory, dirs, names in os.walk(refs):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
         for name in names:
+            if name.startswith("."):  # never a git ref: a temporary file an interrupted run left behind
+                continue
             path = os.path.join(directory, name)
             with open(path, encoding="utf-8") as handle:
                 if handle.read() == commit:
@@ -69,8 +72,9 @@ def refs_naming(cache, repo_id, commit):
 
 
 def read_snapshot(cache, repo_id, revision, verify=True):
-    """The snapshot's record, each file hashed and (with verify) checked against its blob name.
-    Without verify, sha256-named blobs are taken at their name unread (whoever reads them next checks)."""
+    """The snapshot's record, each file hashed and checked against its blob name.
+    Without verify, sha256-named blobs are taken at their name unread (whoever reads them next checks: a push
+    hashes a multipart file before it is sent and S3 checks a single PUT's ChecksumSHA256)."""
     commit = resolve(cache, repo_id, revision)
     if commit is None:
         raise ModelError(f"{repo_id}@{revision} is not in the cache {cache}: stage it first (state=staged) or pull it (state=pulled)")
@@ -83,6 +87,8 @@ def _snapshot_paths(root):
     for directory, dirs, names in os.walk(root):
         dirs.sort()
         for name in sorted(names):
+            if snapshots.is_temporary(name):
+                continue
             yield os.path.relpath(os.path.join(directory, name), root).replace(os.sep, "/")
 
 
@@ -97,7 +103,7 @@ def _file_entry(root, relative, verify, what):
     if blob and not verify and snapshots.SHA256_HEX.match(blob):
         return snapshots.FileEntry(relative, os.path.getsize(path), blob, blob)
     size, sha256, hasher = snapshots.hash_file(path, blob)
-    if blob and verify and not hasher.names_match(blob):
+    if blob and not hasher.names_match(blob):  # read anyway (a git sha1 name gives no sha256): checked even without verify
         raise ModelError(f"{what}: {relative} does not match its blob name {blob} (sha256 {sha256}): the cache is corrupted, "
                          "stage or pull the model again")
     return snapshots.FileEntry(relative, size, sha256, blob or sha256)
@@ -108,32 +114,43 @@ def place_blob(cache, repo_id, entry, fill, what):
     return snapshots.commit_verified(blob_path(cache, repo_id, entry.blob), entry, fill, what)
 
 
-def link_snapshot(cache, snapshot):
+def link_snapshot(cache, snapshot, check_mode=False):
     """Make snapshots/<commit>/ link every file to its blob, then point the refs at the commit (last,
-    so a reader never finds a ref naming an incomplete snapshot). True when anything changed."""
+    so a reader never finds a ref naming an incomplete snapshot). True when anything changed (in
+    check mode, when anything would: the blobs need not be there yet)."""
     folder = repo_folder(cache, snapshot.name)
     if not COMMIT.match(snapshot.commit):
         raise ModelError(f"{snapshot.name}: {snapshot.commit!r} is not a 40-hex commit; cannot lay it out as a Hugging Face cache")
     changed = False
     for entry in snapshot.files:
         snapshots.check_relative(entry.path, snapshot.name)
-        if not os.path.isfile(os.path.join(folder, "blobs", entry.blob)):
-            raise ModelError(f"{snapshot.name}: blob {entry.blob} for {entry.path} is missing; nothing was linked to it")
+        blob = blob_path(cache, snapshot.name, entry.blob)
         depth = entry.path.count("/")
         target = "../" * (2 + depth) + "blobs/" + entry.blob
-        changed = snapshots.link_atomically(target, os.path.join(folder, "snapshots", snapshot.commit, *entry.path.split("/"))) or changed
+        link = os.path.join(folder, "snapshots", snapshot.commit, *entry.path.split("/"))
+        if check_mode:
+            changed = changed or not (os.path.islink(link) and os.readlink(link) == target)
+            continue
+        if not os.path.isfile(blob):
+            raise ModelError(f"{snapshot.name}: blob {entry.blob} for {entry.path} is missing; nothing was linked to it")
+        changed = snapshots.link_atomically(target, link) or changed
     for ref in snapshot.refs:
-        changed = write_ref(folder, ref, snapshot.commit) or changed
+        changed = write_ref(folder, ref, snapshot.commit, check_mode) or changed
     return changed
 
 
-def write_ref(folder, ref, commit):
+def write_ref(folder, ref, commit, check_mode=False):
+    """Point refs/<ref> at the commit; True when it changed (in check mode, when it would)."""
     snapshots.check_relative(ref, f"ref {ref}")
+    if any(part.startswith(".") for part in ref.split("/")):
+        raise ModelError(f"{ref!r} is not a git ref name (a component starts with a dot): refusing it")
     path = os.path.join(folder, "refs", *ref.split("/"))
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
             if handle.read() == commit:
                 return False
+    if check_mode:
+        return True
     write_text_atomically(path, commit)  # no trailing newline: huggingface_hub reads the file verbatim
     return True
 
@@ -168,7 +185,7 @@ def import_folder(folder, cache, source, check_mode=False):
             moved += entry.size
         else:
             skipped += entry.size
-    changed = bool(moved) if check_mode else (link_snapshot(cache, snapshot) or bool(moved))
+    changed = link_snapshot(cache, snapshot, check_mode) or bool(moved)
     return snapshot, moved, skipped, changed
 
 

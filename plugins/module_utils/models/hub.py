@@ -4,7 +4,7 @@
 
 The revision is resolved to a commit first, so a model already staged at that commit costs
 two small API calls and a verification, no download. Otherwise snapshot_download writes into
-a private cache beside the target; every file there is checked against its blob name and the
+a private cache inside the target (a dot-folder, so renames never cross file systems); every file there is checked against its blob name and the
 Hub's own listing (the client checks only sizes), and only then are the blobs renamed into
 the target and the snapshot and refs linked. A bad file leaves the target untouched.
 """
@@ -12,6 +12,8 @@ the target and the snapshot and refs linked. A bad file leaves the target untouc
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
 import shutil
 import tempfile
@@ -29,6 +31,9 @@ try:
 except ImportError:
     huggingface_hub = hub_errors = filter_repo_objects = None
     HUGGINGFACE_HUB_IMPORT_ERROR = traceback.format_exc()
+
+
+STAGE_PREFIX = ".airlock-stage-"
 
 
 class HubSettings:  # pylint: disable=too-few-public-methods
@@ -58,7 +63,7 @@ def stage(source, cache, settings, check_mode=False):
     staged = already_staged(cache, source.repo_id, commit, listing)
     if staged is not None:
         staged.refs = sorted(set(staged.refs) | set(refs))
-        changed = False if check_mode else hf_cache.link_snapshot(cache, staged)
+        changed = hf_cache.link_snapshot(cache, staged, check_mode)
         return staged, 0, staged.size, changed
     if check_mode:
         return snapshots.Snapshot("hf", source.repo_id, commit, [], refs, source=str(source)), sum(listing.values()), 0, True
@@ -88,8 +93,10 @@ def already_staged(cache, repo_id, commit, listing):
 
 
 def download_verified(api, source, commit, cache, settings, listing):
+    """Download into a private cache inside the target (one file system, even when the cache is a mount
+    point, so blobs are renamed in), check every file, then adopt the blobs."""
     os.makedirs(cache, exist_ok=True)
-    private = tempfile.mkdtemp(prefix=".airlock-stage-", dir=os.path.dirname(os.path.abspath(cache)))
+    private = tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=cache)
     try:
         with hub_errors_explained(source, settings):
             huggingface_hub.snapshot_download(source.repo_id, revision=commit, cache_dir=private, endpoint=api.endpoint, token=settings.token,
@@ -123,8 +130,19 @@ def adopt_blob(private, cache, repo_id, entry):
             snapshots.verify_file(final, entry, repo_id)
             return False
     os.makedirs(os.path.dirname(final), exist_ok=True)
-    os.replace(os.path.realpath(hf_cache.blob_path(private, repo_id, entry.blob)), final)
+    fetched = os.path.realpath(hf_cache.blob_path(private, repo_id, entry.blob))
+    try:
+        os.replace(fetched, final)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        snapshots.commit_verified(final, entry, functools.partial(_copy_from, fetched), repo_id)  # blobs/ on another file system
     return True
+
+
+def _copy_from(path, handle):
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, handle, 4 * 1024 * 1024)
 
 
 @contextlib.contextmanager

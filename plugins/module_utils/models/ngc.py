@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import os
+import re
 import traceback
 
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
@@ -32,6 +34,7 @@ DEFAULT_AUTH = "https://authn.nvidia.com"
 PAGE_SIZE = 1000
 MAX_PAGES = 1000
 TIMEOUT = (10, 300)
+QUERY = re.compile(r"\?[^\s'\")]*")
 
 
 class NgcClient:
@@ -49,32 +52,51 @@ class NgcClient:
         """nvapi- keys are bearer tokens themselves; legacy keys are exchanged for one."""
         if api_key.startswith("nvapi-"):
             return api_key
-        response = requests.get(f"{self.auth_base}/token", params={"service": "ngc"}, auth=("$oauthtoken", api_key), timeout=TIMEOUT)
+        with reached(f"NGC at {self.auth_base}"):
+            response = requests.get(f"{self.auth_base}/token", params={"service": "ngc"}, auth=("$oauthtoken", api_key), timeout=TIMEOUT)
         if response.status_code != 200:
             raise ModelError(f"NGC at {self.auth_base} refused the API key (HTTP {response.status_code}): check ngc_api_key")
-        return response.json()["token"]
+        try:
+            token = response.json()["token"]
+        except (ValueError, KeyError, TypeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise ModelError(f"NGC at {self.auth_base} answered the key exchange without a token: check ngc_auth_endpoint")
+        return token
 
     def get_json(self, path, what, params=None):
-        response = self.session.get(self.base + path, params=params, timeout=TIMEOUT)
+        with reached(f"NGC for {what}"):
+            response = self.session.get(self.base + path, params=params, timeout=TIMEOUT)
         if response.status_code in (401, 403):
             raise ModelError(f"NGC refused access to {what} (HTTP {response.status_code}): check ngc_api_key and its org/team rights")
         if response.status_code == 404:
             raise ModelError(f"NGC has no {what} (HTTP 404): check org, team, model name and version")
         if response.status_code != 200:
-            raise ModelError(f"NGC answered HTTP {response.status_code} for {what}: {response.text[:200]}")
-        return response.json()
+            raise ModelError(f"NGC answered HTTP {response.status_code} for {what}: {redacted(response.text[:200])}")
+        try:
+            found = response.json()
+        except ValueError:
+            found = None
+        if not isinstance(found, dict):
+            raise ModelError(f"NGC answered {what} with something that is not a JSON object: check ngc_endpoint")
+        return found
 
     def download(self, path, params, handle, what=""):
         """Stream one file: NGC answers with a presigned URL (a redirect, or JSON naming it) or the bytes."""
-        response = self.session.get(self.base + path, params=params, timeout=TIMEOUT, allow_redirects=False, stream=True)
-        with response:
-            url = response.headers.get("Location") if response.is_redirect else None
-            if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
-                url = (response.json().get("urls") or [None])[0]
-            if url is None:
-                self._stream(response, handle, what)
-                return
-        with requests.get(url, timeout=TIMEOUT, stream=True) as presigned:  # a presigned URL: no Authorization header
+        with reached(f"NGC for the download of {what}"):
+            response = self.session.get(self.base + path, params=params, timeout=TIMEOUT, allow_redirects=False, stream=True)
+            with response:
+                url = response.headers.get("Location") if response.is_redirect else None
+                if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
+                    try:
+                        url = (response.json().get("urls") or [None])[0]
+                    except (ValueError, AttributeError, TypeError, IndexError):
+                        raise ModelError(f"NGC answered the download of {what} with JSON that names no URL; nothing was staged") from None
+                if url is None:
+                    self._stream(response, handle, what)
+                    return
+        # a presigned URL: no Authorization header, and its query string (the signature) never in a message
+        with reached(f"the presigned URL for {what} ({redacted(url)})"), requests.get(url, timeout=TIMEOUT, stream=True) as presigned:
             self._stream(presigned, handle, what)
 
     @staticmethod
@@ -83,6 +105,20 @@ class NgcClient:
             raise ModelError(f"NGC answered HTTP {response.status_code} for the download of {what}; nothing was staged under its name")
         for block in response.iter_content(1024 * 1024):
             handle.write(block)
+
+
+def redacted(text):
+    """The text with every URL's query string (a presigned URL's signature, a token) left out."""
+    return QUERY.sub("?<redacted>", str(text))
+
+
+@contextlib.contextmanager
+def reached(where):
+    """A connection error, timeout or broken stream as one clear error, without any query string."""
+    try:
+        yield
+    except requests.RequestException as error:
+        raise ModelError(f"could not reach {where}: {redacted(error)}") from None
 
 
 def model_path(source):
@@ -138,7 +174,7 @@ def stage(client, source, tree_root, check_mode=False):
             inner = entry.path.split("/", 1)[1]
             fetch = functools.partial(client.download, download_path, {"path": inner}, what=f"{source} {inner}")
             trees.place_file(tree_root, snapshot, entry, fetch)
-    recorded = False if check_mode else trees.save_record(tree_root, snapshot)
+    recorded = trees.save_record(tree_root, snapshot, check_mode)
     return snapshot, moved, skipped, bool(moved) or recorded
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import shutil
 
@@ -33,6 +34,7 @@ class Places:  # pylint: disable=too-many-instance-attributes
     check_mode: bool = False
     bundle_cache: str = None
     bundle_tree_root: str = None
+    lock_file: str = None
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -76,17 +78,8 @@ def stage_one(source, places):
 
 def import_tree(source, places):
     root = places.need_tree_root(source)
-    before = _known_tree(root, source.name)
-    snapshot, moved = trees.import_folder(source.path, root, source.name, str(source), places.check_mode)
-    changed = before is None or before.to_json() != snapshot.to_json()
+    snapshot, moved, changed = trees.import_folder(source.path, root, source.name, str(source), places.check_mode)
     return snapshot, moved, snapshot.size - moved, changed
-
-
-def _known_tree(root, name):
-    try:
-        return trees.read_record(root, name)
-    except ModelError:
-        return None
 
 
 def local_snapshots(models, places, verify):
@@ -201,18 +194,16 @@ def pull_one(snapshot, places, fill_for, workers):
             return _would_write(hf_cache.blob_path(cache, snapshot.name, entry.blob), entry) if check else \
                 hf_cache.place_blob(cache, snapshot.name, entry, fill, f"{snapshot.source}: {snapshot.name}@{snapshot.commit}")
         moved = transfer.pull(snapshot, place_blob, fill_for, workers)
-        if not check:
-            moved.changed = hf_cache.link_snapshot(cache, snapshot) or moved.changed
+        moved.changed = hf_cache.link_snapshot(cache, snapshot, check) or moved.changed
         return moved
     root = places.need_tree_root(snapshot.name)
+    trees.check_layout(snapshot)
 
     def place_file(entry, fill):
-        final = os.path.join(trees.tree_folder(root, snapshot.name), *entry.path.split("/"))
-        return _would_write(final, entry) if check else trees.place_file(root, snapshot, entry, fill)
+        return _would_write(trees.file_path(root, snapshot, entry.path), entry) if check else trees.place_file(root, snapshot, entry, fill)
     moved = transfer.pull(snapshot, place_file, fill_for, workers)
-    if not check:
-        moved.changed = trees.link_tree(root, snapshot) or moved.changed
-        moved.changed = trees.save_record(root, snapshot) or moved.changed
+    moved.changed = trees.link_tree(root, snapshot, check) or moved.changed
+    moved.changed = trees.save_record(root, snapshot, check) or moved.changed
     return moved
 
 
@@ -227,11 +218,39 @@ def _would_write(final, entry):
 def verify(models, places):
     """Every staged file hashed against its blob name or record; the cache must scan clean."""
     results = []
+    locked = _locked_models(places.lock_file)
     for snapshot in local_snapshots(models, places, verify=True):
         if snapshot.kind == "tree":
             trees.verify(places.tree_root, snapshot)
+        _check_against_lock(snapshot, locked.get((snapshot.kind, snapshot.name)), places.lock_file)
         results.append(record(snapshot, 0, 0, False))
     warnings = hub.scan_warnings(places.cache) if os.path.isdir(places.cache) else []
     if warnings:
         raise ModelError(f"huggingface_hub.scan_cache_dir() reports {len(warnings)} problem(s) in {places.cache}: {'; '.join(warnings[:5])}")
     return results
+
+
+def _locked_models(path):
+    """(kind, name) -> the lock's entry, when a lock file is given (and exists)."""
+    if not path or not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = json.load(handle).get("models", [])
+        return {(entry["kind"], entry["name"]): entry for entry in entries}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ModelError(f"{path} is not a lock file this collection wrote ({error}): write it again with state=staged") from None
+
+
+def _check_against_lock(snapshot, locked, lock_file):
+    """Every file of a snapshot at the locked commit has the locked sha256: this catches what the blob names
+    cannot, such as a corrupted regular-file snapshot (HF_HUB_DISABLE_SYMLINKS), whose blob name is its own sha256."""
+    if not locked or locked.get("commit") != snapshot.commit:
+        return
+    want = {item.get("path"): item.get("sha256") for item in locked.get("files", []) if isinstance(item, dict)}
+    have = {entry.path: entry.sha256 for entry in snapshot.files}
+    for path in sorted(set(want) | set(have)):
+        if want.get(path) != have.get(path):
+            state = "missing" if path not in have else ("not in the lock" if path not in want else f"corrupted (sha256 {have[path]}, locked {want[path]})")
+            raise ModelError(f"{snapshot.kind} {snapshot.name}@{snapshot.commit}: {path} is {state} according to {lock_file}; "
+                             "stage or pull the model again")

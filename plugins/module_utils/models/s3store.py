@@ -12,13 +12,17 @@ content-addressed (default)
 hf-cache-objects
     models--ORG--NAME/snapshots/<commit>/<path> regular objects (what huggingface_hub writes without
     models--ORG--NAME/refs/<revision>           symlinks), for consumers that sync the prefix as a cache
+    models--ORG--NAME/.airlock/<commit>.json    the manifest (a folder huggingface_hub's cache scan ignores)
     <tree name>/<path>, .airlock/trees/<name>.json
+
+The manifest is written after every object and the refs after the manifest; a pull requires it.
 
 Every object carries its sha256 in metadata (x-amz-meta-sha256): multipart ETags and composite
 checksums change with the part size, so they are not content identities. Single PUTs also send
-ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed while
-its parts go up, and the object deleted again if the bytes were not the expected ones. An object already present with
-the same size and sha256 is not sent again.
+ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed before
+its parts go up (an object never carries a sha256 its bytes were not proven to have, even if the run
+is killed or the user may not delete objects) and again while they go up, the object deleted if the
+file changed meanwhile. An object already present with the same size and sha256 is not sent again.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ try:
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
     BOTO3_IMPORT_ERROR = None
 except ImportError:
     boto3 = TransferConfig = Config = None
     BotoCoreError = type("BotoCoreError", (Exception,), {})  # never raised: Store needs boto3, and the module checks first
     ClientError = type("ClientError", (Exception,), {})
+    S3UploadFailedError = type("S3UploadFailedError", (Exception,), {})
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
 CONTENT_ADDRESSED = "content-addressed"
@@ -52,6 +58,7 @@ LAYOUTS = (CONTENT_ADDRESSED, HF_CACHE_OBJECTS)
 MISSING_BUCKET = ("NoSuchBucket", "404", "NotFound")
 BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidToken", "ExpiredToken")
 TREES = ".airlock/trees"
+MANIFESTS = ".airlock"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +129,7 @@ class Store:
                 raise ModelError(f"{self.settings.endpoint_url or 'S3'} refused the credentials for bucket {self.settings.bucket} ({code}): "
                                  "check access_key, secret_key and the user's rights on the bucket") from None
             raise ModelError(f"{what} at {self.where}: {error}") from None
-        except BotoCoreError as error:
+        except (BotoCoreError, S3UploadFailedError) as error:
             raise ModelError(f"{what} at {self.where}: {error}") from None
 
     def check_bucket(self):
@@ -161,8 +168,13 @@ class Store:
                 raise
 
     def _upload_in_parts(self, key, path, entry, metadata):
-        """A multipart upload (parts read and sent in parallel) while another thread hashes the same file;
-        if the bytes were not the entry's, the object is deleted again before anyone can trust it."""
+        """A multipart upload (parts read and sent in parallel) of a file proven to hold the entry's bytes first:
+        the sha256 metadata is then true whatever happens to the run. Another thread hashes it again while the
+        parts go up; if it changed meanwhile, the object is deleted again."""
+        size, sha256, _hasher = snapshots.hash_file(path)
+        if sha256 != entry.sha256 or size != entry.size:
+            raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256} (it has {size} bytes of sha256 {sha256}): "
+                             "the local copy is corrupted, stage it again; nothing was uploaded")
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as hashing:
             digest = hashing.submit(snapshots.hash_file, path)
             with self.explained(f"upload of {entry.path}"):
@@ -171,19 +183,22 @@ class Store:
         if sha256 != entry.sha256 or size != entry.size:
             with self.explained(f"removal of the corrupted upload {entry.path}"):
                 self.client.delete_object(Bucket=self.settings.bucket, Key=key)
-            raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
+            raise ModelError(f"{path} ({entry.path}) changed while it was uploaded (it no longer holds the bytes of sha256 {entry.sha256}): "
                              "stage it again; the object was removed")
 
     def download(self, key, handle, what):
         with self.explained(f"download of {what}"):
             self.client.download_fileobj(self.settings.bucket, key, handle, Config=self.transfer)
 
-    def put_text(self, key, text):
-        """Write a small text object (manifest, ref) unless it already says exactly this; True when written."""
+    def put_text(self, key, text, check_mode=False):
+        """Write a small text object (manifest, ref) unless it already says exactly this; True when written
+        (in check mode, when it would be)."""
         body = text.encode()
         entry = snapshots.FileEntry(key, len(body), hashlib.sha256(body).hexdigest(), "")
         if self.has(key, entry):
             return False
+        if check_mode:
+            return True
         checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
         with self.explained(f"write of {key}"):
             self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body, ChecksumSHA256=checksum, Metadata={"sha256": entry.sha256})

@@ -25,6 +25,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.models.errors impor
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
 MANIFEST_VERSION = 1
+# What an interrupted run leaves behind: link_atomically's "<name>.partial-<pid>" and commit_verified's
+# ".<name>.partial-XXXX"; never a file of a model.
+TEMPORARY_NAME = re.compile(r"(\.partial-\d+$)|(^\..*\.partial-[^/]+$)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +72,20 @@ class Snapshot:
             raise ModelError(f"{what} is not a model manifest this collection wrote ({error}); push the model again") from None
         for entry in files:
             check_relative(entry.path, what)
-            if not SHA256_HEX.match(entry.sha256):
+            if not isinstance(entry.sha256, str) or not SHA256_HEX.match(entry.sha256):
                 raise ModelError(f"{what} lists {entry.path} with a malformed sha256 {entry.sha256!r}; push the model again")
+            check_blob(entry.blob, f"{what} ({entry.path})")
+            if not isinstance(entry.size, int) or isinstance(entry.size, bool) or entry.size < 0:
+                raise ModelError(f"{what} lists {entry.path} with a malformed size {entry.size!r}; push the model again")
+        if not isinstance(snapshot.name, str) or not isinstance(snapshot.commit, str) or not isinstance(snapshot.links, dict) \
+                or not isinstance(snapshot.refs, list) or not all(isinstance(ref, str) for ref in snapshot.refs):
+            raise ModelError(f"{what} is not a model manifest this collection wrote (malformed name, commit, refs or links); push the model again")
+        for relative, target in snapshot.links.items():
+            check_relative(relative, what)
+            if not isinstance(target, str) or not target or target.startswith("/") or "\0" in target or "\\" in target:
+                raise ModelError(f"{what} lists the link {relative} with the target {target!r}, which would escape its folder: refusing it")
+        for ref in snapshot.refs:
+            check_relative(ref, what)
         return snapshot
 
     def listing_digest(self):
@@ -79,8 +94,22 @@ class Snapshot:
         return hashlib.sha256(listing.encode()).hexdigest()
 
 
+def check_blob(blob, what):
+    """A blob name is a sha256 or a git blob sha1, nothing else: it becomes a file name in the cache."""
+    if not isinstance(blob, str) or not (SHA256_HEX.match(blob) or SHA1_HEX.match(blob)):
+        raise ModelError(f"{what} names the blob {blob!r}, which is neither a sha256 nor a git sha1: refusing it")
+    return blob
+
+
+def is_temporary(name):
+    """Whether a file name is a temporary one an interrupted run left behind."""
+    return bool(TEMPORARY_NAME.search(name))
+
+
 def check_relative(path, what):
     """Refuse a file path that would land outside the folder it belongs to."""
+    if not isinstance(path, str):
+        raise ModelError(f"{what} names the file {path!r}, which is not a path: refusing it")
     parts = path.split("/")
     if not path or path.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\\" in path or "\0" in path:
         raise ModelError(f"{what} names the file {path!r}, which would escape its folder: refusing it")

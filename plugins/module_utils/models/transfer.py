@@ -40,8 +40,12 @@ def object_key(store, snapshot, entry):
     return entry.path if snapshot.name == trees.ROOT else f"{snapshot.name}/{entry.path}"
 
 
-def manifest_key(snapshot):
+def manifest_key(store, snapshot):
+    """Where the snapshot's manifest lives. In hf-cache-objects it stays out of snapshots/ (where
+    huggingface_hub would take a file for a corrupted cache), in a folder the cache scan ignores."""
     if snapshot.kind == "hf":
+        if store.settings.layout == s3store.HF_CACHE_OBJECTS:
+            return f"{s3store.hf_folder(snapshot.name)}/{s3store.MANIFESTS}/{snapshot.commit}.json"
         return f"{s3store.hf_folder(snapshot.name)}/snapshots/{snapshot.commit}.json"
     return f"{s3store.TREES}/{trees.record_stem(snapshot.name)}.json"
 
@@ -63,13 +67,13 @@ def push(store, snapshot, local_path, check_mode=False):
 
     for outcome in run_parallel(send, sorted(distinct.items()), store.settings.concurrency):
         result.add(outcome)
-    if check_mode:
-        return result
-    if snapshot.kind == "tree" or store.settings.layout == s3store.CONTENT_ADDRESSED:
-        result.changed = store.put_text(store.key(manifest_key(snapshot)), snapshot.to_json()) or result.changed
+    # The manifest after every object, the refs after the manifest: a pull requires the manifest, so an
+    # interrupted push is never taken for a complete snapshot, in either layout.
+    texts = [(manifest_key(store, snapshot), snapshot.to_json())]
     if snapshot.kind == "hf":
-        for ref in snapshot.refs:
-            result.changed = store.put_text(store.key(s3store.hf_folder(snapshot.name), "refs", ref), snapshot.commit) or result.changed
+        texts += [(f"{s3store.hf_folder(snapshot.name)}/refs/{ref}", snapshot.commit) for ref in snapshot.refs]
+    for key, text in texts:
+        result.changed = store.put_text(store.key(key), text, check_mode) or result.changed
     return result
 
 
@@ -89,41 +93,34 @@ def run_parallel(action, items, workers):
 
 
 def remote_hf_snapshot(store, repo_id, revision):
-    """The snapshot a repo's revision names in the store, from its manifest or its objects' metadata."""
+    """The snapshot a repo's revision names in the store, from its manifest (checked to be the one asked for)."""
     folder = s3store.hf_folder(repo_id)
     commit = revision
     if not hf_cache.COMMIT.match(revision):
         commit = store.get_text(store.key(folder, "refs", revision),
                                 f"{store.where} has no {repo_id}@{revision} (no {folder}/refs/{revision}): push it first").strip()
-    if store.settings.layout == s3store.CONTENT_ADDRESSED:
-        text = store.get_text(store.key(folder, "snapshots", f"{commit}.json"),
-                              f"{store.where} has no manifest for {repo_id}@{commit}: push it first (layout {store.settings.layout})")
-        found = snapshots.Snapshot.from_json(text, f"{store.where}/{folder}/snapshots/{commit}.json")
-    else:
-        found = snapshots.Snapshot("hf", repo_id, commit, objects_listing(store, f"{folder}/snapshots/{commit}"))
-        if not found.files:
-            raise ModelError(f"{store.where} has no objects under {folder}/snapshots/{commit}/: push {repo_id} first (layout {store.settings.layout})")
+        if not hf_cache.COMMIT.match(commit):
+            raise ModelError(f"{store.where}/{folder}/refs/{revision} does not hold a 40-hex commit: push {repo_id} again")
+    key = manifest_key(store, snapshots.Snapshot("hf", repo_id, commit, []))
+    text = store.get_text(store.key(key), f"{store.where} has no manifest for {repo_id}@{commit} ({key}): push it first, completely "
+                                          f"(layout {store.settings.layout})")
+    found = snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
+    if found.kind != "hf" or found.name != repo_id or found.commit != commit:
+        raise ModelError(f"{store.where}/{key} describes {found.kind} {found.name}@{found.commit}, not hf {repo_id}@{commit}: "
+                         "refusing it; push the model again")
     found.refs = [] if revision == commit else [revision]
     return found
 
 
-def objects_listing(store, under):
-    """File entries of plain objects, their sha256 and blob name read from each object's metadata."""
-    entries = []
-    for key, size in store.list_keys(under):
-        relative = store.relative(key)[len(under) + 1:]
-        stat = store.stat(key)
-        if not stat or not snapshots.SHA256_HEX.match(stat[1]):
-            raise ModelError(f"{store.where}/{store.relative(key)} carries no sha256 metadata: it was not written by this collection, "
-                             "push the model again")
-        entries.append(snapshots.FileEntry(snapshots.check_relative(relative, under), size, stat[1], stat[2].get("blob") or stat[1]))
-    return entries
-
-
-def remote_tree(store, name):
-    key = f"{s3store.TREES}/{trees.record_stem(name)}.json"
+def remote_tree(store, name, stem=False):
+    """A tree's manifest, checked to be the tree asked for (by name, or by its record stem when listed)."""
+    key = f"{s3store.TREES}/{name if stem else trees.record_stem(name)}.json"
     text = store.get_text(store.key(key), f"{store.where} has no tree {name} ({key}): push it first")
-    return snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
+    found = snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
+    if found.kind != "tree" or (trees.record_stem(found.name) != name if stem else found.name != name):
+        raise ModelError(f"{store.where}/{key} describes {found.kind} {found.name}, not the tree {name}: refusing it; push the tree again")
+    trees.check_layout(found)
+    return found
 
 
 def remote_contents(store):
@@ -133,9 +130,12 @@ def remote_contents(store):
         if folder.startswith("models--"):
             repo_id = folder[len("models--"):].replace("--", "/")
             for key, _size in store.list_keys(f"{folder}/refs"):
-                models.append((repo_id, store.relative(key)[len(folder) + len("/refs/"):]))
-    names = [store.relative(key)[len(s3store.TREES) + 1:-len(".json")] for key, _size in store.list_keys(s3store.TREES) if key.endswith(".json")]
-    return models, [remote_tree(store, name).name for name in names]
+                ref = store.relative(key)[len(folder) + len("/refs/"):]
+                if not any(part.startswith(".") for part in ref.split("/")):  # a git ref never has a dot-name (temporary files do)
+                    models.append((repo_id, ref))
+    names = [store.relative(key)[len(s3store.TREES) + 1:-len(".json")] for key, _size in store.list_keys(s3store.TREES)
+             if key.endswith(".json") and "/" not in store.relative(key)[len(s3store.TREES) + 1:]]
+    return models, [remote_tree(store, name, stem=True).name for name in names]
 
 
 def fill_from_store(store, snapshot):

@@ -36,25 +36,29 @@ def record_path(root, name):
 def tree_folder(root, name):
     if name == ROOT:
         return root
-    return os.path.join(root, *snapshots.check_relative(name, f"tree {name}").split("/"))
+    parts = snapshots.check_relative(name, f"tree {name}").split("/")
+    if parts[0] == RECORDS:
+        raise ModelError(f"the tree name {name} is inside the records folder {RECORDS}: refusing it")
+    return os.path.join(root, *parts)
 
 
 def read_record(root, name):
     path = record_path(root, name)
     if not os.path.isfile(path):
         raise ModelError(f"tree {name} has no record at {path}: stage it first (state=staged) or pull it (state=pulled)")
-    with open(path, encoding="utf-8") as handle:
-        return snapshots.Snapshot.from_json(handle.read(), path)
+    return read_record_file(path)
 
 
-def save_record(root, snapshot):
-    """Write the tree's record; True when it changed."""
+def save_record(root, snapshot, check_mode=False):
+    """Write the tree's record; True when it changed (in check mode, when it would)."""
     path = record_path(root, snapshot.name)
     text = snapshot.to_json()
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
             if handle.read() == text:
                 return False
+    if check_mode:
+        return True
     write_text_atomically(path, text)
     return True
 
@@ -63,16 +67,21 @@ def listed_trees(root):
     records = os.path.join(root, RECORDS)
     if not os.path.isdir(records):
         return []
-    return sorted(read_record_file(os.path.join(records, name)).name for name in os.listdir(records) if name.endswith(".json"))
+    return sorted(read_record_file(os.path.join(records, name)).name for name in os.listdir(records)
+                  if name.endswith(".json") and not name.startswith("."))
 
 
 def read_record_file(path):
     with open(path, encoding="utf-8") as handle:
-        return snapshots.Snapshot.from_json(handle.read(), path)
+        snapshot = snapshots.Snapshot.from_json(handle.read(), path)
+    if snapshot.kind != "tree":
+        raise ModelError(f"{path} is not a tree record (kind {snapshot.kind!r}); stage or pull the tree again")
+    check_layout(snapshot)
+    return snapshot
 
 
 def import_folder(folder, root, name, source, check_mode=False):
-    """Copy a local folder in as the tree name (verified, atomically per file); (snapshot, bytes written)."""
+    """Copy a local folder in as the tree name (verified, atomically per file); (snapshot, bytes written, changed)."""
     files, links = folders.walk(folder)
     entries = []
     for relative, real in files.items():
@@ -80,15 +89,25 @@ def import_folder(folder, root, name, source, check_mode=False):
         entries.append(snapshots.FileEntry(relative, size, sha256, sha256))
     snapshot = snapshots.Snapshot("tree", name, "", entries, links=links, source=source)
     snapshot.commit = snapshot.listing_digest()
+    check_layout(snapshot)
     if check_mode:
-        return snapshot, 0
+        written = sum(entry.size for entry in entries if not _holds(root, snapshot, entry))
+        return snapshot, written, bool(written) or link_tree(root, snapshot, check_mode=True) or save_record(root, snapshot, check_mode=True)
     written = 0
     for entry in entries:
         if place_file(root, snapshot, entry, lambda handle, real=files[entry.path]: _copy_into(real, handle)):
             written += entry.size
-    link_tree(root, snapshot)
-    save_record(root, snapshot)
-    return snapshot, written
+    linked = link_tree(root, snapshot)
+    recorded = save_record(root, snapshot)
+    return snapshot, written, bool(written) or linked or recorded
+
+
+def _holds(root, snapshot, entry):
+    try:
+        snapshots.verify_file(file_path(root, snapshot, entry.path), entry, entry.path)
+        return True
+    except (ModelError, OSError):
+        return False
 
 
 def _copy_into(path, handle):
@@ -96,21 +115,89 @@ def _copy_into(path, handle):
         shutil.copyfileobj(source, handle, 4 * 1024 * 1024)
 
 
+def check_layout(snapshot):
+    """Refuse a tree record (from S3 or a bundle: not to be trusted) whose files or links could land outside
+    the tree: a path under one of its own links, a path in the records folder, a link that resolves outside."""
+    what = f"tree {snapshot.name}"
+    links = dict(snapshot.links)
+    paths = [entry.path for entry in snapshot.files] + list(links)
+    for path in paths:
+        parts = snapshots.check_relative(path, what).split("/")
+        if parts[0] == RECORDS:
+            raise ModelError(f"{what} names {path}, inside the records folder {RECORDS}: refusing it")
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in links:
+                raise ModelError(f"{what} names {path}, beneath its own link {'/'.join(parts[:depth])}: refusing it")
+    for relative, target in sorted(links.items()):
+        if _landing(relative, target, links) is None:
+            raise ModelError(f"{what}: the link {relative} -> {target} would point outside the tree; refusing it")
+
+
+def _landing(relative, target, links):
+    """Where a link lands inside the tree, resolved through the tree's other links as the kernel would;
+    None when it leaves the tree (or loops)."""
+    if not isinstance(target, str) or not target or target.startswith("/"):
+        return None
+    pending = relative.split("/")[:-1] + target.split("/")
+    resolved = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                return None
+            resolved.pop()
+            continue
+        resolved.append(part)
+        inner = links.get("/".join(resolved))
+        if inner is not None:
+            hops += 1
+            if hops > 40 or inner.startswith("/"):
+                return None
+            resolved.pop()
+            pending = inner.split("/") + pending
+    return "/".join(resolved)
+
+
+def file_path(root, snapshot, relative):
+    return os.path.join(tree_folder(root, snapshot.name), *snapshots.check_relative(relative, snapshot.name).split("/"))
+
+
+def _inside(base, path):
+    return os.path.commonpath([base, path]) == base
+
+
 def place_file(root, snapshot, entry, fill):
-    final = os.path.join(tree_folder(root, snapshot.name), *snapshots.check_relative(entry.path, snapshot.name).split("/"))
+    """Write one file of the tree, verified, refusing to write through any link that leads outside the tree
+    (check_layout(snapshot) refuses the rest, once per tree)."""
+    if entry.path.split("/")[0] == RECORDS:
+        raise ModelError(f"tree {snapshot.name} names {entry.path}, inside the records folder {RECORDS}: refusing it")
+    final = file_path(root, snapshot, entry.path)
+    base = os.path.realpath(tree_folder(root, snapshot.name))
+    if not _inside(base, os.path.realpath(os.path.dirname(final))):
+        raise ModelError(f"tree {snapshot.name}: {entry.path} would be written through a link outside the tree; refusing it")
     return snapshots.commit_verified(final, entry, fill, f"tree {snapshot.name}")
 
 
-def link_tree(root, snapshot):
-    """Recreate the tree's relative symlinks, each checked to stay inside the tree."""
+def link_tree(root, snapshot, check_mode=False):
+    """Recreate the tree's relative symlinks, each checked to stay inside the tree; True when any changed
+    (in check mode, when any would)."""
+    check_layout(snapshot)
     base = os.path.realpath(tree_folder(root, snapshot.name))
     changed = False
     for relative, target in sorted(snapshot.links.items()):
-        link = os.path.join(base, *snapshots.check_relative(relative, snapshot.name).split("/"))
-        landing = os.path.normpath(os.path.join(os.path.dirname(link), target))
-        if os.path.isabs(target) or os.path.commonpath([base, landing]) != base:
-            raise ModelError(f"tree {snapshot.name}: the link {relative} -> {target} would point outside the tree; refusing it")
+        link = file_path(root, snapshot, relative)
+        if not _inside(base, os.path.realpath(os.path.dirname(link))):
+            raise ModelError(f"tree {snapshot.name}: the link {relative} would be made through a link outside the tree; refusing it")
+        if check_mode:
+            changed = changed or not (os.path.islink(link) and os.readlink(link) == target)
+            continue
         changed = snapshots.link_atomically(target, link) or changed
+        if not _inside(base, os.path.realpath(link)):
+            os.unlink(link)
+            raise ModelError(f"tree {snapshot.name}: the link {relative} -> {target} points outside the tree; removed it")
     return changed
 
 

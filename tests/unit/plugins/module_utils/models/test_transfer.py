@@ -1,0 +1,196 @@
+"""Push and pull against an in-memory S3 client: hostile manifests refused, nothing trusted that was not proven,
+an interrupted push never pulled as complete, and `changed` true in check mode too."""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import pytest
+from boto3.exceptions import S3UploadFailedError
+
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, operations, s3store, sources, transfer, trees
+from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+
+COMMIT = "c" * 40
+
+
+def tree_manifest(name, files=None, links=None, kind="tree"):
+    entries = []
+    for path, data in (files or {}).items():
+        digest = hashlib.sha256(data).hexdigest()
+        entries.append({"path": path, "size": len(data), "sha256": digest, "blob": digest})
+    return json.dumps({"kind": kind, "name": name, "commit": "0" * 64, "files": entries, "links": links or {}, "refs": [], "source": "", "version": 1})
+
+
+def pull_all(monkeypatch, store, tmp_path, models=()):
+    monkeypatch.setattr(operations, "open_store", lambda settings: store)
+    places = operations.Places(cache=str(tmp_path / "hub"), tree_root=str(tmp_path / "deep" / "er" / "trees"), s3=store.settings)
+    return operations.pull(list(models), places)
+
+
+@pytest.fixture
+def outside(tmp_path):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    return folder
+
+
+def test_chained_links_in_one_tree_cannot_plant_a_way_out_for_another(monkeypatch, fake_s3, store_for, tmp_path, outside):
+    """The reviewer's scenario: tree A's links each pass a lexical check, yet d/d/d/d/x lands four levels above A;
+    the root tree then writes through it."""
+    links = {"d": ".", "d/d": ".", "d/d/d": ".", "d/d/d/d": ".", "d/d/d/d/x": "../../../../etc"}
+    fake_s3.put_text("p/.airlock/trees/A.json", tree_manifest("A", links=links))
+    cron = b"* * * * * root pwned\n"
+    fake_s3.put_text("p/.airlock/trees/_root.json", tree_manifest(".", files={"A/x/cron": cron}))
+    fake_s3.put_text(f"p/blobs/sha256/{hashlib.sha256(cron).hexdigest()}", cron)
+    with pytest.raises(ModelError, match="A names d/d, beneath its own link d: refusing it"):
+        pull_all(monkeypatch, store_for(), tmp_path)
+    assert not os.listdir(outside)
+    assert not os.path.lexists(tmp_path / "deep" / "er" / "trees" / "A" / "d")
+
+
+def test_a_link_resolving_through_another_link_is_measured_where_it_really_lands(tmp_path):
+    root = str(tmp_path / "trees")
+    # p/a -> .. lands at the tree; q -> p/a/../.. looks like the tree lexically but is its parent
+    hostile = snapshots.Snapshot("tree", "t", "0" * 64, [], links={"p/a": "..", "q": "p/a/../.."})
+    with pytest.raises(ModelError, match=r"the link q -> p/a/\.\./\.\. would point outside the tree"):
+        trees.link_tree(root, hostile)
+    assert not os.path.lexists(os.path.join(root, "t", "q"))
+    fine = snapshots.Snapshot("tree", "t", "0" * 64, [], links={"p/a": "..", "q": "p/a/x"})
+    assert trees.link_tree(root, fine) and not trees.link_tree(root, fine)
+
+
+def test_a_file_is_never_written_through_a_link_already_on_disk(tmp_path, outside):
+    root = tmp_path / "trees"
+    (root / "A").mkdir(parents=True)
+    (root / "A" / "evil").symlink_to(outside)
+    data = b"payload"
+    entry = snapshots.FileEntry("A/evil/cron", len(data), hashlib.sha256(data).hexdigest(), hashlib.sha256(data).hexdigest())
+    record = snapshots.Snapshot("tree", trees.ROOT, "0" * 64, [entry])
+    with pytest.raises(ModelError, match="would be written through a link outside the tree"):
+        trees.place_file(str(root), record, entry, lambda handle: handle.write(data))
+    assert not os.listdir(outside)
+
+
+def test_the_root_tree_may_not_write_the_records(monkeypatch, fake_s3, store_for, tmp_path):
+    data = b'{"kind": "tree"}'
+    fake_s3.put_text("p/.airlock/trees/_root.json", tree_manifest(".", files={".airlock-trees/A.json": data}))
+    fake_s3.put_text(f"p/blobs/sha256/{hashlib.sha256(data).hexdigest()}", data)
+    with pytest.raises(ModelError, match="inside the records folder"):
+        pull_all(monkeypatch, store_for(), tmp_path)
+
+
+def test_a_blob_name_that_is_a_path_is_refused(monkeypatch, fake_s3, store_for, tmp_path):
+    data = b"x"
+    manifest = {"kind": "hf", "name": "acme/a", "commit": COMMIT, "refs": [], "links": {}, "source": "", "version": 1,
+                "files": [{"path": "config.json", "size": 1, "sha256": hashlib.sha256(data).hexdigest(), "blob": "../../../../../etc/cron.d/x"}]}
+    fake_s3.put_text(f"p/models--acme--a/snapshots/{COMMIT}.json", json.dumps(manifest))
+    fake_s3.put_text(f"p/blobs/sha256/{hashlib.sha256(data).hexdigest()}", data)
+    with pytest.raises(ModelError, match="names the blob '../../../../../etc/cron.d/x', which is neither a sha256 nor a git sha1"):
+        pull_all(monkeypatch, store_for(), tmp_path, [sources.HubSource("acme/a", COMMIT)])
+    assert not (tmp_path / "etc").exists() and not (tmp_path / "hub").exists()
+
+
+def test_a_manifest_for_another_model_or_kind_is_refused(fake_s3, store_for):
+    data = b"x"
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = {"kind": "hf", "name": "acme/b", "commit": COMMIT, "refs": [], "links": {}, "source": "", "version": 1,
+                "files": [{"path": "config.json", "size": 1, "sha256": digest, "blob": digest}]}
+    fake_s3.put_text(f"p/models--acme--a/snapshots/{COMMIT}.json", json.dumps(manifest))
+    with pytest.raises(ModelError, match="describes hf acme/b@c+, not hf acme/a@c+: refusing it"):
+        transfer.remote_hf_snapshot(store_for(), "acme/a", COMMIT)
+    fake_s3.put_text("p/.airlock/trees/nim--llama.json", tree_manifest("nim/llama", kind="hf"))
+    with pytest.raises(ModelError, match="describes hf nim/llama, not the tree nim/llama"):
+        transfer.remote_tree(store_for(), "nim/llama")
+    fake_s3.put_text("p/.airlock/trees/nim--llama.json", tree_manifest("other"))
+    with pytest.raises(ModelError, match="describes tree other, not the tree nim/llama"):
+        transfer.remote_tree(store_for(), "nim/llama")
+
+
+def staged_model(tmp_path, revision="main"):
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text('{"hidden_size": 8}')
+    (folder / "weights.bin").write_bytes(b"w" * 5000)
+    cache = str(tmp_path / "staged")
+    record = hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny", revision, COMMIT))[0]
+    return cache, hf_cache.read_snapshot(cache, "acme/tiny", COMMIT)  # with every ref naming the commit, as a push reads it
+
+
+def push(store, cache, record, check_mode=False):
+    places = operations.Places(cache=cache)
+    return transfer.push(store, record, lambda entry: operations.local_file(places, record, entry), check_mode)
+
+
+def test_an_interrupted_hf_cache_objects_push_is_not_pulled_as_complete(fake_s3, store_for, tmp_path):
+    store = store_for(layout=s3store.HF_CACHE_OBJECTS)
+    cache, record = staged_model(tmp_path, "v1")
+    push(store, cache, record)
+    keys = [call[1] for call in fake_s3.calls]
+    manifest = f"p/models--acme--tiny/.airlock/{COMMIT}.json"
+    assert keys.index(manifest) > max(keys.index(f"p/models--acme--tiny/snapshots/{COMMIT}/{name}") for name in ("config.json", "weights.bin"))
+    assert keys.index("p/models--acme--tiny/refs/v1") > keys.index(manifest)
+    assert transfer.remote_hf_snapshot(store, "acme/tiny", "v1").files == record.files
+    # what a push killed before its manifest leaves: some objects, no manifest, no ref
+    del fake_s3.objects[manifest], fake_s3.objects["p/models--acme--tiny/refs/v1"]
+    del fake_s3.objects[f"p/models--acme--tiny/snapshots/{COMMIT}/weights.bin"]
+    with pytest.raises(ModelError, match="has no manifest for acme/tiny@c+ .*push it first, completely"):
+        transfer.remote_hf_snapshot(store, "acme/tiny", COMMIT)
+
+
+def test_a_corrupted_file_above_the_multipart_threshold_is_never_stored_with_its_sha256(fake_s3, store_for, tmp_path):
+    store = store_for(multipart_threshold=100)
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"w" * 1000)
+    entry = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"v" * 1000).hexdigest(), hashlib.sha256(b"v" * 1000).hexdigest())
+    with pytest.raises(ModelError, match="the local copy is corrupted, stage it again; nothing was uploaded"):
+        store.upload("p/blobs/sha256/" + entry.sha256, str(path), entry)
+    assert not fake_s3.calls and not fake_s3.objects, "not one object may carry a sha256 its bytes were not proven to have"
+    good = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"w" * 1000).hexdigest(), hashlib.sha256(b"w" * 1000).hexdigest())
+    store.upload("p/blobs/sha256/" + good.sha256, str(path), good)
+    assert [call[0] for call in fake_s3.calls] == ["upload_file"] and fake_s3.calls[0][2]["sha256"] == good.sha256
+
+
+def test_a_failed_multipart_upload_is_a_clear_error(fake_s3, store_for, tmp_path):
+    def refuse(*args, **kwargs):
+        raise S3UploadFailedError("Failed to upload weights.bin to b/p/x: An error occurred (SlowDown) when calling the UploadPart operation")
+    fake_s3.upload_file = refuse
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"w" * 1000)
+    entry = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"w" * 1000).hexdigest(), hashlib.sha256(b"w" * 1000).hexdigest())
+    with pytest.raises(ModelError, match=r"upload of weights.bin at s3://b/p: Failed to upload .*SlowDown"):
+        store_for(multipart_threshold=100).upload("p/x", str(path), entry)
+
+
+def test_check_mode_reports_a_new_ref_for_a_commit_already_pushed_and_pulled(monkeypatch, fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path, "main")
+    assert push(store, cache, record).changed
+    assert not push(store, cache, record).changed
+    hf_cache.write_ref(hf_cache.repo_folder(cache, "acme/tiny"), "v2", COMMIT)
+    record = hf_cache.read_snapshot(cache, "acme/tiny", COMMIT)
+    assert record.refs == ["main", "v2"]
+    before = dict(fake_s3.objects)
+    assert push(store, cache, record, check_mode=True).changed, "the real run writes refs/v2"
+    assert fake_s3.objects == before
+    assert push(store, cache, record).changed and "p/models--acme--tiny/refs/v2" in fake_s3.objects
+
+    monkeypatch.setattr(operations, "open_store", lambda settings: store)
+    node = operations.Places(cache=str(tmp_path / "node"), s3=store.settings)
+    assert operations.pull([sources.HubSource("acme/tiny", "main")], node)[0]["changed"]
+    planned = operations.pull([sources.HubSource("acme/tiny", "v2")], dataclasses.replace(node, check_mode=True))[0]
+    assert planned["changed"] and planned["bytes_moved"] == 0, "only the ref is new, and the real run writes it"
+    assert not os.path.exists(os.path.join(hf_cache.repo_folder(node.cache, "acme/tiny"), "refs", "v2"))
+    assert operations.pull([sources.HubSource("acme/tiny", "v2")], node)[0]["changed"]
+    assert not operations.pull([sources.HubSource("acme/tiny", "v2")], dataclasses.replace(node, check_mode=True))[0]["changed"]
+
+
+def test_leftover_temporary_refs_are_not_pushed(fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path, "main")
+    (tmp_path / "staged" / "models--acme--tiny" / "refs" / ".main.k2j3h4").write_text(COMMIT)
+    record = hf_cache.read_snapshot(cache, "acme/tiny", "main")
+    push(store, cache, record)
+    assert sorted(key for key in fake_s3.objects if "/refs/" in key) == ["p/models--acme--tiny/refs/main"]
