@@ -47,6 +47,9 @@ class CutProxy:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30)
             with self.lock:
                 self.connections.extend([client, upstream])
+            if self.cut.is_set():  # accepted as the cut happened: reset it too, or the client waits for its read timeout
+                self._close_all()
+                break
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
         self.listener.close()  # refused from now on, like a dead link
@@ -69,13 +72,23 @@ class CutProxy:
             pass
         if self.cut.is_set():
             self._close_all()
+            for connection in (source, target):  # its own pair, even if it was registered after a _close_all
+                _reset(connection)
 
     def _close_all(self):
         with self.lock:
             connections, self.connections = self.connections, []
         for connection in connections:
-            try:
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a clean close
-                connection.close()
-            except OSError:
-                pass
+            _reset(connection)
+
+
+def _reset(connection):
+    """Break the connection as a dead link would. shutdown first: close() alone neither wakes a pump
+    thread blocked in recv() on it nor, while that thread holds it, tells the client anything, which
+    then waits out its whole read timeout."""
+    for step in (lambda: connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
+                 lambda: connection.shutdown(socket.SHUT_RDWR), connection.close):
+        try:
+            step()
+        except OSError:
+            pass
