@@ -121,6 +121,14 @@ def measure_model(name, cache, repo_id, store, client, aws, args):  # pylint: di
     return results
 
 
+def warm_up(client):
+    """A fresh SeaweedFS allocates its volumes on the first writes, which takes seconds: let that happen before
+    any timing, or whichever tool goes first pays for it."""
+    for number in range(8):
+        client.put_object(Bucket=BUCKET, Key=f"warm-up/{number}", Body=os.urandom(1 << 20))
+    clear(client, "warm-up/")
+
+
 def report(rows):
     mb = 1e6
     print(f"\n{'model':<12} {'size MB':>8} | {'push ours':>10} {'push aws':>9} {'ratio':>6} | {'pull ours':>10} {'pull aws':>9} {'ratio':>6} | "
@@ -157,6 +165,7 @@ def main():
         client = boto3.client("s3", endpoint_url=store["endpoint_url"], aws_access_key_id=store["access_key"],
                               aws_secret_access_key=store["secret_key"], region_name=store["region"])
         client.create_bucket(Bucket=BUCKET)
+        warm_up(client)
         started = time.monotonic()
         rows = [measure_model("minilm", cache, "sentence-transformers/all-MiniLM-L6-v2", store, client, aws, args),
                 measure_model("synthetic", cache, "bench/synthetic-2g", store, client, aws, args)]

@@ -283,7 +283,7 @@ def test_a_corrupted_file_above_the_multipart_threshold_is_refused_before_any_by
     with open(blob, "r+b") as handle:
         handle.write(b"\0" * 4096)  # same size
     result = run_module("model_cache", {"state": "pushed", "path": cache, "s3": dict(s3, multipart_threshold=5 << 20, multipart_chunksize=5 << 20)})
-    assert result["failed"] and "(weights.bin) does not hold the bytes of sha256" in result["msg"] and "nothing was uploaded" in result["msg"], result["msg"]
+    assert result["failed"] and "(weights.bin) does not hold the bytes of sha256" in result["msg"] and "nothing was stored" in result["msg"], result["msg"]
     objects = stored(s3_client, s3["bucket"], s3["prefix"] + "/")
     assert f"{s3['prefix']}/blobs/sha256/{weights['sha256']}" not in objects
     assert not [key for key in objects if "/refs/" in key or key.endswith(".json")]

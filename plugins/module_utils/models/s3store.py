@@ -19,16 +19,15 @@ The manifest is written after every object and the refs after the manifest; a pu
 
 Every object carries its sha256 in metadata (x-amz-meta-sha256): multipart ETags and composite
 checksums change with the part size, so they are not content identities. Single PUTs also send
-ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed before
-its parts go up (an object never carries a sha256 its bytes were not proven to have, even if the run
-is killed or the user may not delete objects) and again while they go up, the object deleted if the
-file changed meanwhile. An object already present with the same size and sha256 is not sent again.
+ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed as its
+parts are read, and the upload is completed only once the whole file has proven its sha256, so an
+object never carries a sha256 its bytes were not proven to have, even if the run is killed or the
+user may not delete objects. An object already present with the same size and sha256 is not sent again.
 """
 
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -168,23 +167,12 @@ class Store:
                 raise
 
     def _upload_in_parts(self, key, path, entry, metadata):
-        """A multipart upload (parts read and sent in parallel) of a file proven to hold the entry's bytes first:
-        the sha256 metadata is then true whatever happens to the run. Another thread hashes it again while the
-        parts go up; if it changed meanwhile, the object is deleted again."""
-        size, sha256, _hasher = snapshots.hash_file(path)
-        if sha256 != entry.sha256 or size != entry.size:
-            raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256} (it has {size} bytes of sha256 {sha256}): "
-                             "the local copy is corrupted, stage it again; nothing was uploaded")
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as hashing:
-            digest = hashing.submit(snapshots.hash_file, path)
-            with self.explained(f"upload of {entry.path}"):
-                self.client.upload_file(path, self.settings.bucket, key, ExtraArgs={"Metadata": metadata}, Config=self.transfer)
-            size, sha256, _hasher = digest.result()
-        if sha256 != entry.sha256 or size != entry.size:
-            with self.explained(f"removal of the corrupted upload {entry.path}"):
-                self.client.delete_object(Bucket=self.settings.bucket, Key=key)
-            raise ModelError(f"{path} ({entry.path}) changed while it was uploaded (it no longer holds the bytes of sha256 {entry.sha256}): "
-                             "stage it again; the object was removed")
+        """A multipart upload that reads the file once, front to back, through a reader that hashes it and refuses
+        to reach its end unless the bytes are the entry's. S3 completes a multipart upload only after the last part
+        has been read, so a corrupted file abandons the upload: no object ever carries a sha256 its bytes lack."""
+        with self.explained(f"upload of {entry.path}"), open(path, "rb") as handle:
+            self.client.upload_fileobj(_ProvenReader(handle, entry, path), self.settings.bucket, key,
+                                       ExtraArgs={"Metadata": metadata}, Config=self.transfer)
 
     def download(self, key, handle, what):
         with self.explained(f"download of {what}"):
@@ -237,3 +225,24 @@ class Store:
 
 def hf_folder(repo_id):
     return "models--" + hf_cache.check_repo_id(repo_id).replace("/", "--")
+
+
+class _ProvenReader:
+    """A file as a one-way stream (so the transfer reads it in order) whose end proves its sha256 and size."""
+
+    def __init__(self, handle, entry, path):
+        self.handle, self.entry, self.path = handle, entry, path
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def read(self, amount=-1):
+        block = self.handle.read(amount)
+        if block:
+            self.hasher.update(block)
+            self.size += len(block)
+            return block
+        if self.size != self.entry.size or self.hasher.hexdigest() != self.entry.sha256:
+            raise ModelError(f"{self.path} ({self.entry.path}) does not hold the bytes of sha256 {self.entry.sha256} (it has {self.size} "
+                             f"bytes of sha256 {self.hasher.hexdigest()}): the local copy is corrupted, stage it again; the upload was "
+                             "abandoned before it completed, so nothing was stored")
+        return block

@@ -46,11 +46,17 @@ class FakeS3:
         self.calls.append(("put_object", Key, dict(Metadata or {})))
         self.objects[Key] = (data, dict(Metadata or {}))
 
-    def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Config=None):  # noqa: N803  pylint: disable=invalid-name,unused-argument
+    def upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs=None, Config=None):  # noqa: N803  pylint: disable=invalid-name,unused-argument
+        """As s3transfer does: read the stream to its end (in parts) before the object is completed."""
         metadata = dict((ExtraArgs or {}).get("Metadata", {}))
-        self.calls.append(("upload_file", Key, metadata))
-        with open(Filename, "rb") as handle:
-            self.objects[Key] = (handle.read(), metadata)
+        parts = []
+        while True:
+            part = Fileobj.read(64)
+            if not part:
+                break
+            parts.append(part)
+        self.calls.append(("upload_fileobj", Key, metadata))
+        self.objects[Key] = (b"".join(parts), metadata)
 
     def delete_object(self, Bucket, Key):  # noqa: N803  pylint: disable=invalid-name,unused-argument
         self.calls.append(("delete_object", Key, {}))

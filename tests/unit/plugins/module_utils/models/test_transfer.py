@@ -145,18 +145,19 @@ def test_a_corrupted_file_above_the_multipart_threshold_is_never_stored_with_its
     path = tmp_path / "weights.bin"
     path.write_bytes(b"w" * 1000)
     entry = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"v" * 1000).hexdigest(), hashlib.sha256(b"v" * 1000).hexdigest())
-    with pytest.raises(ModelError, match="the local copy is corrupted, stage it again; nothing was uploaded"):
+    with pytest.raises(ModelError, match="the local copy is corrupted, stage it again; the upload was abandoned before it completed"):
         store.upload("p/blobs/sha256/" + entry.sha256, str(path), entry)
     assert not fake_s3.calls and not fake_s3.objects, "not one object may carry a sha256 its bytes were not proven to have"
     good = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"w" * 1000).hexdigest(), hashlib.sha256(b"w" * 1000).hexdigest())
     store.upload("p/blobs/sha256/" + good.sha256, str(path), good)
-    assert [call[0] for call in fake_s3.calls] == ["upload_file"] and fake_s3.calls[0][2]["sha256"] == good.sha256
+    assert [call[0] for call in fake_s3.calls] == ["upload_fileobj"] and fake_s3.calls[0][2]["sha256"] == good.sha256
+    assert fake_s3.objects["p/blobs/sha256/" + good.sha256][0] == b"w" * 1000
 
 
 def test_a_failed_multipart_upload_is_a_clear_error(fake_s3, store_for, tmp_path):
     def refuse(*args, **kwargs):
         raise S3UploadFailedError("Failed to upload weights.bin to b/p/x: An error occurred (SlowDown) when calling the UploadPart operation")
-    fake_s3.upload_file = refuse
+    fake_s3.upload_fileobj = refuse
     path = tmp_path / "weights.bin"
     path.write_bytes(b"w" * 1000)
     entry = snapshots.FileEntry("weights.bin", 1000, hashlib.sha256(b"w" * 1000).hexdigest(), hashlib.sha256(b"w" * 1000).hexdigest())
