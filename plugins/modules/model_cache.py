@@ -136,7 +136,7 @@ options:
         choices: [content-addressed, hf-cache-objects]
         default: content-addressed
       concurrency:
-        description: Files in flight at once; the parts of each large file go half as many at a time.
+        description: Files in flight at once; the parts of each large file go a quarter as many at a time (at least 2).
         type: int
         default: 8
       multipart_threshold:
@@ -146,7 +146,7 @@ options:
       multipart_chunksize:
         description: The part size of multipart transfers.
         type: int
-        default: 67108864
+        default: 16777216
       ca_bundle:
         description: A CA bundle for an endpoint with a private CA.
         type: path
@@ -300,7 +300,7 @@ S3_OPTIONS = dict(
     layout=dict(type="str", choices=list(s3store.LAYOUTS), default=s3store.CONTENT_ADDRESSED),
     concurrency=dict(type="int", default=8),
     multipart_threshold=dict(type="int", default=64 * 1024 * 1024),
-    multipart_chunksize=dict(type="int", default=64 * 1024 * 1024),
+    multipart_chunksize=dict(type="int", default=16 * 1024 * 1024),
     ca_bundle=dict(type="path"),
     consumer_prefix=dict(type="str"),
 )

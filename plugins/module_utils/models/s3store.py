@@ -71,7 +71,7 @@ class S3Settings:  # pylint: disable=too-many-instance-attributes
     layout: str = CONTENT_ADDRESSED
     concurrency: int = 8
     multipart_threshold: int = 64 * 1024 * 1024
-    multipart_chunksize: int = 64 * 1024 * 1024
+    multipart_chunksize: int = 16 * 1024 * 1024
     ca_bundle: str = None
     consumer_prefix: str = None
 
@@ -105,7 +105,7 @@ class Store:
                                    aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
                                    verify=settings.ca_bundle if settings.ca_bundle else None, config=config)
         self.transfer = TransferConfig(multipart_threshold=settings.multipart_threshold, multipart_chunksize=settings.multipart_chunksize,
-                                       max_concurrency=max(2, settings.concurrency // 2), use_threads=True)
+                                       max_concurrency=max(2, settings.concurrency // 4), use_threads=True)
 
     @property
     def where(self):
