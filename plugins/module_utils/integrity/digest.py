@@ -71,6 +71,13 @@ class Verifier:
         if self.size is not None and self.count > self.size:
             raise DigestMismatch(self.what, self.expected, f"more than the {self.size} bytes declared")
 
+    def through(self, chunks):
+        """Pass chunks on as they are hashed; once they end, check() (raising DigestMismatch unless they match)."""
+        for block in chunks:
+            self.update(block)
+            yield block
+        self.check()
+
     def check(self):
         if self.size is not None and self.count != self.size:
             raise DigestMismatch(self.what, f"{self.expected} ({self.size} bytes)", f"{self.count} bytes")

@@ -29,8 +29,9 @@ import tempfile
 import zlib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, mediatypes, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, OciError, PlatformMissing
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import blob_member
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
 
 MANIFEST_FILE = "manifest.json"
@@ -125,12 +126,12 @@ class _Writer:
                 handle.write(block)
             size = handle.tell()
             handle.seek(0)
-            self.tar.addfile(_member(name, size), handle)
+            self.tar.addfile(tar_member(name, size), handle)
         self.layers[diff_id] = name
         return name
 
     def _add_bytes(self, name, data):
-        self.tar.addfile(_member(name, len(data)), io.BytesIO(data))
+        self.tar.addfile(tar_member(name, len(data)), io.BytesIO(data))
 
 
 @contextlib.contextmanager
@@ -169,9 +170,10 @@ def _same_content(first, second):
 
 
 def _plan(endpoint, repo_tags, platform):
-    manifest, from_index = _platform_manifest(endpoint, platform)
+    top = endpoint.root_manifest()
+    manifest, from_index = endpoints.platform_manifest(endpoint, top, platform), mediatypes.is_index(top.media_type)
     parsed = manifest.parsed()
-    config_raw = b"".join(_blob(endpoint, parsed["config"]))
+    config_raw = b"".join(endpoints.verified_blob(endpoint, parsed["config"]))
     config = json.loads(config_raw)
     image_platform = platform_lib.of_config(config)
     if not from_index and not platform.matches(image_platform):
@@ -184,19 +186,6 @@ def _plan(endpoint, repo_tags, platform):
     for layer in layers:
         _layer_kind(layer, endpoint)  # refuse what cannot be stored before anything is written
     return _Image(endpoint, [_repo_tag(name) for name in repo_tags], config_raw, parsed["config"]["digest"], list(zip(layers, diff_ids)))
-
-
-def _platform_manifest(endpoint, platform):
-    """(the image manifest for platform, whether an index chose it); a lone manifest's platform is checked later."""
-    top = endpoint.root_manifest()
-    manifest, from_index = top, mediatypes.is_index(top.media_type)
-    if from_index:
-        chosen = platform_lib.select(top.parsed().get("manifests", []), [platform], str(endpoint))[0]
-        manifest = endpoint.manifest(chosen["digest"])
-    mediatypes.check_supported(manifest.media_type, f"{endpoint}@{manifest.digest}")
-    if mediatypes.is_index(manifest.media_type):
-        raise ArchiveError(f"{endpoint}@{manifest.digest} is an index inside an index; a docker-archive needs an image manifest")
-    return manifest, from_index
 
 
 def _layer_kind(descriptor, endpoint):
@@ -215,23 +204,10 @@ def _layer_kind(descriptor, endpoint):
 
 def _diff(endpoint, descriptor, diff_id):
     """The layer's uncompressed tar: the stored bytes checked against the digest, the tar against the diff_id."""
-    stored = _blob(endpoint, descriptor)
+    stored = endpoints.verified_blob(endpoint, descriptor)
     blocks = _gunzip(stored, f"{endpoint}: layer {descriptor['digest']}") if _layer_kind(descriptor, endpoint) == "gzip" else stored
     what = f"{endpoint}: uncompressed layer {descriptor['digest']} (diff_id)"
-    yield from _verified(blocks, digests.Verifier(diff_id, what=what))
-
-
-def _blob(endpoint, descriptor):
-    digest, size = descriptor["digest"], descriptor.get("size")
-    return _verified(endpoint.blob_chunks(digest, size), digests.Verifier(digest, size, what=f"{endpoint}: blob {digest}"))
-
-
-def _verified(chunks, verifier):
-    """Pass chunks through, raising DigestMismatch at the end unless the verifier's digest and size match."""
-    for block in chunks:
-        verifier.update(block)
-        yield block
-    verifier.check()
+    yield from digests.Verifier(diff_id, what=what).through(blocks)
 
 
 def _gunzip(chunks, what):
@@ -274,7 +250,7 @@ def _repositories(entries):
     return repositories
 
 
-def _member(name, size):
+def tar_member(name, size):
     """A member header with fixed owner, mode and time, so the same images always make the same archive bytes."""
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, 0o644, 0
@@ -378,7 +354,7 @@ class ArchiveEndpoint:
         pending = list(json.loads(self._read(self._resolve(OCI_INDEX_FILE))).get("manifests", []))
         while pending:
             descriptor = pending.pop(0)
-            if _blob_name(descriptor.get("digest", "")) not in self._members:
+            if blob_member(descriptor.get("digest", "")) not in self._members:
                 continue
             manifest = self._stored(descriptor["digest"])
             parsed = manifest.parsed()
@@ -386,7 +362,7 @@ class ArchiveEndpoint:
                 pending += parsed.get("manifests", [])
                 continue
             wanted = [parsed.get("config", {}), *parsed.get("layers", [])]
-            blobs = {d.get("digest"): _blob_name(d.get("digest", "")) for d in wanted}
+            blobs = {d.get("digest"): blob_member(d.get("digest", "")) for d in wanted}
             if wanted[0].get("digest") == config_digest and len(wanted) == layer_count + 1 and all(n in self._members for n in blobs.values()):
                 return manifest, {digest: self._resolve(name) for digest, name in blobs.items()}
         return None  # Docker 25.0.0 stored manifests without their layers: derive one instead
@@ -424,7 +400,7 @@ class ArchiveEndpoint:
 
     def _stored(self, digest):
         """A manifest or index stored under blobs/, checked against its digest."""
-        name = _blob_name(digest)
+        name = blob_member(digest)
         if name not in self._members:
             raise NotFound(f"manifest {digest} is not in the docker-archive {self.path}")
         raw = self._read(self._resolve(name))
@@ -485,8 +461,3 @@ def _inside(name, archive):
     if name.startswith("/") or ".." in name.split("/"):
         raise ArchiveError(f"{archive}: the member path {name!r} is absolute or contains '..'; refusing an archive that points outside itself")
     return posixpath.normpath(name)
-
-
-def _blob_name(digest):
-    algorithm, hexdigest = digests.parse(digest)
-    return f"blobs/{algorithm}/{hexdigest}"

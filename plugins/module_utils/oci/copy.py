@@ -19,6 +19,7 @@ import threading
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, PlatformMissing, RegistryError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
 
@@ -224,7 +225,7 @@ class Copier:
     def _upload(self, source, destination, digest, size):
         for attempt in range(self.retry.attempts):
             try:
-                destination.write_blob(digest, _verified(source.blob_chunks(digest, size), digest, size), size)
+                destination.write_blob(digest, verified_blob(source, {"digest": digest, "size": size}), size)
                 return
             except (AuthenticationError, NotFound, digests.DigestMismatch):
                 raise
@@ -269,18 +270,8 @@ def _subset_index(index, children, media_type):
 
 
 def _read_config(source, descriptor):
-    raw = b"".join(_verified(source.blob_chunks(descriptor["digest"], descriptor.get("size")),
-                             descriptor["digest"], descriptor.get("size")))
+    raw = b"".join(verified_blob(source, descriptor))
     return json.loads(raw)
-
-
-def _verified(chunks, digest, size):
-    """Pass chunks through, raising DigestMismatch at the end unless they match digest and size."""
-    verifier = digests.Verifier(digest, size, what=f"blob {digest}")
-    for block in chunks:
-        verifier.update(block)
-        yield block
-    verifier.check()
 
 
 def _default_sleep(seconds):

@@ -8,7 +8,28 @@ here, give me / take these bytes), so the copy engine never needs to know which 
 
 from __future__ import annotations
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts, mediatypes, platforms, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
+
+
+def verified_blob(endpoint, descriptor):
+    """A blob's bytes from any endpoint as they stream, raising DigestMismatch at the end unless digest and size match."""
+    digest, size = descriptor["digest"], descriptor.get("size")
+    return digests.Verifier(digest, size, what=f"{endpoint}: blob {digest}").through(endpoint.blob_chunks(digest, size))
+
+
+def platform_manifest(endpoint, root, platform):
+    """The image manifest for platform under root: the index's entry for it, or root itself when it is a lone
+    manifest (whose platform only its config tells, so the caller checks that)."""
+    manifest = root
+    if mediatypes.is_index(root.media_type):
+        chosen = platforms.select(root.parsed().get("manifests", []), [platform], str(endpoint))[0]
+        manifest = endpoint.manifest(chosen["digest"])
+    mediatypes.check_supported(manifest.media_type, f"{endpoint}@{manifest.digest}")
+    if mediatypes.is_index(manifest.media_type):
+        raise OciError(f"{endpoint}@{manifest.digest} is an index inside an index; an image manifest per platform is needed")
+    return manifest
 
 
 class RegistryEndpoint:

@@ -30,6 +30,12 @@ READ_SIZE = 1024 * 1024
 PARTIAL_PREFIX = ".partial-"  # + writer's PID: a killed writer's leftovers are recognisable
 
 
+def blob_member(digest):
+    """A blob's path inside any OCI layout or archive: blobs/<algorithm>/<hex>."""
+    algorithm, hexdigest = digests.parse(digest)
+    return f"blobs/{algorithm}/{hexdigest}"
+
+
 class Layout:
     """Read and write one OCI image layout directory."""
 
@@ -43,8 +49,7 @@ class Layout:
     # --- blobs -------------------------------------------------------------------------
 
     def blob_path(self, digest):
-        algorithm, hexdigest = digests.parse(digest)
-        return os.path.join(self.root, "blobs", algorithm, hexdigest)
+        return os.path.join(self.root, *blob_member(digest).split("/"))
 
     def blob_size(self, digest):
         try:

@@ -15,10 +15,11 @@ import shutil
 import tempfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import preload as preloads
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids, verified_chunks
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
 
 
 class ExportError(RuntimeFailure):
@@ -74,6 +75,6 @@ def _write_image(layout, image, layers):
     for manifest in {image.root.digest: image.root, image.manifest.digest: image.manifest}.values():
         written += layout.write_manifest(manifest)
     for descriptor in [image.config, *layers]:
-        written += layout.write_blob(descriptor["digest"], verified_chunks(image.endpoint, descriptor), descriptor["size"])
+        written += layout.write_blob(descriptor["digest"], verified_blob(image.endpoint, descriptor), descriptor["size"])
     layout.tag(image.root, transports.layout_name(image.reference))
     return written

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import tarfile
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids, verified_chunks
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.archive import tar_member
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import blob_member
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
 
 BLOCK = 512
 CONTAINERD_NAME = "io.containerd.image.name"
@@ -32,7 +34,7 @@ class Feed:
         self.bytes = 0
 
     def member(self, name, chunks, size):
-        yield _header(name, size)
+        yield tar_member(name, size).tobuf(format=tarfile.USTAR_FORMAT)
         yield from chunks
         yield b"\0" * (-size % BLOCK)
         if name.startswith("blobs/"):
@@ -60,11 +62,11 @@ def oci_archive(images, have, staging_name, feed):
         for manifest in {image.root.digest: image.root, image.manifest.digest: image.manifest}.values():
             if manifest.digest not in sent:
                 sent.add(manifest.digest)
-                yield from feed.data(_blob_name(manifest.digest), manifest.raw)
+                yield from feed.data(blob_member(manifest.digest), manifest.raw)
         for descriptor in image.content:
             if descriptor["digest"] not in sent:
                 sent.add(descriptor["digest"])
-                yield from feed.member(_blob_name(descriptor["digest"]), verified_chunks(image.endpoint, descriptor), descriptor["size"])
+                yield from feed.member(blob_member(descriptor["digest"]), verified_blob(image.endpoint, descriptor), descriptor["size"])
         entries.append({"mediaType": image.root.media_type, "digest": image.digest, "size": len(image.root.raw),
                         "annotations": {CONTAINERD_NAME: staging_name(image.digest)}})
     index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
@@ -80,27 +82,16 @@ def docker_archive(images, have_chains, feed):
     sent = set()
     entries = []
     for image in images:
-        config_name = _blob_name(image.config_digest)
+        config_name = blob_member(image.config_digest)
         if config_name not in sent:
             sent.add(config_name)
             yield from feed.data(config_name, image.config_bytes)
         for descriptor, chain in zip(image.layers, chain_ids(image.diff_ids)):
-            name = _blob_name(descriptor["digest"])
+            name = blob_member(descriptor["digest"])
             if chain not in have_chains and name not in sent:
                 sent.add(name)
-                yield from feed.member(name, verified_chunks(image.endpoint, descriptor), descriptor["size"])
+                yield from feed.member(name, verified_blob(image.endpoint, descriptor), descriptor["size"])
         entries.append({"Config": config_name, "RepoTags": [n for n in image.names if "@" not in n],
-                        "Layers": [_blob_name(d["digest"]) for d in image.layers]})
+                        "Layers": [blob_member(d["digest"]) for d in image.layers]})
     yield from feed.data("manifest.json", json.dumps(entries).encode())
     yield from feed.end()
-
-
-def _blob_name(digest):
-    algorithm, hexdigest = digests.parse(digest)
-    return f"blobs/{algorithm}/{hexdigest}"
-
-
-def _header(name, size):
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = size, 0o644, 0
-    return info.tobuf(format=tarfile.USTAR_FORMAT)

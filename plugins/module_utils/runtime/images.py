@@ -16,7 +16,7 @@ import hashlib
 import json
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
@@ -49,7 +49,7 @@ class NodeImage:  # pylint: disable=too-many-instance-attributes
 
     @functools.cached_property
     def config_bytes(self):
-        return b"".join(verified_chunks(self.endpoint, self.config))
+        return b"".join(endpoints.verified_blob(self.endpoint, self.config))
 
     @property
     def diff_ids(self):
@@ -129,33 +129,15 @@ def _resolve_one(endpoint, reference, pin, platform, mirror):
     root = endpoint.root_manifest()
     if pin and root.digest != pin:
         raise OciError(f"{endpoint} is {root.digest}, not the {pin} asked for: the source holds another image under this name")
-    manifest = _platform_manifest(endpoint, root, platform)
+    manifest = endpoints.platform_manifest(endpoint, root, platform)
     parsed = manifest.parsed()
-    return NodeImage(endpoint, reference, root, manifest, parsed["config"], parsed.get("layers", []),
-                     node_names(reference, root.digest, mirror))
-
-
-def _platform_manifest(endpoint, root, platform):
-    if not mediatypes.is_index(root.media_type):
-        config = json.loads(b"".join(verified_chunks(endpoint, root.parsed()["config"])))
-        if not platform.matches(platform_lib.of_config(config)):
-            raise PlatformMissing(f"{endpoint} is a single-platform image for {platform_lib.of_config(config)}; this node is {platform}")
-        return root
-    chosen = platform_lib.select(root.parsed().get("manifests", []), [platform], str(endpoint))[0]
-    manifest = endpoint.manifest(chosen["digest"])
-    if mediatypes.is_index(manifest.media_type):
-        raise OciError(f"{endpoint}@{manifest.digest} is an index inside an index; preload needs an image manifest per platform")
-    return manifest
-
-
-def verified_chunks(endpoint, descriptor):
-    """A blob's bytes as they stream, raising DigestMismatch at the end unless digest and size match."""
-    digest, size = descriptor["digest"], descriptor.get("size")
-    verifier = digests.Verifier(digest, size, what=f"{endpoint}: blob {digest}")
-    for chunk in endpoint.blob_chunks(digest, size):
-        verifier.update(chunk)
-        yield chunk
-    verifier.check()
+    image = NodeImage(endpoint, reference, root, manifest, parsed["config"], parsed.get("layers", []),
+                      node_names(reference, root.digest, mirror))
+    if manifest is root:  # a lone manifest: only its config (read once, kept by the image) names its platform
+        held = platform_lib.of_config(json.loads(image.config_bytes))
+        if not platform.matches(held):
+            raise PlatformMissing(f"{endpoint} is a single-platform image for {held}; this node is {platform}")
+    return image
 
 
 def chain_ids(diff_ids):
