@@ -147,15 +147,7 @@ def write(root, sums_path=None, workers=None, progress_path=None, check_mode=Fal
     sums_path = sums_path or os.path.join(root, SUMS_NAME)
     excluded = {os.path.relpath(sums_path, root)}
     digests, total = hash_tree(root, tree_files(root, exclude=excluded), workers, progress_path)
-    text = render(digests)
-    try:
-        with open(sums_path, encoding="utf-8") as handle:
-            changed = handle.read() != text
-    except FileNotFoundError:
-        changed = True
-    if changed and not check_mode:
-        write_text_atomically(sums_path, text)
-    return changed, len(digests), total
+    return write_text_if_changed(sums_path, render(digests), check_mode), len(digests), total
 
 
 def verify(root, sums_path=None, workers=None, progress_path=None, by_name=False, known=None):  # pylint: disable=too-many-arguments
@@ -217,6 +209,19 @@ def write_report(path, root, sums_path, verification, when=None):
     }
     write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
+
+
+def write_text_if_changed(path, text, check_mode=False):
+    """Write text to path (atomically) unless the file already holds exactly it; True when it changed (or would)."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            if handle.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    if not check_mode:
+        write_text_atomically(path, text)
+    return True
 
 
 def write_text_atomically(path, text):

@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
@@ -145,14 +145,7 @@ def write_ref(folder, ref, commit, check_mode=False):
     if any(part.startswith(".") for part in ref.split("/")):
         raise ModelError(f"{ref!r} is not a git ref name (a component starts with a dot): refusing it")
     path = os.path.join(folder, "refs", *ref.split("/"))
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == commit:
-                return False
-    if check_mode:
-        return True
-    write_text_atomically(path, commit)  # no trailing newline: huggingface_hub reads the file verbatim
-    return True
+    return write_text_if_changed(path, commit, check_mode)  # no trailing newline: huggingface_hub reads the file verbatim
 
 
 def listed_models(cache):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
@@ -51,16 +51,7 @@ def read_record(root, name):
 
 def save_record(root, snapshot, check_mode=False):
     """Write the tree's record; True when it changed (in check mode, when it would)."""
-    path = record_path(root, snapshot.name)
-    text = snapshot.to_json()
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return False
-    if check_mode:
-        return True
-    write_text_atomically(path, text)
-    return True
+    return write_text_if_changed(record_path(root, snapshot.name), snapshot.to_json(), check_mode)
 
 
 def listed_trees(root):
