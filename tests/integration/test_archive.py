@@ -14,6 +14,7 @@ import uuid
 import docker
 import pytest
 
+from corruption import corrupt_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, copy, endpoints, layout as layouts, platforms, reference, registry
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, PlatformMissing
@@ -216,10 +217,7 @@ def test_a_corrupted_layer_blob_fails_and_leaves_nothing_behind(image_set, tmp_p
     layout = layouts.Layout(str(corrupt))
     ref = image_set["refs"][0]
     layer = platform_image(layout, ref, AMD64)[1]["layers"][-1]["digest"]
-    blob = corrupt / "blobs" / "sha256" / layer.split(":")[1]
-    data = bytearray(blob.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    blob.write_bytes(bytes(data))
+    corrupt_blob(corrupt, layer)
     target = tmp_path / "out"
     target.mkdir()
     with pytest.raises(digests.DigestMismatch) as mismatch:

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from corruption import corrupt_blob
 from faulty_proxy import Fault, FaultyProxy
 from module_runner import run_module
 
@@ -156,10 +157,7 @@ def test_corrupted_source_blob_commits_nothing(testbed, image_set, tmp_path):
     subprocess.run(["cp", "-r", image_set["path"], str(corrupt)], check=True)
     ref = image_set["refs"][0]
     layer = image_manifests(str(corrupt), ref)[0]["layers"][-1]["digest"]
-    path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    corrupt_blob(corrupt, layer)
     target = f"{testbed.public_registry}/corrupt/test:v1"
     result = run_module("image_copy", {"images": [{"source": f"oci:{corrupt}:{ref}", "destination": f"docker://{target}"}],
                                        "registries": [{"host": testbed.public_registry, "insecure": True}]})

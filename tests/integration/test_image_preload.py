@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from corruption import corrupt_blob
 from faulty_proxy import Fault, FaultyProxy
 from module_runner import run_module
 from testbed import processes, services
@@ -241,10 +242,7 @@ def test_corrupt_source_fails_clearly_and_leaves_existing_images(node, image_set
     layer = next(l["digest"] for l in read_blob(layout, manifest_digest)["layers"] if l["digest"] not in kept_layers)
     if layer in node.blobs():  # left by an earlier test's import: the node must lack it for the corrupt copy to be read
         node.ctr("content", "rm", layer)
-    path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    corrupt_blob(corrupt, layer)
 
     result = preload(node.socket, f"oci:{corrupt}", images=[f"docker.io/{keep}", f"docker.io/{broken}"], platform="linux/amd64")
     assert result["failed"] and layer in result["msg"]
@@ -270,10 +268,7 @@ def test_docker_refusing_a_corrupt_stream_keeps_its_tags(testbed, image_set, tmp
         shutil.copytree(layout, corrupt)
         manifest_digest = layout_images(layout)[broken][1].get("linux/amd64") or layout_images(layout)[broken][0]
         layer = read_blob(layout, manifest_digest)["layers"][-1]["digest"]
-        path = corrupt / "blobs" / "sha256" / layer.split(":")[1]
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        path.write_bytes(bytes(data))
+        corrupt_blob(corrupt, layer)
 
         result = preload(socket, f"oci:{corrupt}", images=[f"docker.io/{broken}"])
         assert result["failed"] and layer in result["msg"]
