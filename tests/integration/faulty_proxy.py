@@ -9,11 +9,11 @@ import base64
 import dataclasses
 import http.client
 import json
-import http.server
 import re
-import threading
 import time
 import urllib.parse
+
+from loopback_http import LoopbackHTTPServer
 
 
 @dataclasses.dataclass
@@ -31,11 +31,12 @@ class Fault:
         return self.hits < self.times and method == self.method and re.search(self.path_pattern, path)
 
 
-class FaultyProxy:
+class FaultyProxy(LoopbackHTTPServer):
     """bearer=(user, password) makes it demand bearer tokens from its own /token service,
     as Docker Hub, GHCR and Harbor do, before forwarding."""
 
     TOKEN = "testbed-bearer-token"
+    METHODS = ("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE")
 
     def __init__(self, upstream_host, upstream_port, bearer=None):
         self.upstream = (upstream_host, upstream_port)
@@ -44,36 +45,13 @@ class FaultyProxy:
         self.referrers = {}  # subject digest -> descriptors, answered on /v2/<repo>/referrers/<digest>
         self.faults = []
         self.log = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_any(self):
-                proxy.handle(self)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = do_any
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def handle(self, request):
+    def answer(self, request):
         self.log.append((request.command, request.path, request.headers.get("Range")))
         if self.bearer and self._answer_auth(request):
             return

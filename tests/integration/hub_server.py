@@ -8,12 +8,12 @@ the listing and headers still name the real ones, as a broken mirror or CDN woul
 """
 
 import hashlib
-import http.server
 import json
 import os
 import re
-import threading
 import urllib.parse
+
+from loopback_http import LoopbackHTTPServer
 
 LFS_THRESHOLD = 10 * 1000 * 1000
 
@@ -55,44 +55,23 @@ class Repo:
         return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": f} for f in sorted(folders)] + entries
 
 
-class HubServer:
+class HubServer(LoopbackHTTPServer):
     """Start with `with HubServer({"org/name": Repo(folder)}) as hub:`; hub.endpoint is the URL."""
+
+    METHODS = ("GET", "HEAD")
 
     def __init__(self, repos):
         self.repos = repos
         self.corrupt = {}
         self.requests = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                server.answer(self, body=True)
-
-            def do_HEAD(self):  # noqa: N802
-                server.answer(self, body=False)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def answer(self, request, body):
+    def answer(self, request):
+        body = request.command != "HEAD"
         url = urllib.parse.urlsplit(request.path)
         path = urllib.parse.unquote(url.path)
         self.requests.append((request.command, path))

@@ -8,17 +8,17 @@ the listing still names the real digest.
 
 import base64
 import hashlib
-import http.server
 import json
 import re
-import threading
 import urllib.parse
+
+from loopback_http import LoopbackHTTPServer
 
 API_KEY = "nvapi-loopback-test-key"
 PAGE_SIZE = 2  # small, so the client must follow pages
 
 
-class NgcServer:
+class NgcServer(LoopbackHTTPServer):
     """models: {(org, team, model, version): {path: bytes}}; team may be ""."""
 
     def __init__(self, models, status="UPLOAD_COMPLETE"):
@@ -26,32 +26,11 @@ class NgcServer:
         self.status = status
         self.corrupt = {}
         self.requests = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                server.answer(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"http://127.0.0.1:{self.port}"
 
     def answer(self, request):
         url = urllib.parse.urlsplit(request.path)
