@@ -116,8 +116,8 @@ written:
   description: Files and links written by the unpack.
   returned: when O(state=unpacked)
   type: int
-skipped:
-  description: Files and links already in place with the same content.
+unchanged:
+  description: Files and links already in place with the same content (named so that Ansible never reads it as the task's skip status).
   returned: when O(state=unpacked)
   type: int
 removed:

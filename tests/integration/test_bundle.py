@@ -56,7 +56,7 @@ def test_unpack_rebuilds_the_bundle_verifies_it_and_is_idempotent(sealed_bundle,
     assert os.readlink(target / "models" / "current") == "weights.bin"
     assert json.loads(report.read_text())["result"] == "verified"
     again = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
-    assert again["changed"] is False and again["written"] == 0 and again["skipped"] > 0
+    assert again["changed"] is False and again["written"] == 0 and again["unchanged"] > 0
 
 
 @pytest.mark.parametrize("damage", ["flip", "missing", "truncate", "swap"])
@@ -81,8 +81,9 @@ def test_damaged_volumes_are_named_and_nothing_is_unpacked(sealed_bundle, tmp_pa
     assert not target.exists()
 
 
-def malicious_volumes(volumes, members):
-    """A one-volume 'bundle' whose tar holds the given (TarInfo, bytes) members, with a valid index."""
+def malicious_volumes(volumes, members, **index_keys):
+    """A one-volume 'bundle' whose tar holds the given (TarInfo, bytes) members, with a hand-written index
+    (never written by the module under test) plus any index keys given."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for info, data in members:
@@ -90,7 +91,8 @@ def malicious_volumes(volumes, members):
     raw = buffer.getvalue()
     volumes.mkdir()
     (volumes / "evil.tar.000").write_bytes(raw)
-    index = {"volumes": [{"name": "evil.tar.000", "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}], "bytes": len(raw)}
+    index = dict({"name": "evil", "format": "tar", "volumes": [{"name": "evil.tar.000", "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}],
+                  "bytes": len(raw)}, **index_keys)
     (volumes / "evil.index.json").write_text(json.dumps(index))
 
 
@@ -126,12 +128,14 @@ def test_a_full_disk_is_reported_and_a_rerun_after_freeing_space_completes(seale
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target)], check=True)
     try:
         full = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
-        assert full["failed"] and "No space left" in full["msg"] and "free space" in full["msg"]
-        assert not list(target.rglob(".unpack-*")), "no half-written file is left"
+        assert full["failed"] and "No space left" in full["msg"] and "(None)" not in full["msg"], full["msg"]
+        assert "stopped at 'images/blobs/sha256/" in full["msg"], "the entry being written is named"
+        assert "need up to" in full["msg"] and "is free there" in full["msg"] and "Free at least" in full["msg"], full["msg"]
+        assert not list(target.rglob(".airlock-partial-*")), "no half-written file is left"
         subprocess.run(["mount", "-o", "remount,size=64m", str(target)], check=True)
         done = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
         assert not done.get("failed"), done.get("msg")
-        assert done["verification"]["ok"] and done["skipped"] > 0
+        assert done["verification"]["ok"] and done["unchanged"] > 0
     finally:
         subprocess.run(["umount", "-l", str(target)], check=False)
 
@@ -223,3 +227,124 @@ def test_a_differential_against_the_enclaves_lock_leaves_its_images_home(image_s
     applied = run_module("bundle", {"path": str(enclave), "volumes_dir": str(tmp_path / "usb-diff"), "name": "rel", "state": "unpacked"})
     assert not applied.get("failed"), applied.get("msg")
     assert applied["verification"]["ok"]
+
+
+def unpack_evil(tmp_path, check_mode=False):
+    return run_module("bundle", {"path": str(tmp_path / "enclave"), "volumes_dir": str(tmp_path / "usb"), "name": "evil", "state": "unpacked"},
+                      check_mode=check_mode)
+
+
+def test_a_symlink_chain_cannot_carry_a_write_outside_the_target(tmp_path):
+    """foo -> ., then foo/bar -> .. (created through foo it would land as bar -> ..), then bar/outside/victim.txt."""
+    (tmp_path / "outside").mkdir()
+    victim = tmp_path / "outside" / "victim.txt"
+    victim.write_text("precious")
+    malicious_volumes(tmp_path / "usb", [entry("foo", kind=tarfile.SYMTYPE, link="."),
+                                         entry("foo/bar", kind=tarfile.SYMTYPE, link=".."),
+                                         entry("bar/outside/victim.txt", b"overwritten")])
+    result = unpack_evil(tmp_path)
+    assert result["failed"] and "beneath the link 'foo'" in result["msg"], result
+    assert victim.read_text() == "precious"
+    assert not (tmp_path / "enclave").exists(), "nothing is touched before the whole bundle is proven"
+
+
+@pytest.mark.parametrize("links", [
+    [("up", "..")],                               # climbs above the target at once
+    [("sub/up", ".."), ("sub/x", "up/../..")],    # lexically inside, really the target's parent
+    [("sub/deep", "../a/../../..")],              # '..' after a name
+])
+def test_links_that_resolve_outside_the_target_are_refused(tmp_path, links):
+    members = [entry("sub", kind=tarfile.DIRTYPE)] + [entry(name, kind=tarfile.SYMTYPE, link=target) for name, target in links]
+    malicious_volumes(tmp_path / "usb", members)
+    result = unpack_evil(tmp_path)
+    assert result["failed"] and "points outside" in result["msg"], result
+    assert not (tmp_path / "enclave").exists()
+
+
+def test_a_link_already_in_the_target_is_never_written_through(tmp_path):
+    """The target holds a link to elsewhere (planted before, or by hand): a file beneath it is refused, not written there."""
+    elsewhere, target = tmp_path / "elsewhere", tmp_path / "enclave"
+    elsewhere.mkdir()
+    target.mkdir()
+    (target / "models").symlink_to(elsewhere)
+    malicious_volumes(tmp_path / "usb", [entry("models/weights.bin", b"payload")])
+    result = unpack_evil(tmp_path)
+    assert result["failed"] and "is a link or a file, not a folder" in result["msg"], result
+    assert not list(elsewhere.iterdir())
+    checked = unpack_evil(tmp_path, check_mode=True)
+    assert checked["failed"] and "is a link or a file" in checked["msg"]
+
+
+def held_bundle(tmp_path):
+    """An enclave that holds a bundle (a SHA256SUMS listing keep.txt and old.txt), and a file outside it."""
+    target = tmp_path / "enclave"
+    target.mkdir()
+    for name in ("keep.txt", "old.txt"):
+        (target / name).write_text(name)
+    assert not run_module("checksum", {"path": str(target), "state": "present"}).get("failed")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "x").write_text("precious")
+    return target, "sha256:" + hashlib.sha256((target / "SHA256SUMS").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("base", [
+    {"file": "SHA256SUMS", "sha256": "sha256:" + "0" * 64, "removed": ["old.txt"], "result_sha256": None},  # a base the target does not hold
+    {"file": "missing.txt", "sha256": None, "removed": ["../outside/x"], "result_sha256": None},           # null digests, a file that is not there
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": ["../outside/x"], "result_sha256": None},           # climbs out
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": ["OUTSIDE_ABSOLUTE"], "result_sha256": None},      # absolute
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": ["./old.txt"], "result_sha256": None},             # not normalised
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": ["never-listed.txt"], "result_sha256": None},      # not in the base
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": [42], "result_sha256": None},                      # wrong type
+    {"file": "SHA256SUMS", "sha256": "HELD", "removed": ["old.txt"]},                                      # a key missing
+    ["not", "an", "object"],
+])
+def test_a_hostile_differential_index_deletes_nothing(tmp_path, base):
+    target, held = held_bundle(tmp_path)
+    if isinstance(base, dict):
+        base = {key: (held if value == "HELD" else value) for key, value in base.items()}
+        base["removed"] = [str(tmp_path / "outside" / "x") if path == "OUTSIDE_ABSOLUTE" else path for path in base.get("removed", [])]
+        (target / "never-listed.txt").write_text("the enclave's own")
+    malicious_volumes(tmp_path / "usb", [entry("new.txt", b"new")], base=base)
+    result = unpack_evil(tmp_path)
+    assert result["failed"] and ("base" in result["msg"] or "differential" in result["msg"]), result
+    assert (tmp_path / "outside" / "x").read_text() == "precious"
+    assert (target / "old.txt").exists() and not (target / "new.txt").exists()
+    assert not (target / "never-listed.txt").exists() or (target / "never-listed.txt").read_text() == "the enclave's own"
+
+
+def test_a_valid_differential_index_removes_only_what_its_base_lists(tmp_path):
+    target, held = held_bundle(tmp_path)
+    new_sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in [("keep.txt", b"keep.txt"), ("new.txt", b"new")])
+    malicious_volumes(tmp_path / "usb", [entry("new.txt", b"new"), entry("SHA256SUMS", new_sums.encode())],
+                      base={"file": "SHA256SUMS", "sha256": held, "removed": ["old.txt"], "result_sha256": None})
+    result = unpack_evil(tmp_path)
+    assert not result.get("failed"), result.get("msg")
+    assert result["removed"] == 1 and not (target / "old.txt").exists() and (target / "new.txt").read_text() == "new"
+
+
+@pytest.mark.parametrize("index,key", [
+    ({"volumes": [{"name": "../../etc/passwd", "size": 1, "sha256": "0" * 64}]}, "volumes[0].name"),
+    ({"volumes": [{"name": "evil.tar.000", "size": "12", "sha256": "0" * 64}]}, "volumes[0].size"),
+    ({"volumes": [{"name": "evil.tar.000", "size": 12, "sha256": "zz"}]}, "volumes[0].sha256"),
+    ({"volumes": "evil.tar.000"}, "volumes"),
+    ({"volumes": [], "surprise": 1}, "surprise"),
+    ({"name": "other", "volumes": []}, "name"),
+    ({"compression": "lzma", "volumes": []}, "compression"),
+])
+def test_an_index_that_does_not_fit_is_refused_naming_the_key(tmp_path, index, key):
+    volumes = tmp_path / "usb"
+    volumes.mkdir()
+    (volumes / "evil.index.json").write_text(json.dumps(index))
+    result = unpack_evil(tmp_path)
+    assert result["failed"] and key in result["msg"] and "Traceback" not in result["msg"], result
+    assert not (tmp_path / "enclave").exists()
+
+
+def test_check_mode_reports_truthfully_and_writes_nothing(sealed_bundle, tmp_path):
+    volumes, target = tmp_path / "usb", tmp_path / "enclave"
+    pack(sealed_bundle, volumes)
+    fresh = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"}, check_mode=True)
+    assert fresh["changed"] and not target.exists()
+    run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+    settled = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"}, check_mode=True)
+    assert settled["changed"] is False

@@ -11,15 +11,20 @@ target, and ends with a full verification of the bundle's own SHA256SUMS.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
+import stat
 import tarfile
 import tempfile
 import time
 import traceback
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle_index, digest as digests, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_index import INDEX_SUFFIX, LOCK_NAME, BundleIndexError
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath, check_link_target, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
 
 try:
@@ -29,13 +34,11 @@ except ImportError:
     zstandard = None
     ZSTD_IMPORT_ERROR = traceback.format_exc()
 
-INDEX_SUFFIX = ".index.json"
 COMPRESSION_KEY = "AIRLOCK.compression"  # pax header of a member stored zstd-compressed
 ORIGINAL_SIZE_KEY = "AIRLOCK.size"
 # Files that start like this are compressed already: zstd over them costs CPU and saves nothing.
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh", b"PK\x03\x04")
 TAR_BUFFER = 1024 * 1024
-LOCK_NAME = "airlock.lock.json"
 
 
 class BundleError(ValueError):
@@ -61,7 +64,7 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress
         raise BundleError("compression=zstd needs the Python library zstandard (pip install zstandard)")
     fingerprint = _fingerprint(root, entries) + (f":{base['sha256']}" if base else "") + f":{compression}"
     index_path = os.path.join(out_dir, name + INDEX_SUFFIX)
-    previous = _load_index(index_path) if os.path.exists(index_path) else None
+    previous = _previous_index(index_path, name)
     if previous and previous.get("fingerprint") == fingerprint and _volumes_intact(out_dir, previous):
         return False, previous
     if check_mode:
@@ -197,7 +200,10 @@ def _add_compressed(tar, path, relative, scratch_dir):
 
 def verify_volumes(src_dir, name, workers=None, progress_path=None):
     """Every volume present, whole and matching its digest, or one error naming each that is not."""
-    index = _load_index(os.path.join(src_dir, name + INDEX_SUFFIX))
+    try:
+        index = bundle_index.load(os.path.join(src_dir, name + INDEX_SUFFIX), name)
+    except BundleIndexError as error:
+        raise BundleError(str(error)) from error
     problems, present = [], []
     for volume in index["volumes"]:
         path = os.path.join(src_dir, volume["name"])
@@ -215,73 +221,153 @@ def verify_volumes(src_dir, name, workers=None, progress_path=None):
 
 
 def unpack(src_dir, name, target, workers=None, check_mode=False, progress_path=None):
-    """Verify the volumes, then extract them in place into target; returns counts of what happened."""
+    """Verify the volumes and every entry's name and kind, then extract them in place into target.
+
+    Nothing is touched until the whole bundle is proven: the volumes' digests, the index, a
+    differential base and its removals, and every tar header (names, kinds, link targets, no
+    entry beneath a link). Writing then goes through ConfinedRoot, which resolves each path
+    through what is on disk, so neither the archive nor what the target already holds can
+    lead a write outside it. Returns counts of what happened (or, in check mode, would)."""
     index = verify_volumes(src_dir, name, workers)
     target = os.path.abspath(target)
-    if index.get("base"):
-        _check_base(index["base"], target, name)
-    if check_mode:
-        return {"changed": True, "written": 0, "skipped": 0, "volumes": len(index["volumes"])}
-    os.makedirs(target, exist_ok=True)
+    tree = ConfinedRoot(target)
+    removals = _planned_removals(index["base"], tree, name) if index.get("base") else []
     reader = VolumeReader([os.path.join(src_dir, v["name"]) for v in index["volumes"]])
-    counts = {"written": 0, "skipped": 0, "bytes_written": 0, "digests": {}}
-    progress = sums.Progress(progress_path, reader.total, index.get("files", 0))
     try:
         with tarfile.open(fileobj=reader, mode="r:", bufsize=TAR_BUFFER) as tar:
-            for member in tar:
-                _refuse_unsafe(member, target)
-                _extract(tar, member, target, counts)
-                progress.advance(member.size)
-    except OSError as error:
-        raise BundleError(f"unpacking {name} into {target} failed: {error.strerror or error} ({getattr(error, 'filename', '')}); "
-                          "free space or fix the target, then run again: files already in place are kept") from None
+            members = _checked_members(tar, name, target)
+            if check_mode:
+                changing = [m for m in members if _would_change(tree, m)] + [r for r in removals if tree.status(r)]
+                return {"changed": bool(changing), "written": 0, "unchanged": 0, "removed": 0, "volumes": len(index["volumes"])}
+            os.makedirs(target, exist_ok=True)
+            removed = sum(tree.unlink(relative) for relative in removals)
+            counts = _extract_all(tar, members, tree, sums.Progress(progress_path, reader.total, len(members)), name)
+    except UnsafePath as error:
+        raise BundleError(f"{name}: {error}; nothing more was written") from error
     finally:
         reader.close()
-    removed = _remove(target, index.get("base", {}).get("removed", []))
     counts.update(changed=counts["written"] > 0 or removed > 0, removed=removed, volumes=len(index["volumes"]))
     return counts
+
+
+def _extract_all(tar, members, tree, progress, name):
+    """Extract the checked members; a failure names the entry, the space still needed and the way on."""
+    counts = {"written": 0, "unchanged": 0, "bytes_written": 0, "digests": {}}
+    for position, member in enumerate(members):
+        try:
+            _extract(tar, member, tree, counts)
+        except OSError as error:
+            raise BundleError(_write_failure(error, member, members[position:], tree.root, name)) from error
+        progress.advance(member.size)
+    return counts
+
+
+def _write_failure(error, member, remaining, target, name):
+    """What went wrong writing member, in words that say how to go on (never a bare 'None')."""
+    reason = error.strerror or str(error)
+    message = f"unpacking {name} into {target} stopped at {member.name!r}: {reason}"
+    if error.errno == errno.ENOSPC:
+        still = sum(_original_size(m) for m in remaining if m.isfile())
+        free = shutil.disk_usage(target).free
+        message += (f"; the remaining {len(remaining)} entries need up to {_size(still)} and {_size(free)} is free there. "
+                    f"Free at least {_size(max(still - free, 0) or still)} on {target} (or unpack elsewhere), then run again")
+    else:
+        message += "; fix the target (permissions, a file where a folder belongs), then run again"
+    return message + ": files already in place are kept and not written twice"
+
+
+def _size(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return str(count)
 
 
 def write_volume_report(path, src_dir, name, failure):
     """Evidence for the volumes: each with the sha256 the index promised, when, and the verdict."""
     index_path = os.path.join(src_dir, name + INDEX_SUFFIX)
-    index = _load_index(index_path)
-    report = {"checked_at": _now(), "index": index_path, "index_sha256": digests.of_file(index_path),
+    try:
+        index = bundle_index.load(index_path, name)
+    except BundleIndexError:
+        index = {"volumes": []}
+    report = {"checked_at": _now(), "index": index_path, "index_sha256": _digest_or_none(index_path),
               "lock_sha256": index.get("lock_sha256"), "result": "FAILED" if failure else "verified", "problem": failure,
               "volumes": [{"name": v["name"], "size": v["size"], "sha256": f"sha256:{v['sha256']}"} for v in index["volumes"]]}
     sums.write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
 
 
-def _check_base(base, target, name):
-    """A differential bundle applies only onto the bundle it extends (or is already applied)."""
-    digest = _digest_or_none(os.path.join(target, base["file"]))
-    if digest not in (base["sha256"], base["result_sha256"]):
-        raise BundleError(f"{name} is differential: it extends the bundle whose {base['file']} is {base['sha256']}, but {target} "
+def _planned_removals(base, tree, name):
+    """The files a differential bundle removes, proven before anything is touched.
+
+    It applies only onto the bundle it extends: the target must hold that base file with
+    that very digest, and every path to remove must be listed in it. When the target holds
+    the result already, the removals were done (they run before extraction) and none remain."""
+    digest = _digest_in(tree, base["file"])
+    if digest is not None and digest == base["result_sha256"]:
+        return []
+    if digest != base["sha256"]:
+        raise BundleError(f"{name} is differential: it extends the bundle whose {base['file']} is {base['sha256']}, but {tree.root} "
                           f"holds {digest or 'no bundle'}; unpack the bundle it extends first, nothing was unpacked")
+    if base["removed"]:
+        with tree.open_read(base["file"]) as handle:
+            listed = sums.parse(handle.read().decode("utf-8", "surrogateescape"), f"{tree.root}/{base['file']}")
+        strangers = [path for path in base["removed"] if path not in listed]
+        if strangers:
+            raise BundleError(f"{name} is differential and asks to remove {', '.join(map(repr, strangers[:5]))}, which the bundle "
+                              f"it extends ({base['file']} in {tree.root}) does not list: refusing the whole bundle, nothing was touched")
+    return base["removed"]
 
 
-def _remove(target, paths):
-    removed = 0
-    for relative in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(target, relative))
-            removed += 1
-    return removed
+def _digest_in(tree, relative):
+    """sha256:<hex> of a regular file inside the tree (never through a link), or None."""
+    status = tree.status(relative)
+    if status is None or not stat.S_ISREG(status.st_mode):
+        return None
+    with tree.open_read(relative) as handle:
+        return "sha256:" + _digest_of(iter(lambda: handle.read(TAR_BUFFER), b""))
+
+
+def _checked_members(tar, name, target):
+    """Every header of the archive, refused as a whole if any entry is unsafe; nothing is written yet."""
+    try:
+        members = tar.getmembers()
+    except tarfile.TarError as error:
+        raise BundleError(f"{name}: the volumes do not hold a readable tar ({error}); nothing was unpacked") from error
+    links = set()
+    for member in members:
+        _refuse_unsafe(member, target)
+        if member.issym():
+            links.add(_normal(member.name))
+    for member in members:
+        parts = _normal(member.name).split("/")
+        through = next(("/".join(parts[:depth]) for depth in range(1, len(parts)) if "/".join(parts[:depth]) in links), None)
+        if through:
+            raise BundleError(f"refusing tar entry {member.name!r}: it lies beneath the link {through!r} of the same bundle, "
+                              f"and would be written through it; nothing was unpacked")
+    return members
+
+
+def _normal(relative):
+    return "/".join(parts_of(relative, "tar entry"))
 
 
 def _refuse_unsafe(member, target):
     """Absolute paths, .. escapes, links out of the target, devices and FIFOs never touch the disk."""
     name = member.name
-    parts = name.replace("\\", "/").split("/")
-    if os.path.isabs(name) or ".." in parts:
-        raise BundleError(f"refusing tar entry {name!r}: it would be written outside {target}")
+    try:
+        parts_of(name, "tar entry")
+    except UnsafePath:
+        raise BundleError(f"refusing tar entry {name!r}: it would be written outside {target}; nothing was unpacked") from None
     if not (member.isfile() or member.isdir() or member.issym()):
-        raise BundleError(f"refusing tar entry {name!r}: {_kind(member)} entries are never unpacked")
+        raise BundleError(f"refusing tar entry {name!r}: {_kind(member)} entries are never unpacked; nothing was unpacked")
     if member.issym():
-        landing = os.path.normpath(os.path.join(target, os.path.dirname(name), member.linkname))
-        if os.path.isabs(member.linkname) or not (landing == target or landing.startswith(target + os.sep)):
-            raise BundleError(f"refusing symlink {name!r} -> {member.linkname!r}: it points outside {target}")
+        try:
+            check_link_target(name, member.linkname)
+        except UnsafePath as error:
+            raise BundleError(f"refusing symlink {name!r} -> {member.linkname!r}: it points outside {target} ({error}); "
+                              "nothing was unpacked") from None
 
 
 def _kind(member):
@@ -294,27 +380,33 @@ def _kind(member):
     return "special"
 
 
-def _extract(tar, member, target, counts):
-    path = os.path.join(target, member.name)
+def _would_change(tree, member):
+    """Whether extracting member would change the target; a file of the same size and time is taken as the same."""
+    status = tree.status(member.name)
     if member.isdir():
-        os.makedirs(path, exist_ok=True)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+        return status is None or not stat.S_ISDIR(status.st_mode)
     if member.issym():
-        if os.path.islink(path) and os.readlink(path) == member.linkname:
-            counts["skipped"] += 1
-            return
-        _replace_with_symlink(path, member.linkname)
-        counts["written"] += 1
+        return tree.readlink(member.name) != member.linkname
+    return (status is None or not stat.S_ISREG(status.st_mode) or status.st_size != _original_size(member)
+            or int(status.st_mtime) != int(member.mtime))
+
+
+def _extract(tar, member, tree, counts):
+    if member.isdir():
+        tree.makedirs(member.name)
+        return
+    if member.issym():
+        counts["written" if tree.symlink(member.name, member.linkname) else "unchanged"] += 1
         return
     size = _original_size(member)
-    if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == size:
-        digest = _same(tar, member, path)
+    status = tree.status(member.name)
+    if status is not None and stat.S_ISREG(status.st_mode) and status.st_size == size:
+        digest = _same(tar, member, tree)
         if digest:
-            counts["skipped"] += 1
-            counts["digests"][os.path.normpath(member.name)] = digest
+            counts["unchanged"] += 1
+            counts["digests"][_normal(member.name)] = digest
             return
-    counts["digests"][os.path.normpath(member.name)] = _write_member(tar, member, path)
+    counts["digests"][_normal(member.name)] = _write_member(tar, member, tree)
     counts["written"] += 1
     counts["bytes_written"] += size
 
@@ -338,10 +430,11 @@ def _member_blocks(tar, member):
         raise BundleError(f"{member.name} unpacked to {written} bytes, expected {_original_size(member)}: the volume is damaged")
 
 
-def _same(tar, member, path):
-    """The file's digest when the member holds exactly what is already at path, else None."""
+def _same(tar, member, tree):
+    """The file's digest when the member holds exactly what is already in the tree, else None."""
     digest = _digest_of(_member_blocks(tar, member))
-    return digest if digest == digests.hex_of_file(path) else None
+    with tree.open_read(member.name) as handle:
+        return digest if digest == _digest_of(iter(lambda: handle.read(TAR_BUFFER), b"")) else None
 
 
 def _digest_of(blocks):
@@ -351,46 +444,28 @@ def _digest_of(blocks):
     return hasher.hexdigest()
 
 
-def _write_member(tar, member, path):
-    """Temporary name, then rename: an interrupted unpack leaves no half file under a real name.
+def _write_member(tar, member, tree):
+    """Temporary name, then rename (ConfinedRoot.write): an interrupted unpack leaves no half file under a real name.
 
     Returns the sha256 of what was written, so the final verification need not read it again."""
-    descriptor, temporary = tempfile.mkstemp(prefix=".unpack-", dir=os.path.dirname(path))
     hasher = hashlib.sha256()
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            for block in _member_blocks(tar, member):
-                hasher.update(block)
-                handle.write(block)
-        os.chmod(temporary, member.mode & 0o755 | 0o644)
-        os.utime(temporary, (member.mtime, member.mtime))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+
+    def fill(handle):
+        for block in _member_blocks(tar, member):
+            hasher.update(block)
+            handle.write(block)
+    tree.write(member.name, fill, mode=member.mode & 0o755 | 0o644, mtime=member.mtime)
     return hasher.hexdigest()
-
-
-def _replace_with_symlink(path, link_target):
-    temporary = f"{path}.unpack-{os.getpid()}"
-    os.symlink(link_target, temporary)
-    os.replace(temporary, path)
 
 
 # --- the index -----------------------------------------------------------------------------
 
-def _load_index(path):
+def _previous_index(path, name):
+    """The index an earlier pack wrote, or None when there is none (or it is not one pack would write now)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            index = json.load(handle)
-    except FileNotFoundError:
-        raise BundleError(f"{path} does not exist: copy the index with the volumes (it lists them and their digests)") from None
-    except ValueError as error:
-        raise BundleError(f"{path} is not a bundle index: {error}") from None
-    if not isinstance(index.get("volumes"), list):
-        raise BundleError(f"{path} lists no volumes")
-    return index
+        return bundle_index.load(path, name)
+    except BundleIndexError:
+        return None
 
 
 def _volumes_intact(out_dir, index):
