@@ -12,7 +12,7 @@ description:
     start without pulling, from an OCI layout or a docker-archive on the node, or from the enclave's registry (by digest).
   - Only the node's own platform of a multi-arch image is imported, and only the blobs the runtime lacks travel, in one stream
     with each blob once; layers stay compressed. The stream goes straight into the runtime, with no temporary archive on disk.
-  - An image already present under all its names with the same digest is skipped. A name that points at another digest is
+  - An image already present under all its names with the same digest is left unchanged. A name that points at another digest is
     moved to the new image and reported in RV(images[].replaced).
   - Each image gets every name a pod may use, the original reference and the mirror's, each by tag and by digest (Docker holds tags only).
   - containerd (plain, k3s, RKE2) is driven through its C(ctr); an image is imported under a staging name and takes its real names
@@ -163,7 +163,7 @@ images:
       description: The config digest, which is the image ID in Docker.
       type: str
     action:
-      description: V(imported), V(tagged) (present, names added) or V(skipped) (present under all its names).
+      description: V(imported), V(tagged) (present, names added) or V(unchanged) (present under all its names).
       type: str
     names:
       description: Every name the image has (or would have) in the runtime.
@@ -196,8 +196,8 @@ tagged:
   description: Images that were present and got missing names.
   returned: with O(state=present)
   type: int
-skipped:
-  description: Images already present under every name.
+unchanged:
+  description: Images already present under every name (named so that Ansible never reads it as the task's skip status).
   returned: with O(state=present)
   type: int
 replaced:

@@ -106,7 +106,7 @@ def test_first_run_imports_every_name_and_a_second_changes_nothing(node, image_s
 
     second = preload(node.socket, f"oci:{layout}")
     assert not second.get("failed"), second.get("msg")
-    assert not second["changed"] and second["skipped"] == len(image_set["refs"]) and second["bytes_moved"] == 0
+    assert not second["changed"] and second["unchanged"] == len(image_set["refs"]) and second["bytes_moved"] == 0
     assert node.targets() == targets
 
 
@@ -317,7 +317,7 @@ def test_docker_node_loads_tags_and_skips_on_rerun(testbed, image_set):
             for name in image["names"]:
                 assert client.inspect_image(name)["Id"] == image["config"]
         second = preload(socket, f"oci:{layout}")
-        assert not second["changed"] and second["skipped"] == len(image_set["refs"]) and second["bytes_moved"] == 0
+        assert not second["changed"] and second["unchanged"] == len(image_set["refs"]) and second["bytes_moved"] == 0
     finally:
         for image in first.get("images", []):
             for name in image["names"]:
@@ -383,14 +383,14 @@ def test_preload_role_ships_each_node_only_what_it_lacks_in_batches(nodes, testb
     try:
         check = subprocess.run(argv + ["--check"], env=env, capture_output=True, text=True, timeout=600, check=False)
         assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
-        assert f"node-a (check mode: would be): imported {len(multiarch)}, tagged 0, skipped 0" in " ".join(check.stdout.split())
+        assert f"node-a (check mode: would be): imported {len(multiarch)}, tagged 0, unchanged 0" in " ".join(check.stdout.split())
         assert not nodes[0].targets() and not client.images(all=True), "check mode changes no node"
 
         first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
         assert first.stdout.count("PLAY [Preload images on the nodes]") == 2, "serial=2 runs the three nodes in two batches"
         for host in ("node-a", "node-b", "node-docker"):
-            assert f"{host}: imported {len(multiarch)}, tagged 0, skipped 0" in " ".join(first.stdout.split()), host
+            assert f"{host}: imported {len(multiarch)}, tagged 0, unchanged 0" in " ".join(first.stdout.split()), host
         per_platform = {ref: per for ref, (_d, per) in layout_images(image_set["path"]).items() if len(per) > 1}
         assert all(per["linux/arm64/v8"] in nodes[1].blobs() and per["linux/amd64"] not in nodes[1].blobs() for per in per_platform.values())
         assert not os.listdir(tmp_path / "exports"), "the controller's exports are removed"
@@ -401,7 +401,7 @@ def test_preload_role_ships_each_node_only_what_it_lacks_in_batches(nodes, testb
         for host in ("node-a", "node-b", "node-docker"):
             recap = next(line for line in second.stdout.splitlines() if line.startswith(host) and "ok=" in line)
             assert "changed=0" in recap, recap
-            assert f"{host}: imported 0, tagged 0, skipped {len(multiarch)}" in " ".join(second.stdout.split()), host
+            assert f"{host}: imported 0, tagged 0, unchanged {len(multiarch)}" in " ".join(second.stdout.split()), host
     finally:
         for held in client.images(all=True):
             client.remove_image(held["Id"], force=True)

@@ -35,7 +35,7 @@ def export(images, record, platform, destination, check_mode=False):
     """
     plan = preloads.planner_for(record, platform)
     outcomes = [plan.judge(image) for image in preloads.unique(images)]
-    needed = [o.image for o in outcomes if o.action != preloads.SKIPPED]
+    needed = [o.image for o in outcomes if o.action != preloads.UNCHANGED]
     written = 0
     if needed and not check_mode:
         written = _write_fresh(destination, needed, record)

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Preloading images into a node's runtime: only what is missing, every name checked by digest after.
 
-For each image the node already has, nothing moves (`skipped`); one it has under some of its
+For each image the node already has, nothing moves (`unchanged`); one it has under some of its
 names gets the rest (`tagged`); one it lacks, or holds incomplete after an interrupted import,
 is imported (`imported`), and a name that pointed at another image is moved and reported
 (`replaced`). All imports of one run travel in one stream holding each missing blob once.
@@ -16,7 +16,7 @@ import time
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
-SKIPPED, TAGGED, IMPORTED = "skipped", "tagged", "imported"
+UNCHANGED, TAGGED, IMPORTED = "unchanged", "tagged", "imported"
 
 
 @dataclasses.dataclass
@@ -45,10 +45,10 @@ def preload(runtime, images, platform, check_mode=False):
         plan.verify(outcomes)
     reports = [outcome.report(runtime.kind) for outcome in outcomes]
     return {
-        "changed": any(o.action != SKIPPED or o.replaced for o in outcomes),
+        "changed": any(o.action != UNCHANGED or o.replaced for o in outcomes),
         "runtime": runtime.kind, "socket": runtime.socket, "platform": str(platform), "images": reports,
         "imported": sum(o.action == IMPORTED for o in outcomes), "tagged": sum(o.action == TAGGED for o in outcomes),
-        "skipped": sum(o.action == SKIPPED for o in outcomes), "replaced": sum(bool(o.replaced) for o in outcomes),
+        "unchanged": sum(o.action == UNCHANGED for o in outcomes), "replaced": sum(bool(o.replaced) for o in outcomes),
         "bytes_moved": feed.bytes, "blobs_moved": feed.blobs, "seconds": round(time.monotonic() - started, 3),
         "warnings": _warnings(runtime.kind, outcomes),
     }
@@ -95,7 +95,7 @@ class _ContainerdPlan:
         good = [n for n in image.names if self.targets.get(n) == image.digest]
         if not good:
             return Outcome(image, IMPORTED, replaced)  # content without a name: only the manifests travel
-        return Outcome(image, SKIPPED if len(good) == len(image.names) else TAGGED, replaced)
+        return Outcome(image, UNCHANGED if len(good) == len(image.names) else TAGGED, replaced)
 
     def apply(self, outcomes, feed):
         to_import = [o.image for o in outcomes if o.action == IMPORTED]
@@ -144,7 +144,7 @@ class _DockerPlan:
         if not self.runtime.image_id(image.config_digest):
             return Outcome(image, IMPORTED, replaced)
         if all(held_id == image.config_digest for held_id in held.values()):
-            return Outcome(image, SKIPPED, {})
+            return Outcome(image, UNCHANGED, {})
         return Outcome(image, TAGGED, replaced)
 
     def apply(self, outcomes, feed):

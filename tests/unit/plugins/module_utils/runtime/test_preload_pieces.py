@@ -143,7 +143,7 @@ def test_export_writes_only_what_the_node_record_lacks(bundle, tmp_path):
                                  "snapshots": [images.chain_ids(app.diff_ids)[-1]]})
     report = export.export(wanted, record, AMD64, str(tmp_path / "sparse"))
     assert report["needed"] == 1 and {i["name"]: i["action"] for i in report["images"]} == {
-        "docker.io/library/app:1": "skipped", "quay.io/org/tool:2": "imported"}
+        "docker.io/library/app:1": "unchanged", "quay.io/org/tool:2": "imported"}
     sparse = Layout(str(tmp_path / "sparse"))
     assert sparse.ref_names() == ["quay.io/org/tool:2"]
     assert sparse.blob_size(tool.layers[0]["digest"]) is None, "the base layer the node holds is not shipped"
