@@ -16,7 +16,7 @@ description:
   - For a Compose project, writes an override file (C(docker compose -f compose.yml -f override.yml)) giving every service
     (all profiles) its mirrored image and pull policy, and every env value naming an image its mirrored reference.
   - Each override is proven before the module returns - the chart is rendered again with it, or the project read again with
-    it - and every image still outside the mirror is listed in RV(results[].unmapped) and fails the task.
+    it - and every image still outside the mirror is listed in RV(overrides[].unmapped) and fails the task.
   - Images map as in the P(airlock.airgap.image_mirror#filter) filter, which follows the layout of
     M(airlock.airgap.image_copy) to a C(docker://REGISTRY/PREFIX) destination.
   - Charts that assemble a tag from several values (for example C(tag) plus C(-{platform}-{bundle})) get their repository
@@ -240,8 +240,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
-  description: One entry per chart, then per Compose project.
+overrides:
+  description: One entry per chart, then per Compose project (not named C(results), which Ansible reads as a loop's results).
   returned: always
   type: list
   elements: dict
@@ -334,8 +334,7 @@ def main():
         outcomes = write_all(module, mirror)
     except (ChartError, ComposeError, InvalidReference, rewrite.MirrorError, OSError, ValueError) as error:
         module.fail_json(msg=str(error))
-    results = [outcome.as_dict() for outcome in outcomes]
-    result = dict(changed=any(o.changed for o in outcomes), results=results)
+    result = dict(changed=any(o.changed for o in outcomes), overrides=[outcome.as_dict() for outcome in outcomes])
     unmapped = [u for o in outcomes for u in o.unmapped]
     unpinned = [u for o in outcomes for u in o.unpinned]
     if (unmapped or unpinned) and module.params["fail_on_unmapped"]:

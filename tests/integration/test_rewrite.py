@@ -49,10 +49,10 @@ def test_platform_override_moves_every_image_and_is_idempotent(testbed, tmp_path
     args = {"registry": MIRROR, "prefix": "mirror", "pull_secrets": ["mirror-pull"], "helm_binary": testbed.helm,
             "charts": [{"chart": PLATFORM, "override": str(override)}]}
     checked = run_module("mirror_overrides", args, check_mode=True)
-    assert checked["changed"] and not override.exists() and checked["results"][0]["unmapped"] == []
+    assert checked["changed"] and not override.exists() and checked["overrides"][0]["unmapped"] == []
     result = run_module("mirror_overrides", args)
     assert not result.get("failed"), result.get("msg")
-    assert result["changed"] and result["results"][0]["unmapped"] == []
+    assert result["changed"] and result["overrides"][0]["unmapped"] == []
     values = yaml.safe_load(override.read_text())
     assert values["image"] == {"registry": MIRROR, "repository": "mirror/acme/api", "pullPolicy": "IfNotPresent"}
     assert values["imagePullSecrets"] == [{"name": "mirror-pull"}]
@@ -87,7 +87,7 @@ def test_a_tag_assembled_from_three_values(testbed, tmp_path):
     pinned = {"registry": MIRROR, "pin": "digest", "digests": {NIM_IMAGE: digest}, "helm_binary": testbed.helm, "charts": [chart]}
     refused = run_module("mirror_overrides", pinned)
     assert refused["failed"] and "not pinned by digest" in refused["msg"]
-    assert refused["results"][0]["unpinned"][0]["path"] == "spec.template.spec.containers[0].image"
+    assert refused["overrides"][0]["unpinned"][0]["path"] == "spec.template.spec.containers[0].image"
     mapped = run_module("mirror_overrides", dict(pinned, charts=[dict(chart, value_map=[
         {"path": "image.digest", "image": NIM_IMAGE, "part": "digest"}])]))
     assert not mapped.get("failed"), mapped.get("msg")
@@ -102,7 +102,7 @@ def test_an_image_no_value_controls_is_reported_unmapped(testbed, tmp_path):
     result = run_module("mirror_overrides", {"registry": MIRROR, "helm_binary": testbed.helm,
                                              "charts": [{"chart": str(chart), "override": str(tmp_path / "o.yaml")}]})
     assert result["failed"] and "1 image references are still outside" in result["msg"]
-    assert [(u["object"], u["path"], u["image"]) for u in result["results"][0]["unmapped"]] == [
+    assert [(u["object"], u["path"], u["image"]) for u in result["overrides"][0]["unmapped"]] == [
         ("CronJob/release-cleanup", "spec.jobTemplate.spec.template.spec.containers[0].image", "docker.io/library/alpine:3.20")]
 
 
