@@ -20,13 +20,17 @@ description:
     by content so models sharing a file store it once, plus a small manifest per snapshot and the refs. The
     V(hf-cache-objects) layout writes C(models--ORG--NAME/snapshots/<commit>/...) as regular objects and C(refs/), for
     consumers that sync the prefix and read it directly as a cache, and the manifest under C(models--ORG--NAME/.airlock/).
-    Objects already there with the same size and sha256 are skipped. The manifest is written after every object and the
-    refs after it, so an interrupted push is never pulled as a complete snapshot.
+    Objects already there with the same size and sha256 metadata are skipped; with O(verify_remote) they are read back and
+    hashed instead, and each one whose bytes do not verify is uploaded again. Manifests and refs are compared by their text.
+    The manifest is written after every object and the refs after it, so an interrupted push is never pulled as a complete snapshot.
   - With O(state=pulled), downloads models from S3 (or copies them from a bundle folder, O(bundle_path)) into O(path)
     (and O(tree_path)), recreating the symlinks; every file is verified and written atomically, so the service can load them
-    with C(HF_HUB_OFFLINE=1).
+    with C(HF_HUB_OFFLINE=1). Files that do not verify fail the task together, each named in RV(corrupted), and no model
+    with such a file is linked.
   - With O(state=verified), hashes every staged file against its blob name or record and requires
-    C(huggingface_hub.scan_cache_dir()) to report the cache clean.
+    C(huggingface_hub.scan_cache_dir()) to report the cache clean. With O(s3), verifies the store instead of a cache; it reads
+    back every object the manifests name and hashes it (objects shared by several models once), and fails naming every
+    one that does not hold its recorded bytes in RV(corrupted); O(state=pushed) with O(verify_remote=true) repairs them.
   - Generic trees (NGC models, NIM caches, the fine-tuning service's model folder with its C(ptm_metadatas.json)) travel
     as files and relative symlinks with a sha256 per file, at C(<tree_path>/<name>/).
 author:
@@ -36,20 +40,22 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Resolves revisions and compares with what is staged or stored, and reports the bytes that would move, writing nothing.
+    details:
+      - Resolves revisions and compares with what is staged or stored, and reports the bytes that would move, writing nothing.
+      - With O(verify_remote), reads the objects back to report what would be uploaded again.
   diff_mode:
     support: none
   idempotent:
     support: full
 requirements:
-  - huggingface_hub (for hf:// sources and O(state=verified))
+  - huggingface_hub (for hf:// sources and O(state=verified) on a cache)
   - boto3 (for O(state=pushed), O(state=pulled) and s3:// sources)
   - requests (for ngc:// sources)
 options:
   state:
     description:
       - V(staged) fetches or imports the models; V(pushed) uploads them to O(s3); V(pulled) downloads them from O(s3);
-        V(verified) checks what is staged.
+        V(verified) checks what is staged, or with O(s3) what the store holds.
     type: str
     choices: [staged, pushed, pulled, verified]
     default: staged
@@ -68,9 +74,10 @@ options:
         C(hf_model://ORG/NAME) are Hugging Face models, the others NGC models. Added to O(models).
     type: path
   path:
-    description: The Hugging Face cache directory (C(HF_HUB_CACHE)) to stage into, push from, pull into or verify.
+    description:
+      - The Hugging Face cache directory (C(HF_HUB_CACHE)) to stage into, push from, pull into or verify.
+      - Required, except with O(state=verified) and O(s3).
     type: path
-    required: true
   tree_path:
     description:
       - The folder holding generic trees (NGC models at C(org/team/model/version/model_vversion/), imported folders).
@@ -80,7 +87,9 @@ options:
     description: The Hub's URL, or a private Hub mirror's. Defaults to C(HF_ENDPOINT) or the public Hub.
     type: str
   hf_token:
-    description: A Hugging Face token for gated or private repos.
+    description:
+      - A Hugging Face token for gated or private repos (whose account accepted a gated repo's terms).
+      - Without it, C(huggingface_hub) uses C(HF_TOKEN) from the module's environment, if set.
     type: str
   allow_patterns:
     description: Only files of hf:// repos matching these glob patterns are staged.
@@ -168,7 +177,16 @@ options:
       - Merge the models, their commits and every file's sha256 into this lock file (C(airlock.lock.json)).
       - With O(state=verified), every file of a model at its locked commit is also checked against the lock's sha256,
         which catches corruption a snapshot of regular files (C(HF_HUB_DISABLE_SYMLINKS)) cannot show by its blob names.
+        With O(s3), each manifest in the store is checked against the lock the same way.
     type: path
+  verify_remote:
+    description:
+      - With O(state=pushed), read back and hash every object already in the store rather than trust its size and sha256
+        metadata, and upload again each one whose bytes are not those of its file. This repairs a store that a pull or
+        O(state=verified) with O(s3) reported corrupted; it reads every object of the models once, so leave it off for
+        routine pushes.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -201,6 +219,28 @@ EXAMPLES = r"""
     state: pulled
     path: /var/cache/huggingface/hub
     models: [hf://sentence-transformers/all-MiniLM-L6-v2]
+    s3:
+      endpoint_url: http://seaweedfs.enclave:8333
+      bucket: models
+      prefix: hf
+      access_key: "{{ s3_access }}"
+      secret_key: "{{ s3_secret }}"
+
+- name: Check every object in the store against its manifest (fails naming each corrupted one)
+  airlock.airgap.model_cache:
+    state: verified
+    s3:
+      endpoint_url: http://seaweedfs.enclave:8333
+      bucket: models
+      prefix: hf
+      access_key: "{{ s3_access }}"
+      secret_key: "{{ s3_secret }}"
+
+- name: Repair the store from the bundle, uploading again every object that does not verify
+  airlock.airgap.model_cache:
+    state: pushed
+    path: /media/bundle/models
+    verify_remote: true
     s3:
       endpoint_url: http://seaweedfs.enclave:8333
       bucket: models
@@ -265,6 +305,11 @@ models:
     changed:
       description: Whether anything was written for this model.
       type: bool
+    repaired:
+      description: The files whose objects were in the store but did not hold their bytes, uploaded again.
+      returned: with O(state=pushed) and O(verify_remote=true)
+      type: list
+      elements: str
 bytes_moved:
   description: Bytes moved, over all models.
   returned: always
@@ -281,6 +326,32 @@ lock_file:
   description: The lock file written.
   returned: when O(lock_file) is set and not in check mode
   type: str
+corrupted:
+  description:
+    - Every file whose stored bytes do not verify, in S3 or a bundle; the task fails.
+    - For S3, O(state=pushed) with O(verify_remote=true) from a cache holding the models repairs them.
+  returned: when O(state=pulled), or O(state=verified) with O(s3), finds such files
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The repo id, or the tree's name.
+      type: str
+    commit:
+      description: The model's commit.
+      type: str
+    path:
+      description: The file's path in the model.
+      type: str
+    location:
+      description: Where its bytes are stored (the object key, or the bundle's file).
+      type: str
+    sha256:
+      description: The sha256 the manifest records.
+      type: str
+    found:
+      description: What is stored there instead.
+      type: str
 """
 
 import time
@@ -309,7 +380,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["staged", "pushed", "pulled", "verified"], default="staged"),
     models=dict(type="list", elements="raw", default=[]),
     model_list=dict(type="path"),
-    path=dict(type="path", required=True),
+    path=dict(type="path"),
     tree_path=dict(type="path"),
     hf_endpoint=dict(type="str"),
     hf_token=dict(type="str", no_log=True),
@@ -322,7 +393,10 @@ ARGUMENT_SPEC = dict(
     bundle_path=dict(type="path"),
     bundle_tree_path=dict(type="path"),
     lock_file=dict(type="path"),
+    verify_remote=dict(type="bool", default=False),
 )
+REQUIRED_IF = [("state", "staged", ["path"]), ("state", "pushed", ["path"]), ("state", "pulled", ["path"]),
+               ("state", "verified", ["path", "s3"], True)]
 
 OPERATIONS = {"staged": operations.stage, "pushed": operations.push, "pulled": operations.pull, "verified": operations.verify}
 
@@ -330,10 +404,11 @@ OPERATIONS = {"staged": operations.stage, "pushed": operations.push, "pulled": o
 def required_libraries(params, models):
     """(name, import error) of each library these models and this state need."""
     state = params["state"]
+    on_store = state == "pushed" or (state == "pulled" and not params["bundle_path"]) or (state == "verified" and params["s3"])
     needed = []
-    if state == "verified" or any(isinstance(m, sources.HubSource) for m in models):
+    if (state == "verified" and not params["s3"]) or any(isinstance(m, sources.HubSource) for m in models):
         needed.append(("huggingface_hub", hub.HUGGINGFACE_HUB_IMPORT_ERROR))
-    if state == "pushed" or (state == "pulled" and not params["bundle_path"]) or any(isinstance(m, sources.S3Source) for m in models):
+    if on_store or any(isinstance(m, sources.S3Source) for m in models):
         needed.append(("boto3", s3store.BOTO3_IMPORT_ERROR))
     if any(isinstance(m, sources.NgcSource) for m in models):
         needed.append(("requests", ngc.REQUESTS_IMPORT_ERROR))
@@ -352,12 +427,12 @@ def places_from(params, check_mode):
         hub=hub.HubSettings(params["hf_endpoint"], params["hf_token"], params["allow_patterns"], params["ignore_patterns"]),
         ngc_key=params["ngc_api_key"], ngc_endpoint=params["ngc_endpoint"], ngc_auth_endpoint=params["ngc_auth_endpoint"],
         s3=settings, check_mode=check_mode, bundle_cache=params["bundle_path"], bundle_tree_root=params["bundle_tree_path"],
-        lock_file=params["lock_file"],
+        lock_file=params["lock_file"], verify_remote=params["verify_remote"],
     )
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     params = module.params
     started = time.monotonic()
     try:
@@ -367,7 +442,9 @@ def main():
         for name, error in required_libraries(params, models):
             module.fail_json(msg=missing_required_lib(name), exception=error)
         results = OPERATIONS[params["state"]](models, places_from(params, module.check_mode))
-    except (ModelError, OSError, ValueError) as error:
+    except ModelError as error:
+        module.fail_json(msg=str(error), **error.details)
+    except (OSError, ValueError) as error:
         module.fail_json(msg=str(error))
     report = dict(changed=any(r["changed"] for r in results), models=results,
                   bytes_moved=sum(r["bytes_moved"] for r in results), bytes_skipped=sum(r["bytes_skipped"] for r in results))

@@ -4,7 +4,9 @@ Exactly what snapshot_download asks (see shared notes): the revision and tree AP
 HEAD/GET on /{repo}/resolve/{commit}/{path} with X-Repo-Commit, ETag and, for LFS files,
 X-Linked-Etag/X-Linked-Size; 404s carry X-Error-Code. Clients must run with
 HF_HUB_DISABLE_XET=1. `corrupt` serves other bytes of the same size for a path, while
-the listing and headers still name the real ones, as a broken mirror or CDN would.
+the listing and headers still name the real ones, as a broken mirror or CDN would. A repo
+with a token is gated: without that bearer token every request for it is answered 401 as the
+Hub answers (X-Error-Code GatedRepo with no token, "Invalid credentials" with another one).
 """
 
 import hashlib
@@ -30,10 +32,11 @@ def file_facts(path):
 
 
 class Repo:
-    """One model repo: a folder of files at one commit, with refs naming it."""
+    """One model repo: a folder of files at one commit, with refs naming it; gated when it has a token."""
 
-    def __init__(self, folder, refs=("main",)):
+    def __init__(self, folder, refs=("main",), token=None):
         self.folder = folder
+        self.token = token
         self.files = {}
         for directory, _dirs, names in os.walk(folder):
             for name in names:
@@ -80,7 +83,7 @@ class HubServer(LoopbackHTTPServer):
                                  (r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self.resolve)):
             match = re.match(pattern, path)
             if match:
-                status, headers, payload = handler(*match.groups())
+                status, headers, payload = self.refusal(match.group(1), request.headers.get("Authorization")) or handler(*match.groups())
                 break
         else:
             status, headers, payload = 404, {"X-Error-Code": "EntryNotFound"}, b"{}"
@@ -92,6 +95,17 @@ class HubServer(LoopbackHTTPServer):
         request.end_headers()
         if body:
             request.wfile.write(payload)
+
+    def refusal(self, repo_id, authorization):
+        """The Hub's 401 for a gated repo asked without its token; None when the request may go on."""
+        repo = self.repos.get(repo_id)
+        if repo is None or repo.token is None or authorization == f"Bearer {repo.token}":
+            return None
+        if authorization is None:
+            message = f"Access to model {repo_id} is restricted. You must have access to it and be authenticated to access it. Please log in."
+            return 401, {"X-Error-Code": "GatedRepo", "X-Error-Message": message}, json.dumps({"error": message}).encode()
+        message = "Invalid credentials in Authorization header"
+        return 401, {"X-Error-Message": message}, json.dumps({"error": message}).encode()
 
     def _commit(self, repo_id, revision):
         repo = self.repos.get(repo_id)

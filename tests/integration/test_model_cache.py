@@ -180,6 +180,32 @@ def test_unknown_repo_and_revision_fail_clearly_and_stage_nothing(hub, tmp_path)
     assert not cache.exists() or not os.listdir(cache)
 
 
+def test_a_gated_repo_refuses_without_its_token_and_the_error_names_hf_token(monkeypatch, tmp_path):
+    folder = tmp_path / "gated-model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 8}')
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no token a login stored
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with HubServer({"acme/gated": Repo(str(folder), token="hf_granted")}) as gated:
+        def stage(cache, **options):
+            return run_module("model_cache", {"state": "staged", "path": str(tmp_path / cache), "models": ["hf://acme/gated"],
+                                              "hf_endpoint": gated.endpoint, **options})
+        anonymous = stage("anonymous")
+        wrong = stage("wrong", hf_token="hf_someone_else")
+        with_option = stage("with-option", hf_token="hf_granted")
+        monkeypatch.setenv("HF_TOKEN", "hf_granted")
+        from_environment = stage("from-environment")
+    for refused in (anonymous, wrong):
+        assert refused["failed"] and "refused access to acme/gated (HTTP 401)" in refused["msg"], refused.get("msg")
+        assert "gated or private, or the token is wrong" in refused["msg"] and "hf_token (or HF_TOKEN" in refused["msg"]
+    assert "no token was sent" in anonymous["msg"] and "the token sent was refused" in wrong["msg"]
+    assert "hf_someone_else" not in wrong["_stdout"]
+    for granted in (with_option, from_environment):
+        assert not granted.get("failed") and granted["changed"], granted.get("msg")
+    assert not (tmp_path / "anonymous").exists() or not os.listdir(tmp_path / "anonymous")
+
+
 def test_a_served_file_whose_sha256_does_not_match_is_refused(hub, tmp_path):
     real = hub.repos[REPO_ID]
     size = real.files["model.safetensors"]["size"]
@@ -225,19 +251,61 @@ def test_an_interrupted_upload_is_finished_by_a_rerun_moving_only_what_is_missin
     assert sum(stored(s3_client, s3["bucket"], s3["prefix"] + "/blobs/").values()) == model_bytes
 
 
-def test_a_corrupted_object_in_s3_fails_the_pull_naming_the_file(staged, s3, s3_client, tmp_path):
+def corrupt_object(s3_client, bucket, key):
+    """Flip one byte of an object, keeping its size and its metadata (the sha256 among it), as rot under the store would."""
+    body = bytearray(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    metadata = s3_client.head_object(Bucket=bucket, Key=key)["Metadata"]
+    body[len(body) // 2] ^= 0xFF
+    s3_client.put_object(Bucket=bucket, Key=key, Body=bytes(body), Metadata=metadata)
+
+
+def object_sha256(s3_client, bucket, key):
+    return hashlib.sha256(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+
+
+def test_corrupted_objects_are_all_named_by_pull_and_verify_and_a_verifying_push_repairs_them(staged, s3, s3_client, model_bytes, tmp_path):
     cache, first = staged
     run_module("model_cache", {"state": "pushed", "path": cache, "s3": s3})
-    victim = next(f for f in first["models"][0]["files"] if f["path"] == "tokenizer.json")
-    key = f"{s3['prefix']}/blobs/sha256/{victim['sha256']}"
-    s3_client.put_object(Bucket=s3["bucket"], Key=key, Body=b"x" * victim["size"], Metadata={"sha256": victim["sha256"]})
+    victims = {f["path"]: f for f in first["models"][0]["files"] if f["path"] in ("tokenizer.json", "vocab.txt")}
+    keys = {path: f"{s3['prefix']}/blobs/sha256/{victim['sha256']}" for path, victim in victims.items()}
+    for path, key in keys.items():
+        corrupt_object(s3_client, s3["bucket"], key)
+        head = s3_client.head_object(Bucket=s3["bucket"], Key=key)
+        assert head["ContentLength"] == victims[path]["size"] and head["Metadata"]["sha256"] == victims[path]["sha256"]
+    damaged = sum(victim["size"] for victim in victims.values())
+
     fresh = tmp_path / "node"
-    result = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3})
-    assert result["failed"] and "tokenizer.json is corrupted" in result["msg"]
+    pulled = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3})
+    assert pulled["failed"] and sorted(item["path"] for item in pulled["corrupted"]) == sorted(victims), pulled.get("msg")
+    for path, key in keys.items():
+        assert f"{path} ({key} holds {victims[path]['size']} bytes of sha256" in pulled["msg"]
+    assert "state: pushed and verify_remote: true" in pulled["msg"], "the error names the task that repairs the store"
     repo = fresh / FOLDER
     assert not (repo / "refs").exists() and not (repo / "snapshots").exists(), "no ref or snapshot for an incomplete model"
     assert not [p for p in (repo / "blobs").iterdir() if ".partial-" in p.name]
-    assert not (repo / "blobs" / victim["sha256"]).exists()
+    assert not [victim for victim in victims.values() if (repo / "blobs" / victim["sha256"]).exists()]
+
+    verified = run_module("model_cache", {"state": "verified", "s3": s3})
+    assert verified["failed"] and sorted(item["path"] for item in verified["corrupted"]) == sorted(victims), verified.get("msg")
+    assert {item["location"] for item in verified["corrupted"]} == set(keys.values()) and "verify_remote: true" in verified["msg"]
+
+    repair = {"state": "pushed", "path": cache, "s3": s3, "verify_remote": True}
+    planned = run_module("model_cache", repair, check_mode=True)
+    assert planned["changed"] and planned["bytes_moved"] == damaged and planned["models"][0]["repaired"] == sorted(victims)
+    assert all(object_sha256(s3_client, s3["bucket"], keys[path]) != victim["sha256"] for path, victim in victims.items()), "check mode wrote"
+    repaired = run_module("model_cache", repair)
+    assert repaired["changed"] and repaired["bytes_moved"] == damaged and repaired["bytes_skipped"] == model_bytes - damaged
+    assert repaired["models"][0]["repaired"] == sorted(victims)
+    assert all(object_sha256(s3_client, s3["bucket"], keys[path]) == victim["sha256"] for path, victim in victims.items())
+    again = run_module("model_cache", repair)
+    assert again["changed"] is False and again["bytes_moved"] == 0 and again["models"][0]["repaired"] == []
+
+    clean = run_module("model_cache", {"state": "verified", "s3": s3})
+    assert not clean.get("failed") and clean["changed"] is False and [m["name"] for m in clean["models"]] == [REPO_ID], clean.get("msg")
+    restored = run_module("model_cache", {"state": "pulled", "path": str(fresh), "s3": s3})
+    assert not restored.get("failed"), restored.get("msg")
+    assert restored["bytes_moved"] == damaged and restored["bytes_skipped"] == model_bytes - damaged, "only what the failed pull could not place"
+    assert scan_warnings(str(fresh)) == 0
 
 
 def test_store_errors_are_named(staged, s3, testbed):

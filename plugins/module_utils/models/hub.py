@@ -148,14 +148,27 @@ def _copy_from(path, handle):
 @contextlib.contextmanager
 def hub_errors_explained(source, settings):
     """Turn the client's exceptions into one clear error naming the repo, the revision and the endpoint."""
-    where = settings.endpoint or "the Hugging Face Hub"
     try:
         yield
-    except hub_errors.RevisionNotFoundError:
-        raise ModelError(f"{source}: {where} has no revision {source.revision!r} of {source.repo_id}; check the branch, tag or commit") from None
-    except hub_errors.RepositoryNotFoundError:
-        raise ModelError(f"{source}: {where} has no repo {source.repo_id} (or the token cannot see it); check the name and hf_token") from None
-    except hub_errors.EntryNotFoundError as error:
-        raise ModelError(f"{source}: {where} lists a file it then does not serve ({error}); nothing was staged") from None
-    except (hub_errors.HfHubHTTPError, OSError, ValueError) as error:
-        raise ModelError(f"{source}: downloading from {where} failed: {error}") from None
+    except (hub_errors.HfHubHTTPError, hub_errors.EntryNotFoundError, OSError, ValueError) as error:
+        raise ModelError(f"{source}: {hub_error_message(error, source, settings)}") from None
+
+
+def hub_error_message(error, source, settings):
+    """What went wrong and what fixes it. A refusal (401/403) is told by its status, whichever class the client
+    gives it: over plain HTTP (a private mirror) or with a wrong token it raises no RepositoryNotFoundError."""
+    where = settings.endpoint or "the Hugging Face Hub"
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403):
+        token = "the token sent was refused or cannot read it" if settings.token or huggingface_hub.get_token() else \
+            "no token was sent: neither hf_token nor HF_TOKEN is set"
+        return (f"{where} refused access to {source.repo_id} (HTTP {status}): the repository is gated or private, or the token is wrong "
+                f"({token}). Set the module option hf_token (or HF_TOKEN in the module's environment) to a token of an account that "
+                "may read the repository; for a gated one, accept its terms on the Hub with that account first")
+    if isinstance(error, hub_errors.RevisionNotFoundError):
+        return f"{where} has no revision {source.revision!r} of {source.repo_id}; check the branch, tag or commit"
+    if isinstance(error, hub_errors.RepositoryNotFoundError):
+        return f"{where} has no repo {source.repo_id} (or the token cannot see it); check the name and hf_token"
+    if isinstance(error, hub_errors.EntryNotFoundError):
+        return f"{where} lists a file it then does not serve ({error}); nothing was staged"
+    return f"downloading from {where} failed: {error}"

@@ -5,6 +5,10 @@
 Hugging Face models live in the cache (HF_HUB_CACHE layout); NGC models and other folders
 in the tree root. Each operation returns one record per model: what it is, which commit,
 how many files and bytes, and how many bytes were moved and skipped.
+
+Files whose stored bytes do not verify (in S3 or a bundle) fail a pull or a verification all
+together, each named, with the task that repairs them: a store is repaired by a push that
+reads its objects back (verify_remote), never by pulling again.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import shutil
 
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
-from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFiles, ModelError
+
+REPAIR_STORE = ("The store's copies are damaged, so pulling again cannot help. Repair them with model_cache state: pushed and "
+                "verify_remote: true to this s3, from a cache that holds these models (the one they were pushed from, or a bundle's "
+                "models folder): it reads every object back and uploads again each one that does not verify. model_cache state: verified "
+                "with this s3 then reports the store clean.")
+PULL_FROM_STORE_FIX = f"Nothing was linked for these models. {REPAIR_STORE} Then pull again."
+PULL_FROM_BUNDLE_FIX = ("Nothing was linked for these models. The bundle's copies are damaged: copy the bundle again from the connected side "
+                        "(model_cache state: verified with path set to the bundle's models folder checks it), then pull again.")
 
 
 @dataclasses.dataclass
@@ -35,6 +47,7 @@ class Places:  # pylint: disable=too-many-instance-attributes
     bundle_cache: str = None
     bundle_tree_root: str = None
     lock_file: str = None
+    verify_remote: bool = False
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -127,8 +140,10 @@ def push(models, places):
     store = open_store(places.s3)
     results = []
     for snapshot in local_snapshots(models, places, verify=False):
-        moved = transfer.push(store, snapshot, functools.partial(local_file, places, snapshot), places.check_mode)
+        moved = transfer.push(store, snapshot, functools.partial(local_file, places, snapshot), places.check_mode, places.verify_remote)
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
+        if places.verify_remote:
+            results[-1]["repaired"] = sorted(moved.repaired)
     return results
 
 
@@ -146,31 +161,64 @@ def pull(models, places, settings=None):
     if places.bundle_cache and settings is None:
         return pull_from_bundle(models, places)
     store = open_store(settings or places.s3)
-    if models:
-        wanted = [_remote(store, source) for source in models]
-    else:
-        refs, names = transfer.remote_contents(store)
-        wanted = [transfer.remote_hf_snapshot(store, repo_id, ref) for repo_id, ref in refs] + [transfer.remote_tree(store, n) for n in names]
-    results = []
-    for snapshot in wanted:
+
+    def pull_from_store(snapshot):
         snapshot.source = snapshot.source or store.where
-        moved = pull_one(snapshot, places, transfer.fill_from_store(store, snapshot), store.settings.concurrency)
-        results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
-    return results
+        return pull_one(snapshot, places, transfer.fill_from_store(store, snapshot), store.settings.concurrency)
+    return _pull_each(remote_snapshots(store, models), pull_from_store, functools.partial(_object_location, store), store.where, PULL_FROM_STORE_FIX)
+
+
+def remote_snapshots(store, models):
+    """The snapshots the sources name in the store (every one it holds when none are named), from their manifests."""
+    if models:
+        return [_remote(store, source) for source in models]
+    refs, names = transfer.remote_contents(store)
+    return [transfer.remote_hf_snapshot(store, repo_id, ref) for repo_id, ref in refs] + [transfer.remote_tree(store, n) for n in names]
+
+
+def _object_location(store, snapshot, entry):
+    return store.key(transfer.object_key(store, snapshot, entry))
 
 
 def pull_from_bundle(models, places):
     """The same as a pull from S3, from a bundle's models folder (a Hugging Face cache) and tree folder."""
     origin = Places(cache=places.bundle_cache, tree_root=places.bundle_tree_root)
-    results = []
-    for snapshot in local_snapshots(models, origin, verify=False):
+
+    def pull_from_folder(snapshot):
         snapshot.source = places.bundle_cache if snapshot.kind == "hf" else places.bundle_tree_root
 
-        def fill_for(entry, snapshot=snapshot):
+        def fill_for(entry):
             return functools.partial(_copy_file, local_file(origin, snapshot, entry))
-        moved = pull_one(snapshot, places, fill_for, workers=4)
+        return pull_one(snapshot, places, fill_for, workers=4)
+    return _pull_each(local_snapshots(models, origin, verify=False), pull_from_folder, functools.partial(local_file, origin),
+                      f"the bundle {places.bundle_cache}", PULL_FROM_BUNDLE_FIX)
+
+
+def _pull_each(wanted, pull_snapshot, locate, where, fix):
+    """pull_snapshot(snapshot) for every snapshot, the next one tried when one has corrupted files, which then fail the
+    run together, each named with where it is stored (locate(snapshot, entry)) and how to repair it."""
+    results, corrupted = [], []
+    for snapshot in wanted:
+        try:
+            moved = pull_snapshot(snapshot)
+        except CorruptedFiles as error:
+            corrupted += [_corrupted(snapshot, failure.entry, locate(snapshot, failure.entry), failure.found) for failure in error.failures]
+            continue
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
+    if corrupted:
+        raise _corruption_error(where, corrupted, fix)
     return results
+
+
+def _corrupted(snapshot, entry, location, found):
+    """One file that did not verify, as the failed task reports it."""
+    return {"name": snapshot.name, "commit": snapshot.commit, "path": entry.path, "location": location, "sha256": entry.sha256, "found": found}
+
+
+def _corruption_error(where, corrupted, fix):
+    listing = "; ".join(f"{item['name']}@{item['commit']}: {item['path']} ({item['location']} holds {item['found']}, not sha256 {item['sha256']})"
+                        for item in corrupted)
+    return ModelError(f"{len(corrupted)} file(s) in {where} do not hold the bytes their manifest records: {listing}. {fix}", corrupted=corrupted)
 
 
 def _copy_file(path, handle):
@@ -216,18 +264,40 @@ def _would_write(final, entry):
 
 
 def verify(models, places):
-    """Every staged file hashed against its blob name or record; the cache must scan clean."""
+    """Every staged file hashed against its blob name or record; the cache must scan clean. With s3, the store instead."""
+    if places.s3 is not None:
+        return verify_store(models, places)
     results = []
     locked = _locked_models(places.lock_file)
     for snapshot in local_snapshots(models, places, verify=True):
         if snapshot.kind == "tree":
             trees.verify(places.tree_root, snapshot)
-        _check_against_lock(snapshot, locked.get((snapshot.kind, snapshot.name)), places.lock_file)
+        _check_against_lock(snapshot, locked.get((snapshot.kind, snapshot.name)), places.lock_file, "stage or pull the model again")
         results.append(record(snapshot, 0, 0, False))
     warnings = hub.scan_warnings(places.cache) if os.path.isdir(places.cache) else []
     if warnings:
         raise ModelError(f"huggingface_hub.scan_cache_dir() reports {len(warnings)} problem(s) in {places.cache}: {'; '.join(warnings[:5])}")
     return results
+
+
+def verify_store(models, places):
+    """Every object the store's manifests name, read back and hashed (each manifest checked against the lock first, when
+    one is given): bytes changed under unchanged size and sha256 metadata show here, not at the next pull."""
+    store = open_store(places.s3)
+    wanted = remote_snapshots(store, models)
+    locked = _locked_models(places.lock_file)
+    for snapshot in wanted:
+        _check_against_lock(snapshot, locked.get((snapshot.kind, snapshot.name)), places.lock_file,
+                            f"push the model again to {store.where} from a cache that verifies against the lock")
+    corrupted = [_corrupted(snapshot, entry, key, _found(found)) for snapshot, entry, key, found in transfer.unverified_objects(store, wanted)]
+    if corrupted:
+        raise _corruption_error(store.where, corrupted, REPAIR_STORE)
+    return [record(snapshot, 0, 0, False) for snapshot in wanted]
+
+
+def _found(read_back):
+    """What an object read back holds, in words."""
+    return "nothing (the object is missing)" if read_back is None else snapshots.bytes_found(*read_back)
 
 
 def _locked_models(path):
@@ -242,9 +312,10 @@ def _locked_models(path):
         raise ModelError(f"{path} is not a lock file this collection wrote ({error}): write it again with state=staged") from None
 
 
-def _check_against_lock(snapshot, locked, lock_file):
+def _check_against_lock(snapshot, locked, lock_file, fix):
     """Every file of a snapshot at the locked commit has the locked sha256: this catches what the blob names
-    cannot, such as a corrupted regular-file snapshot (HF_HUB_DISABLE_SYMLINKS), whose blob name is its own sha256."""
+    cannot, such as a corrupted regular-file snapshot (HF_HUB_DISABLE_SYMLINKS), whose blob name is its own sha256,
+    or a manifest in a store that no longer lists what was locked."""
     if not locked or locked.get("commit") != snapshot.commit:
         return
     want = {item.get("path"): item.get("sha256") for item in locked.get("files", []) if isinstance(item, dict)}
@@ -252,5 +323,4 @@ def _check_against_lock(snapshot, locked, lock_file):
     for path in sorted(set(want) | set(have)):
         if want.get(path) != have.get(path):
             state = "missing" if path not in have else ("not in the lock" if path not in want else f"corrupted (sha256 {have[path]}, locked {want[path]})")
-            raise ModelError(f"{snapshot.kind} {snapshot.name}@{snapshot.commit}: {path} is {state} according to {lock_file}; "
-                             "stage or pull the model again")
+            raise ModelError(f"{snapshot.kind} {snapshot.name}@{snapshot.commit}: {path} is {state} according to {lock_file}; {fix}")

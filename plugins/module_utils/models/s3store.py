@@ -22,7 +22,10 @@ checksums change with the part size, so they are not content identities. Single 
 ChecksumSHA256 so the server rejects corrupted bytes; a multipart upload's file is hashed as its
 parts are read, and the upload is completed only once the whole file has proven its sha256, so an
 object never carries a sha256 its bytes were not proven to have, even if the run is killed or the
-user may not delete objects. An object already present with the same size and sha256 is not sent again.
+user may not delete objects. An object already present with the same size and sha256 is not sent again,
+unless the push reads it back (verify_remote): metadata cannot show bytes that changed under it, a
+read-back hash can, and what does not verify is uploaded again. Manifests and refs are small, so they
+are always compared by their text.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ CONTENT_ADDRESSED = "content-addressed"
 HF_CACHE_OBJECTS = "hf-cache-objects"
 LAYOUTS = (CONTENT_ADDRESSED, HF_CACHE_OBJECTS)
 MISSING_BUCKET = ("NoSuchBucket", "404", "NotFound")
+MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")
 BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidToken", "ExpiredToken")
 TREES = ".airlock/trees"
 MANIFESTS = ".airlock"
@@ -141,10 +145,23 @@ class Store:
             try:
                 head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
             except ClientError as error:
-                if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                if _is_missing(error):
                     return None
                 raise
         return head["ContentLength"], head.get("Metadata", {}).get("sha256", ""), head.get("Metadata", {})
+
+    def read_back(self, key, what):
+        """(size, sha256) of the bytes the object really holds, read and hashed as they stream past (no copy on
+        disk), or None when it is absent: the one check that sees bytes changed under unchanged metadata."""
+        digest = _DigestSink()
+        with self.explained(f"read-back of {what}"):
+            try:
+                self.client.download_fileobj(self.settings.bucket, key, digest, Config=self.transfer)
+            except ClientError as error:
+                if _is_missing(error):
+                    return None
+                raise
+        return digest.hasher.count, digest.hasher.sha256.hexdigest()
 
     def has(self, key, entry):
         found = self.stat(key)
@@ -179,26 +196,34 @@ class Store:
             self.client.download_fileobj(self.settings.bucket, key, handle, Config=self.transfer)
 
     def put_text(self, key, text, check_mode=False):
-        """Write a small text object (manifest, ref) unless it already says exactly this; True when written
+        """Write a small text object (manifest, ref) unless it already holds exactly this text, read back rather
+        than taken from its metadata, so a damaged manifest is rewritten by the next push; True when written
         (in check mode, when it would be)."""
         body = text.encode()
-        entry = snapshots.FileEntry(key, len(body), hashlib.sha256(body).hexdigest(), "")
-        if self.has(key, entry):
+        if self._body(key) == body:
             return False
         if check_mode:
             return True
-        checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
+        sha256 = hashlib.sha256(body).hexdigest()
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
         with self.explained(f"write of {key}"):
-            self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body, ChecksumSHA256=checksum, Metadata={"sha256": entry.sha256})
+            self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body, ChecksumSHA256=checksum, Metadata={"sha256": sha256})
         return True
 
     def get_text(self, key, missing_message):
+        body = self._body(key)
+        if body is None:
+            raise ModelError(missing_message)
+        return body.decode()
+
+    def _body(self, key):
+        """A small object's bytes, or None when it is absent."""
         with self.explained(f"read of {key}"):
             try:
-                return self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"].read().decode()
+                return self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"].read()
             except ClientError as error:
-                if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                    raise ModelError(missing_message) from None
+                if _is_missing(error):
+                    return None
                 raise
 
     def list_keys(self, under):
@@ -221,6 +246,10 @@ class Store:
     def relative(self, key):
         prefix = self.settings.clean_prefix
         return key[len(prefix) + 1:] if prefix else key
+
+
+def _is_missing(error):
+    return str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT
 
 
 def hf_folder(repo_id):
@@ -246,3 +275,14 @@ class _ProvenReader:
                              f"bytes of sha256 {self.hasher.hexdigest()}): the local copy is corrupted, stage it again; the upload was "
                              "abandoned before it completed, so nothing was stored")
         return block
+
+
+class _DigestSink:  # pylint: disable=too-few-public-methods
+    """A write-only stream that keeps only the size and sha256 of what passes through it. Having no seek, it makes
+    the transfer hand over the parts of a large object in order, whatever their concurrency."""
+
+    def __init__(self):
+        self.hasher = snapshots.FileHasher()
+
+    def write(self, block):
+        self.hasher.update(block)

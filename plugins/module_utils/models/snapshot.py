@@ -20,7 +20,7 @@ import re
 import tempfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
-from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFile, ModelError
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
@@ -163,8 +163,14 @@ def verify_file(path, entry, what):
     """Raise unless the file holds exactly the entry's bytes (size, sha256 and blob name)."""
     size, sha256, hasher = hash_file(path, entry.blob)
     if size != entry.size or sha256 != entry.sha256 or not hasher.names_match(entry.blob):
-        raise ModelError(f"{what}: {entry.path} is corrupted ({size} bytes, sha256 {sha256}; expected {entry.size} bytes, "
-                         f"sha256 {entry.sha256}, blob {entry.blob}); nothing was committed under its name, fetch it again")
+        raise CorruptedFile(f"{what}: {entry.path} is corrupted ({size} bytes, sha256 {sha256}; expected {entry.size} bytes, "
+                            f"sha256 {entry.sha256}, blob {entry.blob}); nothing was committed under its name, fetch it again",
+                            entry, bytes_found(size, sha256))
+
+
+def bytes_found(size, sha256):
+    """What a file or object holds instead of its record's bytes, in the words every corruption report uses."""
+    return f"{size} bytes of sha256 {sha256}"
 
 
 def commit_verified(final, entry, fill, what):

@@ -3,9 +3,10 @@
 """Move snapshots between a local cache (or tree root) and an S3 store, in either layout.
 
 Push sends each distinct object once, in parallel, skipping what the store already holds
-with the same size and sha256, and writes the manifest and refs last, so a reader never
-finds a ref naming a snapshot whose bytes are not all there. Pull writes every file through
-a temporary name and gives it its name only once its sha256 (and blob name) match.
+with the same size and sha256 (read back and hashed, with verify_remote), and writes the
+manifest and refs last, so a reader never finds a ref naming a snapshot whose bytes are not
+all there. Pull writes every file through a temporary name and gives it its name only once
+its sha256 (and blob name) match; every file that does not is named in one error.
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_ca
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models import trees
-from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFile, CorruptedFiles, ModelError
 
 
 @dataclasses.dataclass
 class Moved:
+    """Bytes moved and skipped; repaired names the files whose stored objects did not verify and were sent again."""
+
     moved: int = 0
     skipped: int = 0
     changed: bool = False
+    repaired: list = dataclasses.field(default_factory=list)
 
     def add(self, other):
         self.moved += other.moved
         self.skipped += other.skipped
         self.changed = self.changed or other.changed
+        self.repaired += other.repaired
 
 
 def object_key(store, snapshot, entry):
@@ -50,8 +55,9 @@ def manifest_key(store, snapshot):
     return f"{s3store.TREES}/{trees.record_stem(snapshot.name)}.json"
 
 
-def push(store, snapshot, local_path, check_mode=False):
-    """Upload the snapshot's files (local_path(entry) says where each lies), then its manifest and refs."""
+def push(store, snapshot, local_path, check_mode=False, verify_remote=False):
+    """Upload the snapshot's files (local_path(entry) says where each lies), then its manifest and refs. With
+    verify_remote, an object already there is read back and hashed rather than trusted by its metadata."""
     distinct = {}
     for entry in snapshot.files:
         distinct.setdefault(object_key(store, snapshot, entry), entry)
@@ -59,11 +65,13 @@ def push(store, snapshot, local_path, check_mode=False):
 
     def send(item):
         key, entry = item
-        if store.has(store.key(key), entry):
+        found = store.read_back(store.key(key), entry.path) if verify_remote else None
+        present = holds(found, entry) if verify_remote else store.has(store.key(key), entry)
+        if present:
             return Moved(skipped=entry.size)
         if not check_mode:
             store.upload(store.key(key), local_path(entry), entry)
-        return Moved(moved=entry.size, changed=True)
+        return Moved(moved=entry.size, changed=True, repaired=[entry.path] if found else [])
 
     for outcome in run_parallel(send, sorted(distinct.items()), store.settings.concurrency):
         result.add(outcome)
@@ -77,8 +85,14 @@ def push(store, snapshot, local_path, check_mode=False):
     return result
 
 
+def holds(found, entry):
+    """Whether an object read back as found ((size, sha256), or None when absent) holds the entry's bytes."""
+    return found == (entry.size, entry.sha256)
+
+
 def run_parallel(action, items, workers):
-    """action(item) for every item on a bounded pool; the first failure is raised after all have stopped."""
+    """action(item) for every item on a bounded pool, raising once all have stopped: the first failure that is not a
+    corrupted file, else every corrupted file together, so that one error names them all rather than the first."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(action, item) for item in items]
         outcomes, failures = [], []
@@ -87,8 +101,11 @@ def run_parallel(action, items, workers):
                 outcomes.append(future.result())
             except (ModelError, OSError) as error:
                 failures.append(error)
+    others = [failure for failure in failures if not isinstance(failure, CorruptedFile)]
+    if others:
+        raise others[0]
     if failures:
-        raise failures[0]
+        raise CorruptedFiles(failures)
     return outcomes
 
 
@@ -136,6 +153,23 @@ def remote_contents(store):
     names = [store.relative(key)[len(s3store.TREES) + 1:-len(".json")] for key, _size in store.list_keys(s3store.TREES)
              if key.endswith(".json") and "/" not in store.relative(key)[len(s3store.TREES) + 1:]]
     return models, [remote_tree(store, name, stem=True).name for name in names]
+
+
+def unverified_objects(store, wanted):
+    """Every object the snapshots' manifests name, read back and hashed, each once even when models share it:
+    (snapshot, entry, key, found) for each use of an object that does not hold the entry's bytes (found is
+    (size, sha256), or None when the object is absent)."""
+    uses = {}
+    for snapshot in wanted:
+        for entry in snapshot.files:
+            uses.setdefault(store.key(object_key(store, snapshot, entry)), []).append((snapshot, entry))
+
+    def check(item):
+        key, users = item
+        found = store.read_back(key, users[0][1].path)
+        return [(snapshot, entry, key, found) for snapshot, entry in users if not holds(found, entry)]
+
+    return [bad for outcome in run_parallel(check, sorted(uses.items()), store.settings.concurrency) for bad in outcome]
 
 
 def fill_from_store(store, snapshot):

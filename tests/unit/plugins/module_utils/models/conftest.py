@@ -68,6 +68,7 @@ class FakeS3:
         return {"Body": io.BytesIO(self.objects[Key][0])}
 
     def download_fileobj(self, Bucket, Key, Fileobj, Config=None):  # noqa: N803  pylint: disable=invalid-name,unused-argument
+        self.calls.append(("download_fileobj", Key, {}))
         if Key not in self.objects:
             raise _missing("GetObject")
         Fileobj.write(self.objects[Key][0])

@@ -1,10 +1,12 @@
-"""NGC errors without secrets; Hub staging inside the cache, across file systems."""
+"""NGC errors without secrets; Hub refusals that name hf_token; Hub staging inside the cache, across file systems."""
 
 import errno
 import os
 import types
 
+import httpx2
 import pytest
+from huggingface_hub.utils import hf_raise_for_status
 
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
@@ -75,3 +77,19 @@ def test_the_hub_stages_inside_the_cache_and_falls_back_to_a_verified_copy_acros
     assert sorted(os.listdir(cache)) == ["models--acme--tiny"], "the private stage is gone"
     for entry in fetched.files:
         snapshots.verify_file(hf_cache.blob_path(str(cache), "acme/tiny", entry.blob), entry, "test")
+
+
+@pytest.mark.parametrize("status, headers", [(401, {"X-Error-Code": "GatedRepo"}), (401, {"X-Error-Message": "Invalid credentials in Authorization header"}),
+                                             (403, {"X-Error-Code": "GatedRepo"}), (403, {})])
+def test_a_refusal_names_hf_token_whichever_error_the_client_raises(status, headers):
+    request = httpx2.Request("GET", "https://hub.example/api/models/acme/gated/revision/main")
+    with pytest.raises(ModelError, match=rf"refused access to acme/gated \(HTTP {status}\): the repository is gated or private.*hf_token \(or HF_TOKEN"):
+        with hub.hub_errors_explained(sources.HubSource("acme/gated"), hub.HubSettings("https://hub.example", token="hf_x")):
+            hf_raise_for_status(httpx2.Response(status, headers=headers, request=request))
+
+
+def test_a_missing_repo_is_still_told_apart_from_a_refusal():
+    request = httpx2.Request("GET", "https://hub.example/api/models/acme/none/revision/main")
+    with pytest.raises(ModelError, match="has no repo acme/none"):
+        with hub.hub_errors_explained(sources.HubSource("acme/none"), hub.HubSettings("https://hub.example")):
+            hf_raise_for_status(httpx2.Response(404, headers={"X-Error-Code": "RepoNotFound"}, request=request))

@@ -119,9 +119,9 @@ def staged_model(tmp_path, revision="main"):
     return cache, hf_cache.read_snapshot(cache, "acme/tiny", COMMIT)  # with every ref naming the commit, as a push reads it
 
 
-def push(store, cache, record, check_mode=False):
+def push(store, cache, record, check_mode=False, verify_remote=False):
     places = operations.Places(cache=cache)
-    return transfer.push(store, record, lambda entry: operations.local_file(places, record, entry), check_mode)
+    return transfer.push(store, record, lambda entry: operations.local_file(places, record, entry), check_mode, verify_remote)
 
 
 def test_an_interrupted_hf_cache_objects_push_is_not_pulled_as_complete(fake_s3, store_for, tmp_path):
@@ -195,3 +195,87 @@ def test_leftover_temporary_refs_are_not_pushed(fake_s3, store_for, tmp_path):
     record = hf_cache.read_snapshot(cache, "acme/tiny", "main")
     push(store, cache, record)
     assert sorted(key for key in fake_s3.objects if "/refs/" in key) == ["p/models--acme--tiny/refs/main"]
+
+
+def flip_middle_byte(fake_s3, key):
+    """Bytes changed under the store, the object's size and metadata (its sha256 among it) kept."""
+    body, metadata = fake_s3.objects[key]
+    middle = len(body) // 2
+    fake_s3.objects[key] = (body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:], metadata)
+
+
+def test_a_verifying_push_uploads_again_only_the_objects_whose_bytes_changed(fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path)
+    push(store, cache, record)
+    weights = next(entry for entry in record.files if entry.path == "weights.bin")
+    key = f"p/blobs/sha256/{weights.sha256}"
+    original = fake_s3.objects[key][0]
+    flip_middle_byte(fake_s3, key)
+    assert not push(store, cache, record).changed, "metadata alone cannot show it: the reason for verify_remote"
+    damaged = dict(fake_s3.objects)
+    planned = push(store, cache, record, check_mode=True, verify_remote=True)
+    assert planned.changed and planned.moved == weights.size and planned.repaired == ["weights.bin"] and fake_s3.objects == damaged
+    repaired = push(store, cache, record, verify_remote=True)
+    assert repaired.changed and repaired.moved == weights.size and repaired.repaired == ["weights.bin"]
+    assert fake_s3.objects[key][0] == original
+    assert push(store, cache, record, verify_remote=True) == transfer.Moved(skipped=record.size)
+
+
+def test_a_manifest_whose_bytes_changed_under_its_metadata_is_rewritten_by_a_push(fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path)
+    push(store, cache, record)
+    flip_middle_byte(fake_s3, f"p/models--acme--tiny/snapshots/{COMMIT}.json")
+    assert push(store, cache, record).changed
+    assert transfer.remote_hf_snapshot(store, "acme/tiny", "main").files == record.files
+    assert not push(store, cache, record).changed
+
+
+def by_model_and_path(corrupted):
+    return sorted(corrupted, key=lambda item: (item["name"], item["path"]))
+
+
+def test_a_pull_and_a_store_verification_name_every_corrupted_file_of_every_model(monkeypatch, fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, tiny = staged_model(tmp_path)
+    folder = str(tmp_path / "model")
+    hf_cache.import_folder(folder, cache, sources.LocalSource(folder, "acme/twin", "main", "d" * 40))  # the same two files, shared blobs
+    twin = hf_cache.read_snapshot(cache, "acme/twin", "main")
+    push(store, cache, tiny)
+    push(store, cache, twin)
+    for entry in tiny.files:
+        flip_middle_byte(fake_s3, f"p/blobs/sha256/{entry.sha256}")
+    monkeypatch.setattr(operations, "open_store", lambda settings: store)
+
+    with pytest.raises(ModelError, match=r"^4 file\(s\) in s3://b/p do not hold the bytes their manifest records: .*verify_remote: true") as pulled:
+        operations.pull([], operations.Places(cache=str(tmp_path / "node"), s3=store.settings))
+    corrupted = by_model_and_path(pulled.value.details["corrupted"])
+    expected = [(name, path) for name in ("acme/tiny", "acme/twin") for path in ("config.json", "weights.bin")]
+    assert [(item["name"], item["path"]) for item in corrupted] == expected
+    assert not os.path.exists(os.path.join(hf_cache.repo_folder(str(tmp_path / "node"), "acme/tiny"), "snapshots"))
+
+    fake_s3.calls.clear()
+    with pytest.raises(ModelError, match="state: pushed and verify_remote: true") as verified:
+        operations.verify([], operations.Places(cache=None, s3=store.settings))
+    assert by_model_and_path(verified.value.details["corrupted"]) == corrupted, "the same files, described the same way"
+    assert sorted(call[1] for call in fake_s3.calls if call[0] == "download_fileobj") == sorted(f"p/blobs/sha256/{e.sha256}" for e in tiny.files), \
+        "an object two models share is read once"
+
+    del fake_s3.objects[f"p/blobs/sha256/{tiny.files[0].sha256}"]
+    with pytest.raises(ModelError) as missing:
+        operations.verify([sources.HubSource("acme/tiny")], operations.Places(cache=None, s3=store.settings))
+    assert [item["found"] for item in by_model_and_path(missing.value.details["corrupted"])][0] == "nothing (the object is missing)"
+
+
+def test_a_store_manifest_that_no_longer_lists_what_was_locked_is_refused(monkeypatch, fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path)
+    push(store, cache, record)
+    lock = tmp_path / "airlock.lock.json"
+    entry = {"kind": "hf", "name": "acme/tiny", "commit": COMMIT, "files": [{"path": e.path, "sha256": e.sha256} for e in record.files]}
+    entry["files"][0]["sha256"] = "0" * 64
+    lock.write_text(json.dumps({"models": [entry]}))
+    monkeypatch.setattr(operations, "open_store", lambda settings: store)
+    with pytest.raises(ModelError, match=r"config.json is corrupted .* according to .*airlock.lock.json; push the model again to s3://b/p"):
+        operations.verify([], operations.Places(cache=None, s3=store.settings, lock_file=str(lock)))
