@@ -358,6 +358,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hub, lock, ngc, operations, s3store, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
@@ -432,6 +433,7 @@ def places_from(params, check_mode):
 
 
 def main():
+    refuse_scalars_for_dict_options(ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     params = module.params
     started = time.monotonic()

@@ -1,0 +1,23 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module arguments that Ansible's own validation turns into a traceback instead of a message.
+
+ansible-core (2.19 at least) walks the suboptions of a ``type: dict`` option before it checks
+that the value is a dict: ``s3: 42`` raises TypeError inside AnsibleModule and the user reads
+"MODULE FAILURE" (and ``s3: [42]`` the same, element by element). Such values are refused here first,
+with the option named; a dict, a ``key=value`` string and null are left to Ansible.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils import basic
+
+
+def refuse_scalars_for_dict_options(argument_spec):
+    """Fail the module, naming the option, when a dict option with suboptions was given a number, a boolean or a list."""
+    raw = basic._load_params()  # pylint: disable=protected-access  (ansible-core documents it for modules that must read arguments early)
+    wrong = sorted(name for name, spec in argument_spec.items()
+                   if spec.get("type") == "dict" and spec.get("options") and not isinstance(raw.get(name), (dict, str, type(None))))
+    if wrong:
+        module = basic.AnsibleModule(argument_spec={}, bypass_checks=True)
+        module.fail_json(msg="; ".join(f"{name} must be a dictionary of its suboptions, not {raw[name]!r}" for name in wrong))
