@@ -137,13 +137,17 @@ options:
         default: []
       scripts:
         description:
-          - Wrapper scripts whose C(source FILE) or C(. FILE) lines and static C(export VAR=value) lines set variables.
-          - They are read, never run.
+          - Wrapper scripts whose C(source FILE) or C(. FILE) lines and static C(VAR=value) and C(export VAR=value) lines set
+            variables; the files they source are read the same way.
+          - They are read, never run. A line whose value only running the script gives (a command substitution, arithmetic,
+            a positional parameter such as C($1), a shell-only expansion such as C(${1#*=}) or C(${VAR%%-*}), a path built
+            from such a value) is skipped with a warning naming the file and line; give what an image depends on in
+            O(compose[].variables).
         type: list
         elements: path
         default: []
       variables:
-        description: Variables as the shell would set them; they win over every file.
+        description: Variables as the shell would set them; every file and script reads them, and they win over every file.
         type: dict
         default: {}
   values_files:
@@ -219,7 +223,9 @@ indirect:
   type: list
   elements: dict
 invalid:
-  description: Image fields that are not valid references, with the reason and where.
+  description:
+    - Image fields that are not valid references (C(repo:), an empty tag, among them), with the reason, where, and
+      C(confidence) V(direct) when any source is an image field, else V(indirect) (an env value or flag that names an image).
   returned: always
   type: list
   elements: dict
@@ -266,6 +272,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.inventory import in
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.findings import DIRECT
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
@@ -302,6 +309,14 @@ def registry_clients(params):
     return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], registry.RetryPolicy(attempts=3), 60)
 
 
+def failure_text(entry) -> str:
+    """One failing reference for the message: an invalid one's error names it already, so say where it is written."""
+    if "written" in entry:
+        source = entry["sources"][0]
+        return f"{entry['error']} (in {source['file']} at {source['path']})"
+    return f"{entry['image']}: {entry['error']}"
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if YAML_IMPORT_ERROR:
@@ -315,6 +330,8 @@ def main():
     result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
                   builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
                   parse_errors=inventory.parse_errors, **found)
+    for warning in inventory.warnings:
+        module.warn(warning)
     for gate in inventory.capability_gates:
         if not gate["passed"]:
             module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
@@ -329,10 +346,9 @@ def main():
         if params["lock_file"]:
             result["changed"] = resolve.write_lock(params["lock_file"], found["images"] + found["indirect"], result["unresolved"], module.check_mode)
     direct_images = {entry["image"] for entry in found["images"]}
-    failing = found["invalid"] + [u for u in result["unresolved"] if u["image"] in direct_images]
+    failing = [i for i in found["invalid"] if i["confidence"] == DIRECT] + [u for u in result["unresolved"] if u["image"] in direct_images]
     if params["fail_on_unresolved"] and failing:
-        module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: "
-                         + "; ".join(f"{f.get('image') or f.get('written')}: {f['error']}" for f in failing[:5]), **result)
+        module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: " + "; ".join(map(failure_text, failing[:5])), **result)
     module.exit_json(**result)
 
 

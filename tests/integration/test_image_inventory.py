@@ -293,3 +293,70 @@ def test_digests_resolved_into_the_lock_and_a_missing_tag_listed(testbed, public
     assert run_module("image_inventory", args)["changed"] is False
     failing = run_module("image_inventory", dict(args, fail_on_unresolved=True))
     assert failing["failed"] and missing in failing["msg"]
+
+
+VENDOR = os.path.join(FIXTURES, "vendor")
+
+
+def warning_messages(result):
+    return [warning["event"]["msg"] for warning in result.get("warnings", [])]
+
+
+def assert_no_traceback(result):
+    assert "exception" not in result and "Traceback" not in result["_stderr"], result["_stderr"]
+
+
+def test_a_vendor_run_sh_line_the_reader_does_not_understand_is_a_warning_with_its_line_not_a_failure():
+    script = os.path.join(VENDOR, "run.sh")
+    result = run_module("image_inventory", {"compose": [{"files": [os.path.join(VENDOR, "docker-compose.yml")], "scripts": [script]}]})
+    direct, indirect = found(result)
+    assert direct == {"nvcr.io/acme/api:2.6.0", "nvcr.io/acme/trainer:3.1"}, "REGISTRY from the script, API_TAG from the file it sources"
+    assert indirect == {"nvcr.io/acme/worker:1.8.0"}
+    warnings = {int(message.split(" line ")[1].split()[0]): message for message in warning_messages(result)}
+    assert sorted(warnings) == [7, 11, 26, 29, 32, 41, 42, 43, 44, 45, 46, 47]
+    assert warnings[26].startswith(f'{script} line 26 skipped (PYTHON_OVERRIDE="PYTHON_VERSION=${{1#*=}}"): it uses a shell parameter expansion')
+    assert "HOME" in warnings[11] and "env_files" in warnings[11]
+    assert_no_traceback(result)
+
+
+def test_what_a_skipped_line_would_have_set_can_be_given_as_a_variable():
+    project = {"files": [os.path.join(VENDOR, "docker-compose.yml")], "scripts": [os.path.join(VENDOR, "run.sh")],
+               "variables": {"HOME": os.path.join(VENDOR, "no-such-home")}}
+    result = run_module("image_inventory", {"compose": [project]})
+    messages = warning_messages(result)
+    assert not any(" line 11 skipped" in m and "uses HOME" in m for m in messages), "the sourced path is known now"
+    assert any(" line 11 skipped" in m and "cannot read the sourced file" in m and "no-such-home" in m for m in messages)
+
+
+def test_an_empty_tag_is_invalid_never_latest(tmp_path):
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    image: ${REGISTRY:-ghcr.io}/acme/api:${API_TAG}\n    environment:\n      SIDECAR_IMAGE: 'repo:'\n"
+        "    command: ['--init-image=busybox:', '--log-level=debug']\n")
+    (tmp_path / "pod.yaml").write_text(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "a", "image": "host:5000/repo:", "env": [{"name": "WORKER_IMAGE", "value": f"repo:@sha256:{'a' * 64}"}]}]}}))
+    args = {"compose": [{"files": [str(tmp_path / "docker-compose.yml")]}], "manifests": [str(tmp_path / "pod.yaml")]}
+    result = run_module("image_inventory", args)
+    direct, indirect = found(result)
+    assert direct == set() and indirect == set(), "no empty tag is read as latest"
+    invalid = {entry["written"]: entry for entry in result["invalid"]}
+    assert {(written, entry["confidence"]) for written, entry in invalid.items()} == {
+        ("ghcr.io/acme/api:", "direct"), ("host:5000/repo:", "direct"),
+        ("repo:", "indirect"), ("busybox:", "indirect"), (f"repo:@sha256:{'a' * 64}", "indirect")}
+    assert all(entry["error"] == f"invalid image reference {written!r}: the tag is missing after ':' (an empty tag is not 'latest'): "
+               "name the tag, e.g. redis:7.2, or pin a digest" for written, entry in invalid.items())
+    failing = run_module("image_inventory", dict(args, fail_on_unresolved=True))
+    assert failing["failed"] and failing["msg"].startswith("2 image references are invalid or do not resolve: ")
+    assert "invalid image reference 'ghcr.io/acme/api:': the tag is missing after ':'" in failing["msg"]
+    assert f"(in {tmp_path / 'docker-compose.yml'} at services.api.image)" in failing["msg"]
+    assert_no_traceback(failing)
+
+
+def test_a_compose_env_file_compose_would_refuse_fails_naming_the_file_and_line(tmp_path):
+    (tmp_path / "docker-compose.yml").write_text("services:\n  api:\n    image: ghcr.io/acme/api:${TAG}\n")
+    (tmp_path / ".env").write_text("# site settings\nTAG=1.0\nSUFFIX=${TAG%%.*}\n")
+    result = run_module("image_inventory", {"compose": [{"files": [str(tmp_path / "docker-compose.yml")]}]})
+    assert result["failed"]
+    assert result["msg"] == (f"{tmp_path / '.env'}: line 3: '${{TAG%%.*}}' in '${{TAG%%.*}}' is not an expansion Compose reads: it reads "
+                             "${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR+alt}, ${VAR:?error} and ${VAR?error}, "
+                             "and $$ for a literal $")
+    assert_no_traceback(result)

@@ -3,7 +3,9 @@
 """Images in Compose projects: every service, every profile, variables resolved as Compose resolves them.
 
 Variables come, weakest first, from the project's `.env`, the env files given, the env files
-and exports of wrapper scripts, and explicit variables (the shell's role). Files are merged in
+and exports of wrapper scripts, and explicit variables (the shell's role, so every file reads
+them too). Wrapper script lines that only running the script could give are skipped with a
+warning naming the file and line (ComposeScan.warnings). Files are merged in
 order like `docker compose -f a -f b`. Services behind profiles count unless profiles are
 chosen. Env values and commands are scanned for images that a service launches later.
 """
@@ -46,17 +48,19 @@ class ComposeScan:
     builds: list
     unset_variables: list
     skipped_services: list
+    warnings: list
 
 
 def variables(source: ComposeSource) -> Interpolator:
-    """The variables Compose would see, weakest source first."""
-    interpolator = Interpolator({})
+    """The variables Compose would see, weakest source first; the explicit ones are seen by every file and win."""
+    explicit = {k: str(v) for k, v in source.variables.items()}
+    interpolator = Interpolator(explicit)
     dot_env = os.path.join(source.project_directory, ".env")
     for path in ([dot_env] if os.path.isfile(dot_env) else []) + list(source.env_files):
         interpolator.variables.update(_read(read_env_file, path, interpolator))
     for script in source.scripts:
         interpolator.variables.update(_read(read_wrapper_script, script, interpolator))
-    interpolator.variables.update({k: str(v) for k, v in source.variables.items()})
+    interpolator.variables.update(explicit)
     return interpolator
 
 
@@ -84,7 +88,7 @@ def scan(source: ComposeSource) -> ComposeScan:
     interpolator = variables(source)
     project = load_project(source, interpolator)
     chosen = set(source.profiles or [])
-    result = ComposeScan([], [], [], [])
+    result = ComposeScan([], [], [], [], interpolator.warnings)
     for name, service in sorted((project.get("services") or {}).items()):
         service = service or {}
         profiles = service.get("profiles") or []

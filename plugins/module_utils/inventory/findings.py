@@ -21,8 +21,11 @@ INDIRECT = "indirect"
 
 # Candidate tokens in free text: runs of the characters a reference can hold, starting at a separator. A run that
 # starts inside a word, a path (`/etc/config:ro`, `./build/app:1`), a flag (`--volume`) or after a reference's own
-# `:` or `@` (the `ro` of `/etc/config:ro`) is not a reference.
-TOKEN = re.compile(r"(?<![\w./:@+-])[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]")
+# `:` or `@` (the `ro` of `/etc/config:ro`) is not a reference. A trailing `:` stays in the token, so `repo:` (a tag
+# left empty, often by an unset variable) is never read as `repo` and so `repo:latest`.
+TOKEN = re.compile(r"(?<![\w./:@+-])[A-Za-z0-9][A-Za-z0-9._/:@+-]*[A-Za-z0-9]:?")
+# A tag written empty: `repo:`, `repo:@sha256:...`.
+_EMPTY_TAG = re.compile(r":(?:@|$)")
 # Names that say they hold an image: SIDECAR_IMAGE, --init-image, defaultImage, images, imageName (not imagePullPolicy, imageTag).
 _HINT = re.compile(r"image(?:s|name|ref|_name|_ref|-name|-ref)?$", re.IGNORECASE)
 
@@ -46,20 +49,29 @@ class Finding:  # pylint: disable=too-many-instance-attributes
 
 def direct(written, file, obj, path, via) -> Finding:
     """A field that is pulled as an image: kept even when it does not parse, so it is listed, never dropped."""
-    text = str(written).strip()
+    return _parsed(str(written).strip(), file, obj, path, via, DIRECT)
+
+
+def _parsed(text, file, obj, path, via, confidence) -> Finding:
     try:
-        return Finding(text, file, obj, path, via, DIRECT, image=str(references.parse(text)))
+        return Finding(text, file, obj, path, via, confidence, image=str(references.parse(text)))
     except references.InvalidReference as error:
-        return Finding(text, file, obj, path, via, DIRECT, error=str(error))
+        return Finding(text, file, obj, path, via, confidence, error=str(error))
 
 
 def indirect(text, file, obj, path, via, hinted=False) -> list:
-    """Findings for the tokens of a free-text value that read as images; hinted when its key or flag names an image."""
+    """Findings for the tokens of a free-text value that read as images; hinted when its key or flag names an image.
+
+    Under a hint, a token with an empty tag (`SIDECAR_IMAGE=repo:`) is an image someone meant and broke, so it is
+    listed as invalid rather than dropped.
+    """
     found = []
     for token in TOKEN.findall(str(text)):
         image = image_in_token(token, hinted)
         if image:
             found.append(Finding(token, file, obj, path, via, INDIRECT, image=image))
+        elif hinted and _EMPTY_TAG.search(token):
+            found.append(_parsed(token, file, obj, path, via, INDIRECT))
     return found
 
 

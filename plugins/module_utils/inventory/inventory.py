@@ -37,6 +37,7 @@ class Inventory:
     unset_variables: list = dataclasses.field(default_factory=list)
     skipped_services: list = dataclasses.field(default_factory=list)
     parse_errors: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
 
     def add_documents(self, documents, file):
         for document in documents:
@@ -103,6 +104,7 @@ def add_compose(inventory, source: compose.ComposeSource):
     inventory.builds.extend(scanned.builds)
     inventory.unset_variables.extend(v for v in scanned.unset_variables if v not in inventory.unset_variables)
     inventory.skipped_services.extend(scanned.skipped_services)
+    inventory.warnings.extend(scanned.warnings)
 
 
 def add_values(inventory, path):
@@ -110,14 +112,17 @@ def add_values(inventory, path):
 
 
 def images(inventory) -> dict:
-    """{images: direct, indirect: seen only in env/args/data, invalid: unreadable direct references}, each with provenance."""
+    """{images: direct, indirect: seen only in env/args/data, invalid: unreadable references}, each with provenance.
+
+    An invalid reference is direct when any of its sources is, as fail_on_unresolved fails only on those.
+    """
     grouped, invalid = {}, {}
     for finding in inventory.findings:
         if finding.error:
-            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "sources": []})
-            _add_source(entry, finding)
-            continue
-        entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": found.INDIRECT, "sources": []})
+            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "confidence": found.INDIRECT,
+                                                         "sources": []})
+        else:
+            entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": found.INDIRECT, "sources": []})
         if finding.confidence == found.DIRECT:
             entry["confidence"] = found.DIRECT
         _add_source(entry, finding)

@@ -202,6 +202,8 @@ def _tag_error(tag: str) -> Optional[str]:
     """Why a tag breaks the grammar, or None."""
     if _TAG_RE.fullmatch(tag):
         return None
+    if not tag:
+        return "the tag is missing after ':' (an empty tag is not 'latest'): name the tag, e.g. redis:7.2, or pin a digest"
     if len(tag) > _MAX_TAG_LENGTH:
         return f"tag must not be more than {_MAX_TAG_LENGTH} characters (it has {len(tag)})"
     return f"tag {tag!r} must start with a letter, digit or '_' and hold only letters, digits, '_', '.' and '-'"

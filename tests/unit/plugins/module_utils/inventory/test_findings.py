@@ -54,3 +54,20 @@ def test_a_filesystem_path_is_not_an_image(text):
 def test_a_token_starts_after_a_separator_not_inside_a_path():
     found = findings.indirect("--volume=/etc/x:ro --image=ghcr.io/a/b:1 x=acme/c:2 /d/e@sha256:1", "f", "o", "p", "args", True)
     assert [f.image for f in found] == ["ghcr.io/a/b:1", "docker.io/acme/c:2"]
+
+
+@pytest.mark.parametrize("text, written", [
+    ("repo:", "repo:"),
+    ("quay.io/org/app:", "quay.io/org/app:"),
+    ("--init-image=busybox: --other", "busybox:"),
+    ("repo:@" + "sha256:" + "a" * 64, "repo:@" + "sha256:" + "a" * 64),
+])
+def test_a_hinted_reference_with_an_empty_tag_is_invalid_not_latest(text, written):
+    found = findings.indirect(text, "f", "o", "p", "env", True)
+    assert [(f.written, f.image, f.confidence) for f in found] == [(written, None, findings.INDIRECT)]
+    assert "the tag is missing after ':'" in found[0].error
+
+
+@pytest.mark.parametrize("text", ["docs/readme: see there", "org/app: the api", "Note: quay.io/org/app:"])
+def test_an_empty_tag_in_text_that_names_no_image_is_not_taken(text):
+    assert findings.indirect(text, "f", "o", "p", "configmap") == []

@@ -71,3 +71,9 @@ def test_a_repository_key_alone_is_not_rewritten():
 def test_a_filesystem_path_in_a_hinted_value_is_left_alone():
     rewriter = overrides.ValuesRewriter(overrides.Settings(Mirror("r.lan")), set())
     assert rewriter.rewrite("--volume /etc/config:ro", "p", True) == "--volume /etc/config:ro"
+
+
+def test_a_hinted_value_with_an_empty_tag_is_left_as_written_not_mirrored_as_latest():
+    rewriter = overrides.ValuesRewriter(overrides.Settings(Mirror("reg.enclave", "mirror")), set())
+    assert rewriter.rewrite("repo:", "p", True) == "repo:"
+    assert rewriter.mapped == []

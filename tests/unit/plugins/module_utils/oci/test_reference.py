@@ -181,7 +181,6 @@ def test_str_and_familiar_parse_back_to_the_same_reference(text):
     ("test:5000/Uppercase/lowercase:tag", "repository name must be lowercase"),
     ("ghcr.io/Org/app", "repository name must be lowercase"),
     ("a/" * 128 + "a:tag", "repository name must not be more than 255 characters"),
-    ("redis:", "tag '' must start with a letter, digit or '_'"),
     ("redis:-foo", "tag '-foo' must start with a letter, digit or '_'"),
     ("redis:.foo", "tag '.foo' must start"),
     ("redis:a+b", "tag 'a+b' must start with a letter, digit or '_' and hold only letters, digits, '_', '.' and '-'"),
@@ -241,6 +240,14 @@ def test_invalid_reference_is_refused_with_its_reason(text, reason):
         parse(text)
     assert str(caught.value).startswith(f"invalid image reference {text!r}: ")
     assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["repo:", "redis:", "host:5000/repo:", "localhost:5000/org/app:", "ghcr.io/org/app:",
+                                  "repo:@" + SHA256, "host:5000/repo:@" + SHA256])
+def test_an_empty_tag_is_refused_as_missing_never_read_as_latest(text):
+    with pytest.raises(InvalidReference) as caught:
+        parse(text)
+    assert str(caught.value).startswith(f"invalid image reference {text!r}: the tag is missing after ':'")
 
 
 def test_invalid_reference_is_a_value_error_not_the_builtin_reference_error():
@@ -348,7 +355,7 @@ def test_with_tag_retags_and_keeps_the_digest(text, expected):
 
 
 @pytest.mark.parametrize("tag, reason", [
-    ("", "tag '' must start"),
+    ("", "the tag is missing after ':'"),
     ("-x", "tag '-x' must start"),
     ("a/b", "tag 'a/b' must start"),
     ("t" * 129, "tag must not be more than 128 characters"),
