@@ -61,6 +61,11 @@ class ConfinedRoot:
     def __init__(self, root):
         self.root = os.path.realpath(root)
 
+    def subtree(self, relative):
+        """A ConfinedRoot for the folder relative (created without following any link on the way)."""
+        self.makedirs(relative)
+        return ConfinedRoot(os.path.join(self.root, *parts_of(relative)))
+
     def makedirs(self, relative):
         """Create the folder (and its parents) beneath the root; an existing link on the way is refused."""
         with self._parent(relative, create=True) as (folder, name):
@@ -128,6 +133,14 @@ class ConfinedRoot:
             with self._open_read(folder, name) as handle:
                 yield handle
 
+    def read_bytes(self, relative):
+        """The content of the regular file at relative, or None when there is none."""
+        try:
+            with self.open_read(relative) as handle:
+                return handle.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
     def readlink(self, relative):
         """The target of the link at relative, or None when there is no link there."""
         try:
@@ -140,6 +153,8 @@ class ConfinedRoot:
     def _parent(self, relative, create):
         """(open folder descriptor, last name) for relative, every parent opened without following links."""
         parts = parts_of(relative)
+        if create:
+            os.makedirs(self.root, exist_ok=True)
         folder = os.open(self.root, FOLDER_FLAGS)
         try:
             for depth, part in enumerate(parts[:-1]):

@@ -17,8 +17,9 @@ import hashlib
 import json
 import os
 import re
+import stat
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot
 from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
@@ -37,6 +38,12 @@ def check_repo_id(repo_id):
 
 def repo_folder(cache, repo_id):
     return os.path.join(cache, "models--" + check_repo_id(repo_id).replace("/", "--"))
+
+
+def repo_tree(cache, repo_id):
+    """The repo folder as a ConfinedRoot: whatever a manifest from outside names is written beneath it and
+    nowhere else, never through a link (a cache is written from S3 manifests and bundles)."""
+    return ConfinedRoot(cache).subtree(os.path.basename(repo_folder(cache, repo_id)))
 
 
 def blob_path(cache, repo_id, blob):
@@ -111,41 +118,46 @@ def _file_entry(root, relative, verify, what):
 
 def place_blob(cache, repo_id, entry, fill, what):
     """Write one blob through a temporary name, verified; True when written, False when already there."""
-    return snapshots.commit_verified(blob_path(cache, repo_id, entry.blob), entry, fill, what)
+    blob = snapshots.check_blob(entry.blob, repo_id)
+    return snapshots.commit_verified(repo_tree(cache, repo_id), f"blobs/{blob}", entry, fill, what)
 
 
 def link_snapshot(cache, snapshot, check_mode=False):
     """Make snapshots/<commit>/ link every file to its blob, then point the refs at the commit (last,
     so a reader never finds a ref naming an incomplete snapshot). True when anything changed (in
     check mode, when anything would: the blobs need not be there yet)."""
-    folder = repo_folder(cache, snapshot.name)
     if not COMMIT.match(snapshot.commit):
         raise ModelError(f"{snapshot.name}: {snapshot.commit!r} is not a 40-hex commit; cannot lay it out as a Hugging Face cache")
+    tree = ConfinedRoot(repo_folder(cache, snapshot.name)) if check_mode else repo_tree(cache, snapshot.name)
     changed = False
     for entry in snapshot.files:
         snapshots.check_relative(entry.path, snapshot.name)
-        blob = blob_path(cache, snapshot.name, entry.blob)
-        depth = entry.path.count("/")
-        target = "../" * (2 + depth) + "blobs/" + entry.blob
-        link = os.path.join(folder, "snapshots", snapshot.commit, *entry.path.split("/"))
+        blob = f"blobs/{snapshots.check_blob(entry.blob, snapshot.name)}"
+        target = "../" * (2 + entry.path.count("/")) + blob
+        link = f"snapshots/{snapshot.commit}/{entry.path}"
         if check_mode:
-            changed = changed or not (os.path.islink(link) and os.readlink(link) == target)
+            changed = changed or tree.readlink(link) != target
             continue
-        if not os.path.isfile(blob):
+        status = tree.status(blob)
+        if status is None or not stat.S_ISREG(status.st_mode):
             raise ModelError(f"{snapshot.name}: blob {entry.blob} for {entry.path} is missing; nothing was linked to it")
-        changed = snapshots.link_atomically(target, link) or changed
+        changed = tree.symlink(link, target) or changed
     for ref in snapshot.refs:
-        changed = write_ref(folder, ref, snapshot.commit, check_mode) or changed
+        changed = write_ref(tree, ref, snapshot.commit, check_mode) or changed
     return changed
 
 
-def write_ref(folder, ref, commit, check_mode=False):
-    """Point refs/<ref> at the commit; True when it changed (in check mode, when it would)."""
+def write_ref(tree, ref, commit, check_mode=False):
+    """Point refs/<ref> of the repo tree at the commit; True when it changed (in check mode, when it would)."""
     snapshots.check_relative(ref, f"ref {ref}")
     if any(part.startswith(".") for part in ref.split("/")):
         raise ModelError(f"{ref!r} is not a git ref name (a component starts with a dot): refusing it")
-    path = os.path.join(folder, "refs", *ref.split("/"))
-    return write_text_if_changed(path, commit, check_mode)  # no trailing newline: huggingface_hub reads the file verbatim
+    relative = f"refs/{ref}"
+    if tree.read_bytes(relative) == commit.encode():
+        return False
+    if not check_mode:  # no trailing newline: huggingface_hub reads the file verbatim
+        tree.write(relative, lambda handle: handle.write(commit.encode()))
+    return True
 
 
 def listed_models(cache):

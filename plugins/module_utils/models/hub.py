@@ -124,19 +124,18 @@ def check_against_listing(source, fetched, listing):
 
 def adopt_blob(private, cache, repo_id, entry):
     """Rename a verified blob from the private cache into the target; False when it was there already."""
-    final = hf_cache.blob_path(cache, repo_id, entry.blob)
-    if os.path.isfile(final):
-        with contextlib.suppress(ModelError):
-            snapshots.verify_file(final, entry, repo_id)
-            return False
-    os.makedirs(os.path.dirname(final), exist_ok=True)
+    tree = hf_cache.repo_tree(cache, repo_id)
+    relative = f"blobs/{snapshots.check_blob(entry.blob, repo_id)}"
+    if snapshots.holds_verified(tree, relative, entry, repo_id):
+        return False
+    tree.makedirs("blobs")  # a real folder, never a link: the rename below lands inside the repo folder
     fetched = os.path.realpath(hf_cache.blob_path(private, repo_id, entry.blob))
     try:
-        os.replace(fetched, final)
+        os.replace(fetched, os.path.join(tree.root, relative))
     except OSError as error:
         if error.errno != errno.EXDEV:
             raise
-        snapshots.commit_verified(final, entry, functools.partial(_copy_from, fetched), repo_id)  # blobs/ on another file system
+        snapshots.commit_verified(tree, relative, entry, functools.partial(_copy_from, fetched), repo_id)  # blobs/ on another file system
     return True
 
 

@@ -11,22 +11,22 @@ pull knows every byte it must get and can prove each one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import re
-import tempfile
+import stat
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import confined
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFile, ModelError
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
 MANIFEST_VERSION = 1
-# What an interrupted run leaves behind: link_atomically's "<name>.partial-<pid>" and commit_verified's
-# ".<name>.partial-XXXX"; never a file of a model.
+# What an interrupted run of an earlier version left behind ("<name>.partial-<pid>" links and
+# ".<name>.partial-XXXX" files); never a file of a model. Today's are confined.is_temporary.
 TEMPORARY_NAME = re.compile(r"(\.partial-\d+$)|(^\..*\.partial-[^/]+$)")
 
 
@@ -102,8 +102,8 @@ def check_blob(blob, what):
 
 
 def is_temporary(name):
-    """Whether a file name is a temporary one an interrupted run left behind."""
-    return bool(TEMPORARY_NAME.search(name))
+    """Whether a file name is a temporary one an interrupted run left behind (this version's or an earlier one's)."""
+    return confined.is_temporary(name) or bool(TEMPORARY_NAME.search(name))
 
 
 def check_relative(path, what):
@@ -149,19 +149,30 @@ class FileHasher:
 
 def hash_file(path, blob=""):
     """(size, sha256 hex, hasher) of the file; git sha1 too when blob is a 40-hex git name."""
-    size = os.path.getsize(path)
-    hasher = FileHasher(size, with_git_sha1=bool(SHA1_HEX.match(blob)))
     with open(path, "rb", buffering=0) as handle:
-        buffer = bytearray(FILE_READ_SIZE)
-        view = memoryview(buffer)
-        for count in iter(lambda: handle.readinto(buffer), 0):
-            hasher.update(view[:count])
+        return hash_open_file(handle, blob)
+
+
+def hash_open_file(handle, blob=""):
+    """hash_file for a file already open (one opened without following links, say)."""
+    size = os.fstat(handle.fileno()).st_size
+    hasher = FileHasher(size, with_git_sha1=bool(SHA1_HEX.match(blob)))
+    buffer = bytearray(FILE_READ_SIZE)
+    view = memoryview(buffer)
+    for count in iter(lambda: handle.readinto(buffer), 0):
+        hasher.update(view[:count])
     return hasher.count, hasher.sha256.hexdigest(), hasher
 
 
 def verify_file(path, entry, what):
     """Raise unless the file holds exactly the entry's bytes (size, sha256 and blob name)."""
-    size, sha256, hasher = hash_file(path, entry.blob)
+    with open(path, "rb", buffering=0) as handle:
+        verify_open_file(handle, entry, what)
+
+
+def verify_open_file(handle, entry, what):
+    """verify_file for a file already open."""
+    size, sha256, hasher = hash_open_file(handle, entry.blob)
     if size != entry.size or sha256 != entry.sha256 or not hasher.names_match(entry.blob):
         raise CorruptedFile(f"{what}: {entry.path} is corrupted ({size} bytes, sha256 {sha256}; expected {entry.size} bytes, "
                             f"sha256 {entry.sha256}, blob {entry.blob}); nothing was committed under its name, fetch it again",
@@ -173,35 +184,24 @@ def bytes_found(size, sha256):
     return f"{size} bytes of sha256 {sha256}"
 
 
-def commit_verified(final, entry, fill, what):
-    """Write entry's bytes to final through a temporary name: fill(handle) writes them, and they
-    get the final name only once size, sha256 and blob name all match. True when written."""
-    if os.path.isfile(final) and not os.path.islink(final):
-        with contextlib.suppress(ModelError):
-            verify_file(final, entry, what)
-            return False
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(final)[:40]}.partial-", dir=os.path.dirname(final))
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            fill(handle)
-        verify_file(temporary, entry, what)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+def commit_verified(tree, relative, entry, fill, what):
+    """Write entry's bytes at relative in tree (a ConfinedRoot: no link on the way is followed) through
+    a temporary name: fill(handle) writes them, and they get the final name only once size, sha256
+    and blob name all match. True when written, False when the file there already holds them."""
+    if holds_verified(tree, relative, entry, what):
+        return False
+    tree.write(relative, fill, before_commit=lambda written: verify_open_file(written, entry, what))
     return True
 
 
-def link_atomically(target, link_path):
-    """Make link_path a symlink to target (relative), replacing whatever was there in one rename."""
-    if os.path.islink(link_path) and os.readlink(link_path) == target:
+def holds_verified(tree, relative, entry, what):
+    """Whether the regular file at relative in tree (a ConfinedRoot) holds exactly the entry's bytes."""
+    status = tree.status(relative)
+    if status is None or not stat.S_ISREG(status.st_mode):
         return False
-    os.makedirs(os.path.dirname(link_path), exist_ok=True)
-    temporary = f"{link_path}.partial-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temporary)
-    os.symlink(target, temporary)
-    os.replace(temporary, link_path)
+    try:
+        with tree.open_read(relative) as present:
+            verify_open_file(present, entry, what)
+    except ModelError:
+        return False
     return True

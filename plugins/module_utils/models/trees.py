@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath, check_link_target
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
@@ -156,39 +157,38 @@ def file_path(root, snapshot, relative):
     return os.path.join(tree_folder(root, snapshot.name), *snapshots.check_relative(relative, snapshot.name).split("/"))
 
 
-def _inside(base, path):
-    return os.path.commonpath([base, path]) == base
+def confined_tree(root, name):
+    """The tree's folder as a ConfinedRoot, created without following links: what a record from S3 or a
+    bundle names is written beneath it and nowhere else, never through a link."""
+    return ConfinedRoot(root) if name == ROOT else ConfinedRoot(root).subtree(os.path.relpath(tree_folder(root, name), root))
 
 
 def place_file(root, snapshot, entry, fill):
-    """Write one file of the tree, verified, refusing to write through any link that leads outside the tree
-    (check_layout(snapshot) refuses the rest, once per tree)."""
+    """Write one file of the tree, verified (check_layout(snapshot) refuses a record whose paths pass through
+    its own links, once per tree; the ConfinedRoot refuses any link already on disk)."""
     if entry.path.split("/")[0] == RECORDS:
         raise ModelError(f"tree {snapshot.name} names {entry.path}, inside the records folder {RECORDS}: refusing it")
-    final = file_path(root, snapshot, entry.path)
-    base = os.path.realpath(tree_folder(root, snapshot.name))
-    if not _inside(base, os.path.realpath(os.path.dirname(final))):
-        raise ModelError(f"tree {snapshot.name}: {entry.path} would be written through a link outside the tree; refusing it")
-    return snapshots.commit_verified(final, entry, fill, f"tree {snapshot.name}")
+    try:
+        return snapshots.commit_verified(confined_tree(root, snapshot.name), entry.path, entry, fill, f"tree {snapshot.name}")
+    except UnsafePath as error:
+        raise ModelError(f"tree {snapshot.name}: {error}; refusing it") from error
 
 
 def link_tree(root, snapshot, check_mode=False):
     """Recreate the tree's relative symlinks, each checked to stay inside the tree; True when any changed
     (in check mode, when any would)."""
     check_layout(snapshot)
-    base = os.path.realpath(tree_folder(root, snapshot.name))
     changed = False
-    for relative, target in sorted(snapshot.links.items()):
-        link = file_path(root, snapshot, relative)
-        if not _inside(base, os.path.realpath(os.path.dirname(link))):
-            raise ModelError(f"tree {snapshot.name}: the link {relative} would be made through a link outside the tree; refusing it")
-        if check_mode:
-            changed = changed or not (os.path.islink(link) and os.readlink(link) == target)
-            continue
-        changed = snapshots.link_atomically(target, link) or changed
-        if not _inside(base, os.path.realpath(link)):
-            os.unlink(link)
-            raise ModelError(f"tree {snapshot.name}: the link {relative} -> {target} points outside the tree; removed it")
+    try:
+        tree = ConfinedRoot(tree_folder(root, snapshot.name)) if check_mode else confined_tree(root, snapshot.name)
+        for relative, target in sorted(snapshot.links.items()):
+            if check_mode:
+                check_link_target(relative, target)
+                changed = changed or tree.readlink(relative) != target
+            else:
+                changed = tree.symlink(relative, target) or changed
+    except UnsafePath as error:
+        raise ModelError(f"tree {snapshot.name}: {error}; refusing it") from error
     return changed
 
 

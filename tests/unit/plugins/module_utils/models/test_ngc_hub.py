@@ -58,10 +58,10 @@ def test_the_hub_stages_inside_the_cache_and_falls_back_to_a_verified_copy_acros
 
     real_replace = os.replace
 
-    def replace(source, target):
+    def replace(source, target, **folders):
         if os.path.dirname(source) != os.path.dirname(target):  # another file system: rename refuses
             raise OSError(errno.EXDEV, "Invalid cross-device link")
-        real_replace(source, target)
+        real_replace(source, target, **folders)
 
     monkeypatch.setattr(hub.huggingface_hub, "snapshot_download", snapshot_download)
     monkeypatch.setattr(os, "replace", replace)

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
@@ -42,16 +43,24 @@ def entry_for(data, name="f"):
 
 
 def test_commit_verified_names_only_good_bytes(tmp_path):
-    final = tmp_path / "blobs" / "blob"
+    tree, final = ConfinedRoot(str(tmp_path)), tmp_path / "blobs" / "blob"
     with pytest.raises(ModelError, match="is corrupted"):
-        snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: handle.write(DATA[:-1] + b"?"), "test")
+        snapshot.commit_verified(tree, "blobs/blob", entry_for(DATA), lambda handle: handle.write(DATA[:-1] + b"?"), "test")
     assert not final.exists() and not os.listdir(final.parent)
-    assert snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: handle.write(DATA), "test")
-    assert not snapshot.commit_verified(str(final), entry_for(DATA), lambda handle: pytest.fail("rewrote a good file"), "test")
+    assert snapshot.commit_verified(tree, "blobs/blob", entry_for(DATA), lambda handle: handle.write(DATA), "test")
+    assert not snapshot.commit_verified(tree, "blobs/blob", entry_for(DATA), lambda handle: pytest.fail("rewrote a good file"), "test")
 
 
-def test_relinking_is_idempotent(tmp_path):
-    link = tmp_path / "snapshots" / "c" / "file"
-    assert snapshot.link_atomically("../../blobs/x", str(link))
-    assert not snapshot.link_atomically("../../blobs/x", str(link))
-    assert os.readlink(link) == "../../blobs/x"
+def test_commit_verified_never_writes_through_a_link(tmp_path):
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "blobs").symlink_to(tmp_path / "outside")
+    with pytest.raises(UnsafePath):
+        snapshot.commit_verified(ConfinedRoot(str(tmp_path / "cache")), "blobs/blob", entry_for(DATA), lambda handle: handle.write(DATA), "test")
+    assert not os.listdir(tmp_path / "outside")
+
+
+def test_leftovers_of_this_and_earlier_versions_are_temporary():
+    assert snapshot.is_temporary(".airlock-partial-123-weights.bin")
+    assert snapshot.is_temporary("weights.bin.partial-123") and snapshot.is_temporary(".weights.bin.partial-abc")
+    assert not snapshot.is_temporary("weights.bin")

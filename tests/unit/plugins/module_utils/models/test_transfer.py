@@ -69,7 +69,7 @@ def test_a_file_is_never_written_through_a_link_already_on_disk(tmp_path, outsid
     data = b"payload"
     entry = snapshots.FileEntry("A/evil/cron", len(data), hashlib.sha256(data).hexdigest(), hashlib.sha256(data).hexdigest())
     record = snapshots.Snapshot("tree", trees.ROOT, "0" * 64, [entry])
-    with pytest.raises(ModelError, match="would be written through a link outside the tree"):
+    with pytest.raises(ModelError, match="is a link or a file, not a folder: nothing is written through it"):
         trees.place_file(str(root), record, entry, lambda handle: handle.write(data))
     assert not os.listdir(outside)
 
@@ -170,7 +170,7 @@ def test_check_mode_reports_a_new_ref_for_a_commit_already_pushed_and_pulled(mon
     cache, record = staged_model(tmp_path, "main")
     assert push(store, cache, record).changed
     assert not push(store, cache, record).changed
-    hf_cache.write_ref(hf_cache.repo_folder(cache, "acme/tiny"), "v2", COMMIT)
+    hf_cache.write_ref(hf_cache.repo_tree(cache, "acme/tiny"), "v2", COMMIT)
     record = hf_cache.read_snapshot(cache, "acme/tiny", COMMIT)
     assert record.refs == ["main", "v2"]
     before = dict(fake_s3.objects)
