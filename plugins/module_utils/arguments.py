@@ -15,7 +15,8 @@ from ansible.module_utils import basic
 
 def refuse_scalars_for_dict_options(argument_spec):
     """Fail the module, naming the option, when a dict option with suboptions was given a number, a boolean or a list."""
-    raw = basic._load_params()  # pylint: disable=protected-access  (ansible-core documents it for modules that must read arguments early)
+    # ansible-core documents _load_params for modules that must read their arguments before AnsibleModule does.
+    raw = basic._load_params()  # pylint: disable=protected-access
     wrong = sorted(name for name, spec in argument_spec.items()
                    if spec.get("type") == "dict" and spec.get("options") and not isinstance(raw.get(name), (dict, str, type(None))))
     if wrong:
