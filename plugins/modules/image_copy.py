@@ -25,7 +25,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would be copied and how many bytes, reading the source and destination but writing nothing.
+    details: Reports what would be copied and how many bytes, reading the source and destination but writing nothing
+      (no layout, archive, lock file or registry upload), even for a destination that does not exist yet.
   diff_mode:
     support: none
   idempotent:
@@ -34,7 +35,8 @@ attributes:
 options:
   images:
     description:
-      - Images to copy. Each is a source string, or a dictionary with C(source) and its own C(destination).
+      - Images to copy. Each is a source string, or a dictionary with C(source) and, optionally, its own C(destination)
+        (no other keys). Entries of any other type are refused, naming their position.
       - A source is an image reference (C(nats:2.12.6-alpine), C(docker://ghcr.io/org/app:v1@sha256:...)), or
         C(oci:DIR:NAME) for one image of an OCI layout, or C(oci:DIR) for every image in it, or
         C(docker-archive:FILE[:NAME]) for an image of a C(docker save) archive.
@@ -58,19 +60,19 @@ options:
     elements: str
     default: [all]
   concurrency:
-    description: Blobs transferred at once, across all images.
+    description: Blobs transferred at once, across all images. At least 1.
     type: int
     default: 4
   image_concurrency:
-    description: Images worked on at once.
+    description: Images worked on at once. At least 1.
     type: int
     default: 2
   retries:
-    description: Attempts per registry request and per blob transfer before giving up.
+    description: Attempts per registry request and per blob transfer before giving up. At least 1.
     type: int
     default: 5
   timeout:
-    description: Seconds to wait for a registry to send data before the attempt counts as failed.
+    description: Seconds to wait for a registry to send data before the attempt counts as failed. From 1 to 86400.
     type: int
     default: 300
   include_signatures:
@@ -83,12 +85,14 @@ options:
   upload_chunk_size:
     description:
       - Blobs up to this many bytes are uploaded in one request; bigger ones in chunks of this size (C(PATCH)),
-        which keeps requests under the body size limits of proxies in front of a registry.
+        which keeps requests under the body size limits of proxies in front of a registry. At least 1024.
     type: int
     default: 67108864
   lock_file:
     description:
       - Merge the copied images (source, destination, digests, platforms) into this C(airlock.lock.json).
+      - When some images fail, the ones copied or found in place are still recorded, so the lock never falls behind the layout;
+        the task fails naming the others. Nothing is written in check mode.
     type: path
 requirements:
   - requests
@@ -188,7 +192,7 @@ seconds:
   type: float
 lock_file:
   description: The lock file written, when O(lock_file) was given.
-  returned: when O(lock_file) is set
+  returned: when O(lock_file) is set, not in check mode, and an image was copied or found in place
   type: str
 archive:
   description: What was written for a C(docker-archive:) destination.
@@ -211,14 +215,11 @@ archive:
 
 import dataclasses
 import time
+import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import DigestMismatch
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, copy, lock, platforms, registry, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.mediatypes import UnsupportedManifest
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, lock, platforms, registry, transports
 
 ARGUMENT_SPEC = dict(
     images=dict(type="list", elements="raw", required=True),
@@ -234,7 +235,88 @@ ARGUMENT_SPEC = dict(
     **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 
-EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)
+# (lowest, highest or None) per integer option; a read timeout past a day is a typo, and far longer ones overflow the socket clock.
+INTEGER_RANGES = {"concurrency": (1, None), "image_concurrency": (1, None), "retries": (1, None), "timeout": (1, 86400),
+                  "upload_chunk_size": (1024, None)}
+LONGEST_STRING = 4096  # PATH_MAX
+IMAGE_KEYS = ("source", "destination")
+SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME] or docker-archive:/path/file.tar[:NAME]) "
+               "or a dictionary with source and destination")
+DESTINATION_FORM = "a destination string (docker://HOST[/PREFIX], oci:/path/layout or docker-archive:/path/file.tar)"
+
+EXPECTED_ERRORS = (*copy.IMAGE_ERRORS, ValueError)
+
+
+def option_problems(params):
+    """Every reason the options cannot be used, found before anything is read or written.
+
+    Ansible's argument_spec checks types, but cannot say 'a source string or a {source, destination}
+    dictionary', nor ranges, nor that a string must hold something and no control characters.
+    """
+    for position, entry in enumerate(params["images"]):
+        yield from image_entry_problems(f"images[{position}]", entry, params["destination"])
+    if params["destination"] is not None:
+        yield from _present(transports.text_problem("destination", params["destination"], DESTINATION_FORM))
+    if not params["platforms"]:
+        yield "platforms is empty: give [all], or the platforms to copy such as [linux/amd64]"
+    yield from transports.registries_problems(params["registries"])
+    yield from integer_problems(params)
+    yield from string_problems(params)
+
+
+def image_entry_problems(where, entry, destination):
+    """Problems of one `images` entry: a source string, or a dictionary with source and an optional destination."""
+    if not isinstance(entry, dict):
+        yield from _present(transports.text_problem(where, entry, SOURCE_FORM))
+        return
+    unknown = sorted(str(key) for key in entry if key not in IMAGE_KEYS)
+    if unknown:
+        yield f"{where} has the unknown keys {', '.join(unknown)}: an entry takes source and, optionally, destination"
+    if "source" not in entry:
+        yield f"{where} has no source: give it as {{source: REFERENCE, destination: DESTINATION}}"
+    else:
+        yield from _present(transports.text_problem(f"{where}.source", entry["source"], SOURCE_FORM))
+    if entry.get("destination") is not None:
+        yield from _present(transports.text_problem(f"{where}.destination", entry["destination"], DESTINATION_FORM))
+        if (destination or "").startswith(transports.ARCHIVE):
+            yield f"{where} has its own destination, but every image goes into the docker-archive {destination}: drop one of them"
+
+
+def integer_problems(params):
+    for name, (lowest, highest) in INTEGER_RANGES.items():
+        value = params[name]
+        if value < lowest or (highest is not None and value > highest):
+            bounds = f"at least {lowest}" + (f" and at most {highest}" if highest is not None else "")
+            yield f"{name} must be {bounds}, not {value}"
+
+
+def string_problems(params):
+    """Strings no path, reference or host can be: with a control character (file APIs would say only 'embedded null byte'),
+    or longer than any path Linux accepts (the error would repeat them whole)."""
+    for name, text in _strings(params):
+        if len(text) > LONGEST_STRING:
+            yield f"{name} is {len(text)} characters long ({text[:40]!r}...); no path, image reference or host is longer than {LONGEST_STRING}"
+            continue
+        control = next((character for character in text if unicodedata.category(character) == "Cc"), None)
+        if control is not None:
+            yield f"{name} contains the control character U+{ord(control):04X}: {text!r}"
+
+
+def _strings(value, name=""):
+    """(option path, string) for every string in the options, secrets left out so they never reach a message."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            yield from _strings(item, f"{name}[{position}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "password":
+                yield from _strings(item, f"{name}.{key}" if name else str(key))
+
+
+def _present(problem):
+    return [problem] if problem else []
 
 
 def wanted_platforms(values):
@@ -249,8 +331,9 @@ def write_archive(module, clients, started):
         selected = wanted_platforms(module.params["platforms"])
         if not selected or len(selected) != 1:
             module.fail_json(msg="a docker-archive holds one platform per image: set platforms to exactly one, for example [linux/amd64]")
+        path = transports.archive_path(module.params["destination"])
         if module.check_mode:
-            module.exit_json(changed=True, archive={"path": module.params["destination"][len(transports.ARCHIVE):]}, requests=0)
+            module.exit_json(changed=True, archive={"path": path}, requests=0)
         summary = transports.write_archive(module.params["images"], module.params["destination"], clients, selected[0])
     except EXPECTED_ERRORS as error:
         module.fail_json(msg=str(error))
@@ -258,21 +341,35 @@ def write_archive(module, clients, started):
                      seconds=round(time.monotonic() - started, 3))
 
 
+def record_in_lock(module, results, report):
+    """Merge the images committed into the lock file, also when others failed: the lock never falls behind the layout."""
+    path = module.params["lock_file"]
+    try:
+        report["changed"] = lock.write(path, results) or report["changed"]
+    except (OSError, ValueError) as error:
+        module.fail_json(msg=f"the lock file {path} could not be updated: {error}", **report)
+    report["lock_file"] = path
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if registry.REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
     params = module.params
+    problems = list(option_problems(params))
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     started = time.monotonic()
-    retry = registry.RetryPolicy(attempts=max(1, params["retries"]))
+    retry = registry.RetryPolicy(attempts=params["retries"])
     clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
-                                 max(1024, params["upload_chunk_size"]))
+                                 params["upload_chunk_size"])
     if (params["destination"] or "").startswith(transports.ARCHIVE):
         write_archive(module, clients, started)
     copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode, include_signatures=params["include_signatures"])
     try:
         selected = wanted_platforms(params["platforms"])
-        jobs = [(source, target, selected) for source, target in transports.plan(params["images"], params["destination"], clients)]
+        plan = transports.plan(params["images"], params["destination"], clients, check_mode=module.check_mode)
+        jobs = [(source, target, selected) for source, target in plan]
         results, failures = copy.copy_many(copier, jobs, params["image_concurrency"])
     except EXPECTED_ERRORS as error:
         module.fail_json(msg=str(error))
@@ -286,12 +383,11 @@ def main():
         requests=clients.requests_sent,
         seconds=round(time.monotonic() - started, 3),
     )
+    if params["lock_file"] and results and not module.check_mode:
+        record_in_lock(module, results, report)
     if failures:
         lines = [f"{job[0]}: {error}" for job, error in failures]
         module.fail_json(msg=f"{len(failures)} of {len(jobs)} images failed: " + " | ".join(lines), **report)
-    if params["lock_file"] and not module.check_mode:
-        report["changed"] = lock.write(params["lock_file"], results) or report["changed"]
-        report["lock_file"] = params["lock_file"]
     module.exit_json(**report)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -375,3 +376,16 @@ def test_a_compressed_archive_is_refused_with_the_fix(tmp_path):
     (tmp_path / "image.tar.gz").write_bytes(gzip.compress(small_tar(b"x")))
     with pytest.raises(archive.ArchiveError, match="decompress"):
         archive.ArchiveEndpoint(str(tmp_path / "image.tar.gz"))
+
+
+@pytest.mark.parametrize("where", ["", "."])
+def test_an_archive_path_that_names_no_file_is_refused_with_the_form_it_takes(where, image_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    form = "the docker-archive transport needs a file path: docker-archive:/path/file.tar[:NAME]"
+    with pytest.raises(archive.ArchiveError, match=re.escape(form)):
+        archive.ArchiveEndpoint(where)
+    ref = image_set["refs"][0]
+    source = endpoints.LayoutEndpoint(layouts.Layout(image_set["path"]), ref)
+    with pytest.raises(archive.ArchiveError, match=re.escape(form)):
+        archive.write_archive(where, [(source, [ref])], ref, AMD64)
+    assert not list(tmp_path.iterdir())

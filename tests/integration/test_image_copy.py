@@ -10,12 +10,15 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from corruption import corrupt_blob
 from faulty_proxy import Fault, FaultyProxy
 from module_runner import run_module
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, endpoints, layout as layouts, registry, transports
+from ansible_collections.airlock.airgap.plugins.modules.image_copy import ARGUMENT_SPEC
 
 pytestmark = pytest.mark.testbed
 
@@ -120,11 +123,32 @@ def test_a_platform_the_source_lacks_is_an_error_listing_what_it_has(testbed, pu
     assert "linux/amd64" in result["msg"]
 
 
-def test_check_mode_reports_bytes_and_writes_nothing(testbed, public_images, scratch_layout):
-    result = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}",
-                                       "registries": [{"host": testbed.public_registry, "insecure": True}]}, check_mode=True)
-    assert result["changed"] and result["bytes_copied"] > 0
-    assert not os.path.exists(os.path.join(scratch_layout, "blobs")) or not os.listdir(os.path.join(scratch_layout, "blobs", "sha256"))
+def registry_writes(testbed, repository_prefix):
+    """Requests that would change something (POST, PUT, PATCH, DELETE) the public registry logged under repository_prefix."""
+    with open(os.path.join(testbed.state_dir, "public-registry", "registry.log"), encoding="utf-8", errors="replace") as handle:
+        return [line for line in handle if any(f'"{method} /v2/{repository_prefix}/' in line for method in ("POST", "PUT", "PATCH", "DELETE"))]
+
+
+def test_check_mode_writes_nothing_anywhere_even_when_a_source_fails(testbed, image_set, public_images, tmp_path):
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    public = [{"host": testbed.public_registry, "insecure": True}]
+    into_layout = {"images": public_images, "destination": f"oci:{fresh}/bundle/images", "lock_file": f"{fresh}/bundle/airlock.lock.json",
+                   "registries": public}
+    planned = run_module("image_copy", into_layout, check_mode=True)
+    assert planned["changed"] and planned["bytes_copied"] > 0 and not planned.get("failed"), planned.get("msg")
+    missing = public_images[0].rsplit(":", 1)[0] + ":no-such-tag"
+    failing = run_module("image_copy", dict(into_layout, images=[missing]), check_mode=True)
+    assert failing["failed"] and "no-such-tag" in failing["msg"]
+    archived = run_module("image_copy", {"images": [f"oci:{image_set['path']}"], "destination": f"docker-archive:{fresh}/images.tar",
+                                         "platforms": ["linux/amd64"]}, check_mode=True)
+    assert archived["changed"] and not archived.get("failed"), archived.get("msg")
+    prefix = f"check-{uuid.uuid4().hex[:8]}"
+    pushed = run_module("image_copy", {"images": public_images, "destination": f"docker://{testbed.public_registry}/{prefix}",
+                                       "registries": public}, check_mode=True)
+    assert pushed["changed"] and not pushed.get("failed"), pushed.get("msg")
+    assert not list(fresh.iterdir()), "check mode wrote to disk"
+    assert not registry_writes(testbed, prefix), "check mode wrote to the registry"
 
 
 def test_unknown_tag_names_the_image(testbed, public_images, scratch_layout):
@@ -460,3 +484,160 @@ def test_oci_referrers_travel_with_the_image_into_a_layout_and_on(testbed, publi
                            f"https://{testbed.private_registry}/v2/{mirror}/{repository}/manifests/{digest}"],
                           capture_output=True, text=True, check=False)
     assert head.stdout == "200"
+
+
+def test_the_lock_records_the_images_committed_when_another_fails(testbed, public_images, scratch_layout, tmp_path):
+    missing = f"{testbed.public_registry}/bench/no-such-image:v1"
+    lock_path = tmp_path / "airlock.lock.json"
+    result = run_module("image_copy", {"images": [public_images[0], missing, public_images[1]], "destination": f"oci:{scratch_layout}",
+                                       "lock_file": str(lock_path), "registries": [{"host": testbed.public_registry, "insecure": True}]})
+    assert result["failed"] and result["msg"].startswith("1 of 3 images failed") and missing in result["msg"]
+    assert result["lock_file"] == str(lock_path)
+    committed = {f"oci:{scratch_layout}:{d['annotations']['org.opencontainers.image.ref.name']}": d["digest"]
+                 for d in layout_index(scratch_layout)["manifests"]}
+    locked = {entry["destination"]: entry["digest"] for entry in json.loads(lock_path.read_text())["images"]}
+    assert locked == committed and len(locked) == 2
+
+
+def layer_users(layout_path, refs):
+    """layer digest -> the refs whose images use it."""
+    users = {}
+    for ref in refs:
+        for manifest in image_manifests(layout_path, ref):
+            for layer in manifest["layers"]:
+                users.setdefault(layer["digest"], set()).add(ref)
+    return users
+
+
+def test_a_corrupt_blob_shared_by_several_images_is_reported_under_each_of_them(image_set, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(image_set["path"], corrupt)
+    layer, sharers = next((digest, refs) for digest, refs in layer_users(str(corrupt), image_set["refs"]).items() if len(refs) > 1)
+    corrupt_blob(corrupt, layer)
+    result = run_module("image_copy", {"images": [f"oci:{corrupt}"], "destination": f"oci:{tmp_path / 'copy'}"})
+    assert result["failed"]
+    reported = dict(line.split(": ", 1) for line in result["msg"].split(" images failed: ", 1)[1].split(" | "))
+    assert {f"oci:{corrupt}:{ref}" for ref in sharers} <= set(reported)
+    for source, error in reported.items():
+        assert layer in error and "corrupted" in error
+        assert not [ref for ref in image_set["refs"] if ref in error], f"{source} is reported with another image's name: {error}"
+
+
+def test_a_bug_in_the_engine_is_raised_with_its_traceback_not_reported_as_an_image_failure(testbed, public_images, tmp_path):
+    class Buggy(endpoints.RegistryEndpoint):
+        def root_manifest(self):
+            return {}["a programming error"]
+
+    clients = transports.Clients({testbed.public_registry: transports.RegistrySettings(insecure=True)})
+    (source, reference), = transports.expand_source(public_images[0], clients)
+    destination = transports.destination_for(f"oci:{tmp_path / 'layout'}", reference, clients)
+    copier = copy.Copier()
+    try:
+        with pytest.raises(KeyError, match="a programming error"):
+            copy.copy_many(copier, [(Buggy(source.client, source.reference), destination, None)])
+    finally:
+        copier.close()
+
+
+@pytest.mark.parametrize("entries, expected", [
+    ([None], "images[0] must be a source string"),
+    ([42], "not a number (42)"),
+    ([True], "not a boolean (True)"),
+    ([[]], "not a list ([])"),
+    ([{}], "images[0] has no source"),
+    ([{"destination": "oci:/tmp/x"}], "images[0] has no source"),
+    ([{"source": "redis", "destination": 7}], "images[0].destination must be a destination string"),
+    ([{"source": "redis", "destination": ""}], "images[0].destination must be a destination string"),
+    (["redis", {"source": "redis", "tag": "v1"}], "images[1] has the unknown keys tag"),
+    (["redis", ""], "images[1] must be a source string"),
+    (["redis\x00"], "images[0] contains the control character U+0000"),
+])
+def test_a_malformed_images_entry_is_refused_by_position_without_a_traceback(entries, expected, tmp_path):
+    result = run_module("image_copy", {"images": entries, "destination": f"oci:{tmp_path / 'layout'}"})
+    assert result["failed"] and expected in result["msg"], result["msg"]
+    assert "Traceback" not in result["_stderr"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_locations_without_a_path_name_the_form_they_take(image_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # without the check, an empty path is the working directory
+    source = f"oci:{image_set['path']}:{image_set['refs'][0]}"
+    archive_form = "the docker-archive transport needs a file path: docker-archive:/path/file.tar[:NAME]"
+    cases = [
+        ({"images": [source], "destination": "docker-archive:", "platforms": ["linux/amd64"]}, archive_form),
+        ({"images": [source], "destination": f"docker-archive:{tmp_path}", "platforms": ["linux/amd64"]}, f"{tmp_path} is a directory"),
+        ({"images": ["docker-archive:"], "destination": f"oci:{tmp_path}/layout"}, archive_form),
+        ({"images": [f"docker-archive:{tmp_path}"], "destination": f"oci:{tmp_path}/layout"}, archive_form),
+        ({"images": [source], "destination": "oci:"}, "the oci transport needs one, oci:/path/layout[:NAME]"),
+        ({"images": ["oci:"], "destination": f"oci:{tmp_path}/layout"}, "the oci transport needs one, oci:/path/layout[:NAME]"),
+    ]
+    for arguments, expected in cases:
+        result = run_module("image_copy", arguments)
+        assert result["failed"] and expected in result["msg"], (arguments, result["msg"])
+    assert not list(tmp_path.iterdir())
+
+
+HOSTILE_STRINGS = [None, 42, "", "x" * 100000, "ünïcödé ☃", "a\x00b", "\x1b[31mred"]
+HOSTILE_VALUES = {"int": [0, 10**30, "ünïcödé ☃"], "bool": ["ünïcödé ☃", []]}  # wrong types of int and bool are Ansible's to refuse
+# Ansible's own words for a string where a list of dictionaries goes: they name neither the option nor the value.
+ANSIBLE_DICT_ERROR = "dictionary requested, could not parse JSON or key=value"
+
+
+def fuzzed_arguments(base):
+    """(option, value, arguments): each option, and each key of the list-of-dictionary ones, set to each hostile value."""
+    for option, spec in sorted(ARGUMENT_SPEC.items()):
+        for value in HOSTILE_VALUES.get(spec["type"], HOSTILE_STRINGS):
+            yield option, value, dict(base, **{option: value})
+    nested = {"images": {"source": base["images"][0], "destination": base["destination"]}, "registries": {"host": "registry.example:5000"}}
+    for option, entry in nested.items():
+        for key in entry:
+            for value in HOSTILE_STRINGS:
+                yield f"{option}[0].{key}", value, dict(base, **{option: [dict(entry, **{key: value})]})
+
+
+def test_fuzzed_options_fail_with_a_short_message_naming_them_never_a_traceback(image_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where a fuzzed relative path lands
+    base = {"images": [f"oci:{image_set['path']}:{image_set['refs'][0]}"], "destination": f"oci:{tmp_path}/layout", "retries": 1,
+            "lock_file": f"{tmp_path}/airlock.lock.json", "platforms": ["linux/amd64"]}
+    cases = list(fuzzed_arguments(base))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda case: run_module("image_copy", case[2], timeout=120), cases))  # no JSON (a traceback) fails here
+    unclear = []
+    for (option, value, _arguments), result in zip(cases, results):
+        label = f"{option}={value!r:.40}"
+        assert "Traceback" not in result["_stderr"] and "exception" not in result, label
+        msg = result.get("msg", "")
+        named = option.split(".")[-1] in msg or str(value)[:20] in msg or msg == ANSIBLE_DICT_ERROR
+        if result.get("failed") and (len(msg) > 600 or not named):
+            unclear.append(f"{label}: {msg[:300]}")
+    assert not unclear, "\n".join(unclear)
+
+
+def test_a_blob_deleted_from_a_layout_is_copied_again_by_the_next_run(image_set, tmp_path):
+    arguments = {"images": [f"oci:{image_set['path']}"], "destination": f"oci:{tmp_path / 'layout'}"}
+    assert not run_module("image_copy", arguments).get("failed")
+    layer, (owner,) = next((digest, refs) for digest, refs in layer_users(image_set["path"], image_set["refs"]).items() if len(refs) == 1)
+    deleted = tmp_path / "layout" / "blobs" / "sha256" / layer.split(":")[1]
+    deleted.unlink()
+    repaired = run_module("image_copy", arguments)
+    assert repaired["changed"] and not repaired.get("failed"), repaired.get("msg")
+    assert [image["source"] for image in repaired["images"] if image["changed"]] == [f"oci:{image_set['path']}:{owner}"]
+    assert deleted.exists()
+    assert run_module("image_copy", arguments)["changed"] is False
+
+
+def test_an_index_inside_an_index_is_refused_by_name_not_with_a_traceback(tmp_path):
+    layout = layouts.Layout(str(tmp_path / "nested"), create=True)
+    index_type = "application/vnd.oci.image.index.v1+json"
+
+    def index_of(children):
+        raw = json.dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": children}).encode()
+        return registry.Manifest(raw, index_type, "sha256:" + hashlib.sha256(raw).hexdigest())
+
+    inner = index_of([])
+    outer = index_of([{"mediaType": index_type, "digest": inner.digest, "size": len(inner.raw)}])
+    for item in (inner, outer):
+        layout.write_manifest(item)
+    layout.tag(outer, "docker.io/library/nested:1")
+    result = run_module("image_copy", {"images": [f"oci:{tmp_path / 'nested'}"], "destination": f"oci:{tmp_path / 'copy'}"})
+    assert result["failed"] and "an index inside an index" in result["msg"] and inner.digest in result["msg"], result["msg"]

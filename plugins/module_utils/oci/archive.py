@@ -55,6 +55,17 @@ class ArchiveError(OciError):
     """A docker-archive that cannot be written or read as asked; the message says why and what to do."""
 
 
+def file_path(path):
+    """The archive's absolute path; refused when it names no file, where open() would only say 'Is a directory'."""
+    form = "the docker-archive transport needs a file path: docker-archive:/path/file.tar[:NAME]"
+    if not path:
+        raise ArchiveError(f"docker-archive: names no file; {form}")
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise ArchiveError(f"docker-archive:{path} is a directory; {form}")
+    return path
+
+
 # --- writing ---------------------------------------------------------------------------
 
 
@@ -77,7 +88,7 @@ def write_archive(path, images, source, platform):
     Returns a summary: images, layers written, layer references served by a layer already
     written (layers_shared), and the archive's bytes.
     """
-    path = os.path.abspath(path)
+    path = file_path(path)
     planned = [_plan(endpoint, repo_tags, platform) for endpoint, repo_tags in images]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     outcome = {"changed": False}
@@ -274,7 +285,7 @@ class ArchiveEndpoint:
     is_local = True
 
     def __init__(self, path, image_name=None):
-        self.path = os.path.abspath(path)
+        self.path = file_path(path)
         self.image_name = image_name
         self._members = _index(self.path)
         entry = self._choose(json.loads(self._read(self._resolve(MANIFEST_FILE))))

@@ -18,13 +18,17 @@ import json
 import threading
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, PlatformMissing, RegistryError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
+# What can go wrong with one image through no fault of this code: the engine's errors, bad content,
+# and I/O, which includes every error of the requests library (RequestException is an OSError).
+IMAGE_ERRORS = (OciError, digests.DigestMismatch, mediatypes.UnsupportedManifest, references.InvalidReference, CredentialError, OSError)
 
 
 @dataclasses.dataclass
@@ -124,7 +128,7 @@ class Copier:
         wanted = source.pinned_digest or source.current_digest()
         if wanted is None:
             raise NotFound(f"{source} not found: check the repository name and the tag or digest")
-        if destination.current_digest() != wanted:
+        if not _in_place(destination, wanted):
             return False
         result.digest = result.source_digest = wanted
         if destination.is_local:  # reading a local layout costs no request: keep the lock complete
@@ -137,7 +141,7 @@ class Copier:
         if platforms is not None:
             children = platform_lib.select(children, platforms, str(source))
             top = _subset_index(index, children, top.media_type)
-            if destination.current_digest() == top.digest:
+            if _in_place(destination, top.digest):
                 result.digest = top.digest
                 result.platforms = [str(platform_lib.of_descriptor(d)) for d in children]
                 return
@@ -155,8 +159,7 @@ class Copier:
         result.changed = True
 
     def _copy_single(self, source, destination, top, platforms, result):
-        manifest = top.parsed()
-        config = _read_config(source, manifest["config"])
+        config = _read_config(source, _blobs_of(top)[0])
         image_platform = platform_lib.of_config(config)
         if platforms is not None and not any(p.matches(image_platform) for p in platforms):
             wanted = ", ".join(str(p) for p in platforms)
@@ -164,7 +167,7 @@ class Copier:
                                   "ask for its platform or 'all'")
         result.digest = top.digest
         result.platforms = [str(image_platform)]
-        if platforms is not None and destination.current_digest() == top.digest:
+        if platforms is not None and _in_place(destination, top.digest):
             return
         self._collect(self._submit_blobs(source, destination, top), result)
         self._put(destination, top, by_name=True)
@@ -175,9 +178,7 @@ class Copier:
             destination.put_manifest(manifest, by_name=by_name)
 
     def _submit_blobs(self, source, destination, manifest):
-        parsed = manifest.parsed()
-        descriptors = [parsed["config"], *parsed.get("layers", [])]
-        return [(d, *self._blob_future(source, destination, d)) for d in descriptors]
+        return [(d, *self._blob_future(source, destination, d)) for d in _blobs_of(manifest)]
 
     @staticmethod
     def _collect(transfers, result):
@@ -223,39 +224,74 @@ class Copier:
             return self._digest_locks.setdefault((store, digest), threading.Lock())
 
     def _upload(self, source, destination, digest, size):
+        """Move one blob, retried; its errors name the blob and the store, never one image: every image sharing it reports them."""
         for attempt in range(self.retry.attempts):
             try:
-                destination.write_blob(digest, verified_blob(source, {"digest": digest, "size": size}), size)
+                destination.write_blob(digest, verified_blob(source, {"digest": digest, "size": size}, what=f"blob {digest}"), size)
                 return
             except (AuthenticationError, NotFound, digests.DigestMismatch):
                 raise
             except (RegistryError, OSError) as error:
                 if attempt + 1 >= self.retry.attempts:
-                    raise RegistryError(f"copy of blob {digest} to {destination} failed {self.retry.attempts} "
+                    raise RegistryError(f"copy of blob {digest} to {destination.store} failed {self.retry.attempts} "
                                         f"times: {error}") from None
                 (self._sleep or _default_sleep)(self.retry.wait(attempt))
 
 
 def copy_many(copier, jobs, image_concurrency=2):
-    """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)]) in job order."""
+    """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)]) in job order.
+
+    Only IMAGE_ERRORS are reported per image; anything else is a bug, raised with its traceback.
+    """
     outcomes = [None] * len(jobs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, image_concurrency), thread_name_prefix="image") as pool:
         futures = {pool.submit(copier.copy, *job): position for position, job in enumerate(jobs)}
         for future in concurrent.futures.as_completed(futures):
             try:
                 outcomes[futures[future]] = future.result()
-            except Exception as error:  # pylint: disable=broad-exception-caught  # reported per image
+            except IMAGE_ERRORS as error:
                 outcomes[futures[future]] = error
     results = [o for o in outcomes if isinstance(o, CopyResult)]
     failures = [(job, o) for job, o in zip(jobs, outcomes) if not isinstance(o, CopyResult)]
     return results, failures
 
 
+def _in_place(destination, digest):
+    """The destination names digest and, when it is local (a stat per blob, no request), still holds all of it."""
+    return destination.current_digest() == digest and (not destination.is_local or _whole(destination, digest))
+
+
+def _whole(endpoint, digest):
+    """Whether a local store holds the manifest or index at digest and everything it references: a deleted blob is copied again."""
+    if endpoint.blob_size(digest) is None:
+        return False
+    top = endpoint.manifest(digest)
+    if not mediatypes.is_index(top.media_type):
+        return _holds_blobs_of(endpoint, top)
+    return all(endpoint.blob_size(child["digest"]) is not None and _holds_blobs_of(endpoint, endpoint.manifest(child["digest"]))
+               for child in top.parsed().get("manifests", []))
+
+
+def _holds_blobs_of(endpoint, manifest):
+    return all(endpoint.blob_size(descriptor["digest"]) is not None for descriptor in _blobs_of(manifest))
+
+
+def _blobs_of(manifest):
+    """The config and layer descriptors of an image manifest, each naming a digest; anything else is refused by name."""
+    parsed = manifest.parsed()
+    layers = parsed.get("layers", [])
+    descriptors = [parsed.get("config"), *(layers if isinstance(layers, list) else [None])]
+    if not all(isinstance(descriptor, dict) and isinstance(descriptor.get("digest"), str) for descriptor in descriptors):
+        raise OciError(f"manifest {manifest.digest} is not an image manifest whose config and layers each name a digest "
+                       "(an index inside an index, or a damaged manifest), so it cannot be copied")
+    return descriptors
+
+
 def _platforms_of(endpoint, manifest):
     parsed = manifest.parsed()
     if mediatypes.is_index(manifest.media_type):
         return [str(platform_lib.of_descriptor(d)) for d in parsed.get("manifests", [])]
-    return [str(platform_lib.of_config(_read_config(endpoint, parsed["config"])))]
+    return [str(platform_lib.of_config(_read_config(endpoint, _blobs_of(manifest)[0])))]
 
 
 def _wait_then_present(future):

@@ -13,10 +13,13 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout a
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
 
 
-def verified_blob(endpoint, descriptor):
-    """A blob's bytes from any endpoint as they stream, raising DigestMismatch at the end unless digest and size match."""
+def verified_blob(endpoint, descriptor, what=None):
+    """A blob's bytes from any endpoint as they stream, raising DigestMismatch at the end unless digest and size match.
+
+    The error names what (by default the endpoint and the blob).
+    """
     digest, size = descriptor["digest"], descriptor.get("size")
-    return digests.Verifier(digest, size, what=f"{endpoint}: blob {digest}").through(endpoint.blob_chunks(digest, size))
+    return digests.Verifier(digest, size, what=what or f"{endpoint}: blob {digest}").through(endpoint.blob_chunks(digest, size))
 
 
 def platform_manifest(endpoint, root, platform):

@@ -36,14 +36,24 @@ def blob_member(digest):
     return f"blobs/{algorithm}/{hexdigest}"
 
 
+def _empty_index():
+    return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
+
+
 class Layout:
     """Read and write one OCI image layout directory."""
 
-    def __init__(self, root, create=False):
+    def __init__(self, root, create=False, check_mode=False):
+        """create: open it as a destination, writing the skeleton when it is missing.
+
+        With check_mode too, nothing is written: a missing layout reads as an empty one,
+        so a check-mode run reports what it would copy and leaves the disk as it was.
+        """
         self.root = os.path.abspath(root)
-        if create:
+        self._missing_reads_empty = create and check_mode
+        if create and not check_mode:
             self._initialise()
-        elif not os.path.isfile(os.path.join(self.root, "oci-layout")):
+        elif not create and not os.path.isfile(os.path.join(self.root, "oci-layout")):
             raise NotFound(f"{self.root} is not an OCI image layout (no oci-layout file)")
 
     # --- blobs -------------------------------------------------------------------------
@@ -108,7 +118,10 @@ class Layout:
         return self.write_blob(manifest.digest, [manifest.raw], len(manifest.raw))
 
     def index(self):
-        with open(os.path.join(self.root, "index.json"), "rb") as handle:
+        path = os.path.join(self.root, "index.json")
+        if self._missing_reads_empty and not os.path.exists(path):
+            return _empty_index()
+        with open(path, "rb") as handle:
             return json.load(handle)
 
     def find(self, ref_name):
@@ -161,7 +174,7 @@ class Layout:
             if not os.path.exists(os.path.join(self.root, "oci-layout")):
                 self._write_json("oci-layout", LAYOUT_VERSION)
             if not os.path.exists(os.path.join(self.root, "index.json")):
-                self._write_json("index.json", {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []})
+                self._write_json("index.json", _empty_index())
 
     def _sweep_partials(self):
         """Remove temporary blobs of writers that died (killed copies); live writers' stay."""

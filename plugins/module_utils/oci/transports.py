@@ -45,6 +45,32 @@ REGISTRIES_ARGUMENT_SPEC = dict(
 )
 
 
+def registries_problems(entries):
+    """Why the `registries` option cannot be used, one problem at a time: what its argument_spec cannot say."""
+    for position, entry in enumerate(entries):
+        where = f"registries[{position}].host"
+        problem = text_problem(where, entry["host"], "a registry host[:port] such as registry.example:5000")
+        if problem:
+            yield problem
+        elif "/" in entry["host"]:
+            yield f"{where} is {entry['host']!r}: give the registry as host[:port] (registry.example:5000), without a scheme or path"
+
+
+def text_problem(name, value, expected):
+    """Why value cannot be the option called name, or None: it must be a string with something in it."""
+    if not isinstance(value, str):
+        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:80]}..."
+        return f"{name} must be {expected}, not {_kind(value)} ({shown})"
+    if not value.strip():
+        return f"{name} must be {expected}, not an empty string"
+    return None
+
+
+def _kind(value):
+    kinds = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a dictionary"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def registry_settings(entries):
     """The modules' `registries` option -> {host: RegistrySettings}."""
     settings = {}
@@ -81,7 +107,7 @@ class Clients:
 def expand_source(text, clients):
     """A source string -> [(endpoint, Reference naming the image)]; oci:DIR expands to all its images."""
     if text.startswith(OCI):
-        directory, _sep, name = text[len(OCI):].partition(":")
+        directory, name = _layout_location(text)
         layout = Layout(directory)
         names = [name] if name else layout.ref_names()
         return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
@@ -95,11 +121,11 @@ def expand_source(text, clients):
     return [(RegistryEndpoint(clients.for_registry(ref.registry), ref), ref)]
 
 
-def destination_for(text, image_reference, clients, per_image=False):
-    """The endpoint an image goes to under a destination string (prefix form unless per_image)."""
+def destination_for(text, image_reference, clients, per_image=False, check_mode=False):
+    """The endpoint an image goes to under a destination string (prefix form unless per_image); check_mode writes nothing."""
     if text.startswith(OCI):
-        directory, _sep, name = text[len(OCI):].partition(":")
-        layout = Layout(directory, create=True)
+        directory, name = _layout_location(text)
+        layout = Layout(directory, create=True, check_mode=check_mode)
         return LayoutEndpoint(layout, name or layout_name(image_reference), image_reference)
     target = text[len(DOCKER):] if text.startswith(DOCKER) else text
     if per_image:
@@ -119,6 +145,14 @@ def layout_name(image_reference):
     return f"{image_reference.name}@{image_reference.digest}"
 
 
+def _layout_location(text):
+    """`oci:DIR[:NAME]` -> (DIR, NAME or ""); without DIR the layout would silently be the working directory."""
+    directory, _sep, name = text[len(OCI):].partition(":")
+    if not directory:
+        raise ValueError(f"{text!r} names no directory: the oci transport needs one, oci:/path/layout[:NAME]")
+    return directory, name
+
+
 def _name_as_reference(name, source_text):
     try:
         return references.parse(name)
@@ -128,9 +162,14 @@ def _name_as_reference(name, source_text):
             f"registry path; copy it with an explicit destination ({error})") from None
 
 
+def archive_path(destination):
+    """The file a `docker-archive:FILE` destination names, checked to be one before anything is read."""
+    return archive.file_path(destination[len(ARCHIVE):])
+
+
 def write_archive(entries, destination, clients, platform):
     """Every source image, for one platform, into the docker-archive the destination names."""
-    path = destination[len(ARCHIVE):]
+    path = archive_path(destination)
     images = []
     for entry in entries:
         source_text = entry["source"] if isinstance(entry, dict) else entry
@@ -138,8 +177,8 @@ def write_archive(entries, destination, clients, platform):
     return archive.write_archive(path, images, ", ".join(str(e) for e in entries), platform)
 
 
-def plan(entries, destination, clients):
-    """Module input -> [(source endpoint, destination endpoint)].
+def plan(entries, destination, clients, check_mode=False):
+    """Module input -> [(source endpoint, destination endpoint)]; in check_mode no destination is created.
 
     An entry is a source string (copied under `destination`) or a dict with its own
     `source` and `destination`.
@@ -153,7 +192,7 @@ def plan(entries, destination, clients):
         if not target:
             raise ValueError(f"{source_text}: no destination; set the module's destination or the entry's own")
         for source, image_reference in expand_source(source_text, clients):
-            pairs.append((source, destination_for(target, image_reference, clients, per_image)))
+            pairs.append((source, destination_for(target, image_reference, clients, per_image, check_mode)))
     _refuse_collisions(pairs)
     return pairs
 

@@ -95,3 +95,18 @@ def test_a_tampered_manifest_is_refused(tmp_path):
     (tmp_path / "blobs" / "sha256" / item.digest.split(":")[1]).write_bytes(MANIFEST_RAW.replace(b"2", b"3"))
     with pytest.raises(digest.DigestMismatch):
         layout.read_manifest(item.digest)
+
+
+def test_a_check_mode_destination_that_does_not_exist_reads_empty_and_writes_nothing(tmp_path):
+    layout = layouts.Layout(str(tmp_path / "new"), create=True, check_mode=True)
+    assert layout.index()["manifests"] == [] and layout.find("docker.io/library/a:1") is None
+    assert layout.blob_size(digest.of_bytes(b"anything")) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_check_mode_destination_that_exists_reads_as_it_stands(tmp_path):
+    item = manifest()
+    written = layouts.Layout(str(tmp_path), create=True)
+    written.write_manifest(item)
+    written.tag(item, "docker.io/library/a:1")
+    assert layouts.Layout(str(tmp_path), create=True, check_mode=True).find("docker.io/library/a:1")["digest"] == item.digest
