@@ -129,7 +129,10 @@ def _resolve_one(endpoint, reference, pin, platform, mirror):
     root = endpoint.root_manifest()
     if pin and root.digest != pin:
         raise OciError(f"{endpoint} is {root.digest}, not the {pin} asked for: the source holds another image under this name")
-    manifest = endpoints.platform_manifest(endpoint, root, platform)
+    try:
+        manifest = endpoints.platform_manifest(endpoint, root, platform)
+    except PlatformMissing:
+        raise PlatformMissing(_lacks_platform(endpoint, root, platform)) from None
     parsed = manifest.parsed()
     image = NodeImage(endpoint, reference, root, manifest, parsed["config"], parsed.get("layers", []),
                       node_names(reference, root.digest, mirror))
@@ -138,6 +141,14 @@ def _resolve_one(endpoint, reference, pin, platform, mirror):
         if not platform.matches(held):
             raise PlatformMissing(f"{endpoint} is a single-platform image for {held}; this node is {platform}")
     return image
+
+
+def _lacks_platform(endpoint, root, platform):
+    """A node imports its own platform only, so 'all' is no way out here: say which platforms the image has and what to do."""
+    held = sorted({str(platform_lib.of_descriptor(d)) for d in root.parsed().get("manifests", [])}) or ["none"]
+    return (f"{endpoint} has no {platform} image (it has: {', '.join(held)}), and this node runs {platform}: copy that platform "
+            f"into the bundle (image_copy platforms: [{platform}] or [all]), set platform if the node's was detected wrongly, "
+            "or leave this image out for this node")
 
 
 def chain_ids(diff_ids):

@@ -90,6 +90,15 @@ def test_resolve_takes_the_node_platform_and_refuses_what_the_source_lacks(bundl
     assert len(images.resolve(f"oci:{bundle['path']}", [], AMD64)) == 2
 
 
+def test_a_platform_the_image_lacks_is_named_with_a_way_out_that_preload_accepts(bundle):
+    s390x = platforms.parse("linux/s390x")
+    with pytest.raises(PlatformMissing) as refused:
+        images.resolve(f"oci:{bundle['path']}", ["docker.io/library/app:1"], s390x)
+    message = str(refused.value)
+    assert "has no linux/s390x image" in message and "linux/amd64" in message and "image_copy platforms" in message
+    assert "or 'all'" not in message, "preload refuses platform: all; it must not be suggested"
+
+
 def members(stream):
     archive = tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r:")
     return {member.name: archive.extractfile(member).read() for member in archive.getmembers()}
