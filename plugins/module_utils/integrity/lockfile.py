@@ -21,20 +21,31 @@ LOCK_VERSION = 1
 
 
 def update(path, change, check_mode=False):
-    """Apply change(lock) to the lock at path (a new one when missing); True when the file changes (or would)."""
+    """Apply change(lock) to the lock at path (a new one when missing); True when the file changes (or would).
+
+    In check mode nothing is created, not even the lock's folder: the lock is only read, when it is there."""
+    if check_mode:
+        return _apply(path, change) is not None
     with _directory_locked(os.path.dirname(os.path.abspath(path))):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                lock = json.load(handle)
-        except FileNotFoundError:
-            lock = {"version": LOCK_VERSION}
-        before = json.dumps(lock, sort_keys=True)
-        change(lock)
-        if json.dumps(lock, sort_keys=True) == before:
+        changed = _apply(path, change)
+        if changed is None:
             return False
-        if not check_mode:
-            write_text_atomically(path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
+        write_text_atomically(path, changed)
         return True
+
+
+def _apply(path, change):
+    """The lock's new text after change(lock), or None when change leaves it as it was."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lock = json.load(handle)
+    except FileNotFoundError:
+        lock = {"version": LOCK_VERSION}
+    before = json.dumps(lock, sort_keys=True)
+    change(lock)
+    if json.dumps(lock, sort_keys=True) == before:
+        return None
+    return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
 def merge_section(path, section, entries, key, check_mode=False):

@@ -35,3 +35,9 @@ def test_writers_at_once_lose_no_entries(tmp_path):
         pool.starmap(_add, [(path, n) for n in range(64)])
     assert len(json.loads((tmp_path / "airlock.lock.json").read_text())["models"]) == 64
     assert [p.name for p in tmp_path.iterdir()] == ["airlock.lock.json"], "no lock or temporary file left beside it"
+
+
+def test_check_mode_creates_nothing_not_even_the_folder(tmp_path):
+    path = tmp_path / "new-bundle" / "airlock.lock.json"
+    assert lockfile.merge_section(str(path), "images", [{"source": "a"}], key=lambda entry: entry["source"], check_mode=True)
+    assert not (tmp_path / "new-bundle").exists()
