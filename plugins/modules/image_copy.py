@@ -17,6 +17,9 @@ description:
     verified against its digest while it streams, and an image already at the destination costs one request.
   - Registry requests are retried on 429, 5xx and connection errors with backoff (honouring C(Retry-After));
     a cut-off blob download resumes where it stopped.
+  - With O(sources), an image of a registry the connected side cannot or should not reach directly is fetched through
+    the pull-through proxy or mirror standing for it, and still named by its canonical reference in the layout, the lock
+    and the result.
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
@@ -88,6 +91,30 @@ options:
         which keeps requests under the body size limits of proxies in front of a registry. At least 1024.
     type: int
     default: 67108864
+  sources:
+    description:
+      - Registries reached through another host - a pull-through proxy or a connected-side mirror. An image named on
+        O(sources[].registry) (C(docker.io/library/nats:2.12.6-alpine)) is fetched from O(sources[].via) with the same
+        path under its prefix (C(proxy.corp:5000/dockerhub/library/nats:2.12.6-alpine)), and no request goes to the
+        registry itself.
+      - The image keeps its canonical reference as its source in the result and the lock, and as its name in an C(oci:)
+        layout or under a C(docker://) prefix, so later steps find its digest by the name charts and Compose files use.
+      - Credentials, TLS and plain HTTP of a via host are set in O(registries) under that host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      registry:
+        description: The registry as image references name it (C(docker.io), C(ghcr.io), C(registry.example:5000)); each once.
+        type: str
+        required: true
+      via:
+        description:
+          - C(HOST[:PORT][/PREFIX]) serving that registry's images, such as a distribution registry in proxy mode
+            (C(proxy.corp:5000), where Docker Hub's official images are under C(library/)) or a mirror holding them
+            under a path (C(mirror.corp/dockerhub)).
+        type: str
+        required: true
   lock_file:
     description:
       - Merge the copied images (source, destination, digests, platforms) into this C(airlock.lock.json).
@@ -123,6 +150,19 @@ EXAMPLES = r"""
         password: "{{ mirror_password }}"
         ca_file: /etc/pki/enclave-ca.pem
 
+- name: Fetch Docker Hub and GHCR images through the corporate proxy, recorded under their own names
+  airlock.airgap.image_copy:
+    images:
+      - docker.io/library/nats:2.12.6-alpine   # fetched as proxy.corp:5000/dockerhub/library/nats:2.12.6-alpine
+      - ghcr.io/org/app:v1.4.2                 # fetched as proxy.corp:5000/ghcr/org/app:v1.4.2
+    destination: oci:/srv/bundle/images
+    sources:
+      - {registry: docker.io, via: proxy.corp:5000/dockerhub}
+      - {registry: ghcr.io, via: proxy.corp:5000/ghcr}
+    registries:
+      - {host: proxy.corp:5000, username: "{{ proxy_user }}", password: "{{ proxy_password }}", ca_file: /etc/pki/corp-ca.pem}
+    lock_file: /srv/bundle/airlock.lock.json
+
 - name: Copy only the nodes' platform, pinned by digest, to an explicit name
   airlock.airgap.image_copy:
     images:
@@ -139,9 +179,13 @@ images:
   elements: dict
   contains:
     source:
-      description: The source, normalised.
+      description: The source, normalised; for an image fetched through O(sources), its canonical reference.
       type: str
       sample: docker.io/library/nats:2.12.6-alpine
+    via:
+      description: What the image was fetched as when a source stands for its registry; empty otherwise.
+      type: str
+      sample: proxy.corp:5000/dockerhub/library/nats:2.12.6-alpine
     destination:
       description: Where it went.
       type: str
@@ -233,6 +277,7 @@ ARGUMENT_SPEC = dict(
     upload_chunk_size=dict(type="int", default=64 * 1024 * 1024),
     lock_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
+    **transports.SOURCES_ARGUMENT_SPEC,
 )
 
 # (lowest, highest or None) per integer option; a read timeout past a day is a typo, and far longer ones overflow the socket clock.
@@ -260,6 +305,7 @@ def option_problems(params):
     if not params["platforms"]:
         yield "platforms is empty: give [all], or the platforms to copy such as [linux/amd64]"
     yield from transports.registries_problems(params["registries"])
+    yield from transports.sources_problems(params["sources"])
     yield from integer_problems(params)
     yield from string_problems(params)
 
@@ -362,7 +408,7 @@ def main():
     started = time.monotonic()
     retry = registry.RetryPolicy(attempts=params["retries"])
     clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
-                                 params["upload_chunk_size"])
+                                 params["upload_chunk_size"], routes=transports.source_routes(params["sources"]))
     if (params["destination"] or "").startswith(transports.ARCHIVE):
         write_archive(module, clients, started)
     copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode, include_signatures=params["include_signatures"])

@@ -20,7 +20,7 @@ import threading
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import RegistryEndpoint, verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
 
@@ -37,6 +37,7 @@ class CopyResult:  # pylint: disable=too-many-instance-attributes
 
     source: str
     destination: str
+    via: str = ""
     digest: str = ""
     source_digest: str = ""
     platforms: list = dataclasses.field(default_factory=list)
@@ -85,7 +86,7 @@ class Copier:
         return result
 
     def _copy_image(self, source, destination, platforms):
-        result = CopyResult(str(source), str(destination))
+        result = CopyResult(str(source), str(destination), via=_fetched_as(source))
         if platforms is None and self._already_there(source, destination, result):
             return result
         top = source.root_manifest()
@@ -127,7 +128,8 @@ class Copier:
         """The no-op fast path: one request to the destination when the source is pinned."""
         wanted = source.pinned_digest or source.current_digest()
         if wanted is None:
-            raise NotFound(f"{source} not found: check the repository name and the tag or digest")
+            fetched = f" (fetched as {result.via})" if result.via else ""
+            raise NotFound(f"{source}{fetched} not found: check the repository name and the tag or digest")
         if not _in_place(destination, wanted):
             return False
         result.digest = result.source_digest = wanted
@@ -254,6 +256,11 @@ def copy_many(copier, jobs, image_concurrency=2):
     results = [o for o in outcomes if isinstance(o, CopyResult)]
     failures = [(job, o) for job, o in zip(jobs, outcomes) if not isinstance(o, CopyResult)]
     return results, failures
+
+
+def _fetched_as(source):
+    """What a source is fetched as when a proxy or mirror stands for its registry, else "": only a registry image can be."""
+    return source.via if isinstance(source, RegistryEndpoint) else ""
 
 
 def _in_place(destination, digest):

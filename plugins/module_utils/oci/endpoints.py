@@ -36,17 +36,27 @@ def platform_manifest(endpoint, root, platform):
 
 
 class RegistryEndpoint:
-    """One image name in one registry repository, reached through a RegistryClient."""
+    """One image name in one registry repository, reached through a RegistryClient.
 
-    def __init__(self, client, reference):
+    An endpoint fetched through a proxy or mirror (reference) stands for the image's canonical name (stands_for),
+    which is what it is called wherever it is recorded.
+    """
+
+    def __init__(self, client, reference, stands_for=None):
         self.client = client
         self.reference = reference
         self.repository = reference.repository
+        self.stands_for = stands_for or reference
 
     is_local = False
 
     def __str__(self):
-        return str(self.reference)
+        return str(self.stands_for)
+
+    @property
+    def via(self):
+        """The reference fetched in place of the canonical one, or "" when the image comes from its own registry."""
+        return "" if self.stands_for == self.reference else str(self.reference)
 
     @property
     def identity(self):
@@ -91,7 +101,8 @@ class RegistryEndpoint:
 
     def sibling(self, tag):
         """The same repository under another tag (cosign keeps signatures as sha256-<hex>.sig tags)."""
-        return RegistryEndpoint(self.client, references.Reference(self.reference.registry, self.repository, tag))
+        canonical = references.Reference(self.stands_for.registry, self.stands_for.repository, tag)
+        return RegistryEndpoint(self.client, references.Reference(self.reference.registry, self.repository, tag), canonical)
 
     def mount_from(self, source, digest):
         """Ask the registry to link a blob from another repository of the same registry

@@ -7,6 +7,11 @@
 tar. A destination `docker://HOST[/PREFIX]` keeps each image's path under the prefix; `oci:DIR`
 names each image by its full source reference; `docker-archive:FILE` writes one archive of
 every image for one platform.
+
+A source (`sources` option) stands for a registry: an image named on that registry is fetched
+through the pull-through proxy or connected-side mirror `HOST[/PREFIX]`, yet keeps its canonical
+name everywhere it is recorded (layout name, lock, results), so its digest is found later by the
+name a chart or Compose file gives it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,26 @@ REGISTRIES_ARGUMENT_SPEC = dict(
 )
 
 
+# The `sources` option, as image_copy documents it.
+SOURCES_ARGUMENT_SPEC = dict(
+    sources=dict(type="list", elements="dict", default=[], options=dict(
+        registry=dict(type="str", required=True),
+        via=dict(type="str", required=True),
+    )),
+)
+# Two path components after a host: a reference whose host was read as a registry keeps them as its repository
+# (one component would be put under library/ on docker.io).
+_PROBE_PATH = "airlock/probe"
+
+
+@dataclasses.dataclass(frozen=True)
+class Via:
+    """The host, and the path prefix on it, that serve a registry's images on its behalf."""
+
+    host: str
+    prefix: str | None = None
+
+
 def registries_problems(entries):
     """Why the `registries` option cannot be used, one problem at a time: what its argument_spec cannot say."""
     for position, entry in enumerate(entries):
@@ -56,14 +81,65 @@ def registries_problems(entries):
             yield f"{where} is {entry['host']!r}: give the registry as host[:port] (registry.example:5000), without a scheme or path"
 
 
+def sources_problems(entries):
+    """Why the `sources` option cannot be used: each registry once, as a registry host, each via as HOST[/PREFIX]."""
+    seen = set()
+    for position, entry in enumerate(entries):
+        where = f"sources[{position}]"
+        problem = text_problem(f"{where}.registry", entry["registry"], "a registry host such as docker.io or ghcr.io")
+        registry = None if problem else registry_named(entry["registry"])
+        if problem or registry is None:
+            yield problem or (f"{where}.registry is {_shown(entry['registry'])}: give the registry as image references name it "
+                              "(docker.io, ghcr.io, registry.example:5000), without a scheme or path")
+        elif registry in seen:
+            yield f"{where}.registry {registry} is named twice: give each registry one via"
+        seen.add(registry)
+        problem = text_problem(f"{where}.via", entry["via"], "HOST[:PORT][/PREFIX] of a pull-through proxy or mirror")
+        if problem or via_of(entry["via"]) is None:
+            yield problem or (f"{where}.via is {_shown(entry['via'])}: give HOST[:PORT][/PREFIX] (proxy.example:5000/dockerhub), "
+                              "without a scheme; the host needs a '.' or a ':port', or is localhost")
+
+
+def registry_named(text):
+    """The registry a host names, as image references write it (index.docker.io is docker.io), or None when it names none."""
+    if "/" in text:
+        return None
+    try:
+        probe = references.parse(f"{text}/{_PROBE_PATH}", default_tag=None)
+    except references.InvalidReference:
+        return None
+    return probe.registry if probe.repository == _PROBE_PATH else None
+
+
+def via_of(text):
+    """`HOST[/PREFIX]` -> Via, or None when it is not a registry host with an optional valid path."""
+    host, _sep, prefix = text.strip("/").partition("/")
+    if registry_named(host) != host:
+        return None
+    try:
+        references.parse(f"{host}/{prefix}/{_PROBE_PATH}" if prefix else f"{host}/{_PROBE_PATH}", default_tag=None)
+    except references.InvalidReference:
+        return None
+    return Via(host, prefix or None)
+
+
+def source_routes(entries):
+    """The `sources` option -> {registry: Via}."""
+    return {registry_named(entry["registry"]): via_of(entry["via"]) for entry in entries}
+
+
 def text_problem(name, value, expected):
     """Why value cannot be the option called name, or None: it must be a string with something in it."""
     if not isinstance(value, str):
-        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:80]}..."
-        return f"{name} must be {expected}, not {_kind(value)} ({shown})"
+        return f"{name} must be {expected}, not {_kind(value)} ({_shown(value)})"
     if not value.strip():
         return f"{name} must be {expected}, not an empty string"
     return None
+
+
+def _shown(value):
+    """value as a message may quote it: its repr, cut short."""
+    return repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:80]}..."
 
 
 def _kind(value):
@@ -81,10 +157,13 @@ def registry_settings(entries):
 
 
 class Clients:
-    """One RegistryClient per registry host, configured from per-host settings."""
+    """One RegistryClient per registry host, configured from per-host settings; images of a registry that a source
+    stands for are fetched through it (routes: {registry: Via})."""
 
-    def __init__(self, settings=None, docker_config=None, retry=RetryPolicy(), timeout=300, upload_chunk=UPLOAD_CHUNK):
+    def __init__(self, settings=None, docker_config=None, retry=RetryPolicy(), timeout=300, upload_chunk=UPLOAD_CHUNK,
+                 routes=None):
         self.settings = settings or {}
+        self.routes = routes or {}
         self.docker_config = docker_config
         self.retry = retry
         self.timeout = timeout
@@ -98,6 +177,14 @@ class Clients:
             self._clients[registry] = RegistryClient(registry, credentials, settings.insecure, settings.ca_file,
                                                      timeout=(10, self.timeout), retry=self.retry, upload_chunk=self.upload_chunk)
         return self._clients[registry]
+
+    def image_endpoint(self, image_reference):
+        """Where to fetch an image: its own registry, or the via that stands for it, the canonical name kept."""
+        via = self.routes.get(image_reference.registry)
+        if via is None:
+            return RegistryEndpoint(self.for_registry(image_reference.registry), image_reference)
+        fetched = image_reference.with_registry(via.host, via.prefix)
+        return RegistryEndpoint(self.for_registry(fetched.registry), fetched, stands_for=image_reference)
 
     @property
     def requests_sent(self):
@@ -118,7 +205,7 @@ def expand_source(text, clients):
             raise references.InvalidReference(f"{text}: the image has no name in the archive; give the destination explicitly")
         return [(endpoint, _name_as_reference(name or endpoint.repo_tags[0], text))]
     ref = references.parse(text[len(DOCKER):] if text.startswith(DOCKER) else text)
-    return [(RegistryEndpoint(clients.for_registry(ref.registry), ref), ref)]
+    return [(clients.image_endpoint(ref), ref)]
 
 
 def destination_for(text, image_reference, clients, per_image=False, check_mode=False):
