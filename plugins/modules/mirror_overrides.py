@@ -15,13 +15,15 @@ description:
     and C(imagePullSecrets)). The result is a values file to pass after the site's own (C(helm install -f site.yaml -f override.yaml)).
   - For a Compose project, writes an override file (C(docker compose -f compose.yml -f override.yml)) giving every service
     (all profiles) its mirrored image and pull policy, and every env value naming an image its mirrored reference.
-  - Each override is proven before the module returns - the chart is rendered again with it, or the project read again with
-    it - and every image still outside the mirror is listed in RV(overrides[].unmapped) and fails the task.
+  - Each override is proven before anything is written - the chart is rendered again with it, or the project read again with
+    it - and every image still outside the mirror is listed in RV(overrides[].unmapped) and fails the task. A task that fails
+    writes no override at all, so the next run cannot find a failed one in place and call it unchanged.
   - Images map as in the P(airlock.airgap.image_mirror#filter) filter, which follows the layout of
     M(airlock.airgap.image_copy) to a C(docker://REGISTRY/PREFIX) destination.
   - Charts that assemble a tag from several values (for example C(tag) plus C(-{platform}-{bundle})) get their repository
     rewritten automatically (the tag is unchanged); to pin such an image by digest, or for an image no value controls, give
-    O(charts[].value_map).
+    O(charts[].value_map), or name it in O(pin_exceptions) to let it run by its tag.
+  - Warnings of the Compose reader (a wrapper script line only running it could give, skipped) are passed on as task warnings.
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
@@ -53,12 +55,24 @@ options:
     type: str
     choices: [keep, tag, digest]
     default: keep
+  pin_exceptions:
+    description:
+      - With O(pin=digest), images that keep their tag - references as discovered (or as mirrored), such as a tag a chart assembles
+        from several values and so cannot take a digest.
+      - They are listed in RV(overrides[].pin_exceptions) and in a warning, never silently; an exception that matches no image is
+        a warning too.
+    type: list
+    elements: str
+    default: []
   digests:
     description: Normalised image reference to digest, for O(pin=digest).
     type: dict
     default: {}
   lock_file:
-    description: A lock (C(airlock.lock.json)) whose image digests are used for O(pin=digest) (from image_copy and image_inventory).
+    description:
+      - A lock (C(airlock.lock.json)) whose image digests are used for O(pin=digest) (from image_copy and image_inventory).
+      - An image_copy entry is read by the image its source names - for a push from the bundle's layout
+        (C(oci:DIR:docker.io/library/nats:2.12.6-alpine)) the canonical reference after the layout.
     type: path
   pull_secrets:
     description: Names of the image pull secrets the enclave's namespaces hold.
@@ -231,6 +245,16 @@ EXAMPLES = r"""
         value_map:
           - {path: image.digest, image: "nvcr.io/nim/llm:1.0-amd64", part: digest}
 
+- name: The same chart pinned by digest, except the image whose tag it assembles (listed in the result and a warning)
+  airlock.airgap.mirror_overrides:
+    registry: registry.enclave:5000
+    pin: digest
+    pin_exceptions: ["nvcr.io/nim/meta/llama3-8b-instruct:1.0.3-amd64-full"]
+    lock_file: /media/usb/bundle/airlock.lock.json
+    charts:
+      - chart: /srv/charts/nim
+        override: /srv/site/nim.airgap.yaml
+
 - name: The Compose project's override
   airlock.airgap.mirror_overrides:
     registry: registry.enclave:5000
@@ -253,7 +277,7 @@ overrides:
       description: The override file.
       type: str
     changed:
-      description: Whether the override file was (or would be) written.
+      description: Whether the override file was (or in check mode would be) written; never on a failed task, which writes nothing.
       type: bool
     mapped:
       description: Each value rewritten - kind (V(image), V(endpoint), V(value_map)), path, from, to.
@@ -266,7 +290,11 @@ overrides:
     unpinned:
       description:
         - With O(pin=digest), images that still run by tag after the override (a tag assembled from several values), with where they
-          are - pin them with O(charts[].value_map). They fail the task like unmapped images.
+          are - pin them with O(charts[].value_map), or name them in O(pin_exceptions). They fail the task like unmapped images.
+      type: list
+      elements: dict
+    pin_exceptions:
+      description: With O(pin=digest), images that run by tag because O(pin_exceptions) names them, with where they are.
       type: list
       elements: dict
 """
@@ -292,6 +320,7 @@ ARGUMENT_SPEC = dict(
     prefix=dict(type="str", default=""),
     path=dict(type="str", choices=["keep", "flatten"], default="keep"),
     pin=dict(type="str", choices=["keep", "tag", "digest"], default="keep"),
+    pin_exceptions=dict(type="list", elements="str", default=[]),
     digests=dict(type="dict", default={}),
     lock_file=dict(type="path"),
     pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
@@ -309,20 +338,46 @@ ARGUMENT_SPEC = dict(
 def mirror_of(params):
     digests = rewrite.digests_from_lock(params["lock_file"]) if params["lock_file"] else {}
     digests.update(params["digests"])
-    return rewrite.Mirror(params["registry"], params["prefix"], params["path"], params["pin"], digests)
+    return rewrite.Mirror(params["registry"], params["prefix"], params["path"], params["pin"], digests, frozenset(params["pin_exceptions"]))
 
 
-def write_all(module, mirror):
-    params = module.params
+def prove_all(params, mirror):
+    """Every override computed and proven; none is written yet."""
     outcomes = []
     for chart in params["charts"]:
         settings = overrides.Settings(mirror, params["pull_secrets"], params["pull_policy"], chart["value_map"], params["endpoints"])
-        outcomes.append(mirroring.chart_override(params["helm_binary"], engine.chart_source(chart), chart["override"], settings,
-                                                 module.check_mode))
+        outcomes.append(mirroring.chart_override(params["helm_binary"], engine.chart_source(chart), chart["override"], settings))
     for project in params["compose"]:
         settings = overrides.Settings(mirror, params["pull_secrets"], params["pull_policy"], endpoints=params["endpoints"])
-        outcomes.append(mirroring.compose_override(engine.compose_source(project), project["override"], settings, module.check_mode))
+        outcomes.append(mirroring.compose_override(engine.compose_source(project), project["override"], settings))
     return outcomes
+
+
+def warn_about(module, outcomes, mirror):
+    """What the user must see even when the task passes: the Compose reader's skipped lines and every pin exception, used or not."""
+    for warning in sorted({w for outcome in outcomes for w in outcome.warnings}):
+        module.warn(warning)
+    if mirror.pin_exceptions and mirror.pin != rewrite.PIN_DIGEST:
+        module.warn(f"pin_exceptions apply only with pin=digest; with pin={mirror.pin} they change nothing")
+        return
+    kept = sorted({entry["image"] for outcome in outcomes for entry in outcome.pin_exceptions})
+    if kept:
+        module.warn(f"{len(kept)} images run by tag, not digest, as pin_exceptions allows: {', '.join(kept)}")
+    unused = mirror.exceptions_unused_by(kept)
+    if unused:
+        module.warn(f"pin_exceptions that match no image running by tag: {', '.join(unused)}")
+
+
+def fail_unless_proven(module, outcomes, mirror):
+    """Fail, writing nothing, while an image stays outside the mirror or (pin=digest) runs by tag without an exception."""
+    unmapped = [u for o in outcomes for u in o.unmapped]
+    unpinned = [u for o in outcomes for u in o.unpinned]
+    if unmapped or unpinned:
+        module.fail_json(msg=f"after the override, {len(unmapped)} image references are still outside {mirror.registry} and "
+                         f"{len(unpinned)} are not pinned by digest, so no override was written: "
+                         + "; ".join(f"{u['file']} {u['object']} {u['path']}: {u['image']}" for u in (unmapped + unpinned)[:5])
+                         + " (map them with value_map; name in pin_exceptions those that cannot take a digest)",
+                         changed=False, overrides=[o.as_dict() for o in outcomes])
 
 
 def main():
@@ -331,18 +386,19 @@ def main():
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:
         mirror = mirror_of(module.params)
-        outcomes = write_all(module, mirror)
+        outcomes = prove_all(module.params, mirror)
     except (ChartError, ComposeError, InvalidReference, rewrite.MirrorError, OSError, ValueError) as error:
         module.fail_json(msg=str(error))
-    result = dict(changed=any(o.changed for o in outcomes), overrides=[outcome.as_dict() for outcome in outcomes])
-    unmapped = [u for o in outcomes for u in o.unmapped]
-    unpinned = [u for o in outcomes for u in o.unpinned]
-    if (unmapped or unpinned) and module.params["fail_on_unmapped"]:
-        module.fail_json(msg=f"after the override, {len(unmapped)} image references are still outside {mirror.registry} and "
-                         f"{len(unpinned)} are not pinned by digest: "
-                         + "; ".join(f"{u['file']} {u['object']} {u['path']}: {u['image']}" for u in (unmapped + unpinned)[:5])
-                         + " (add value_map entries for them)", **result)
-    module.exit_json(**result)
+    warn_about(module, outcomes, mirror)
+    if module.params["fail_on_unmapped"]:
+        fail_unless_proven(module, outcomes, mirror)
+    try:
+        for outcome in outcomes:
+            outcome.write(module.check_mode)
+    except OSError as error:
+        module.fail_json(msg=f"an override could not be written: {error}", changed=any(o.changed for o in outcomes),
+                         overrides=[o.as_dict() for o in outcomes])
+    module.exit_json(changed=any(o.changed for o in outcomes), overrides=[o.as_dict() for o in outcomes])
 
 
 if __name__ == "__main__":

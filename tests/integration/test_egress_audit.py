@@ -148,3 +148,47 @@ def test_a_document_that_cannot_be_read_cannot_pass(tmp_path):
     (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: [x\n")
     result = audit(paths=[str(tmp_path / "bad.yaml")])
     assert result["failed"] and "cannot be read" in result["violations"][0]["reason"]
+
+
+UMBRELLA = os.path.join(os.path.dirname(FIXTURES), "charts", "umbrella")
+
+
+def test_a_release_is_rendered_by_helm_gated_custom_resources_included(testbed, tmp_path):
+    """No api_versions are given: the NIMCache behind its gate is audited all the same, named by its template."""
+    chart = {"chart": UMBRELLA, "release_name": "sie", "values": {"modelCache": {"source": "ngc"}, "workers.common.clusterCache.url": "s3://models/hf"}}
+    before = audit(charts=[chart], helm_binary=testbed.helm)
+    assert before["failed"]
+    assert sorted((v["file"], v["object"], v["path"], v["value"], v["reason"]) for v in before["violations"] if "image" not in v["reason"]) == [
+        ("umbrella/templates/modelcache.yaml", "NIMCache/sie-model", "spec.source.ngc", "ngc.nvidia.com", "a model source that downloads from NGC"),
+        ("umbrella/templates/server.yaml", "Deployment/sie-server", "spec.template.spec.containers[0].env[0].value", "s3://models/hf",
+         "an s3:// URL with no S3 endpoint configured, so AWS S3")]
+    assert sorted(v["object"] for v in before["violations"] if "image" in v["reason"]) == [
+        "Deployment/sie-nats-box", "Deployment/sie-server", "StatefulSet/sie-nats", "StatefulSet/sie-nats"]
+    assert before["files"] == [UMBRELLA]
+
+    override = tmp_path / "umbrella.airgap.yaml"
+    written = run_module("mirror_overrides", {"registry": MIRROR, "pull_secrets": ["mirror-pull"], "helm_binary": testbed.helm,
+                                              "charts": [dict(chart, override=str(override))]})
+    assert not written.get("failed"), written.get("msg")
+    mirrored = dict(chart, values_files=[str(override)], values={"workers.common.clusterCache.url": "s3://models/hf"})
+    after = audit(charts=[mirrored], helm_binary=testbed.helm, s3_endpoint="http://seaweedfs.storage.svc:8333")
+    assert not after.get("failed"), after.get("msg")
+    assert after["violations"] == [] and after["pull_warnings"] == []
+    on_aws = audit(charts=[mirrored], helm_binary=testbed.helm, allowed_hosts=["*.amazonaws.com"])
+    assert not on_aws.get("failed"), on_aws.get("msg")
+
+
+def test_the_hub_as_a_model_source_is_outside_unless_allowed(testbed):
+    chart = {"chart": UMBRELLA, "values": {"modelCache": {"source": "hf"}}}
+    refused = audit(charts=[chart], helm_binary=testbed.helm, s3_endpoint="http://minio:9000")
+    assert ("NIMCache/release-model", "spec.source.hf", "huggingface.co") in {(v["object"], v["path"], v["value"]) for v in refused["violations"]}
+    allowed = audit(charts=[chart], helm_binary=testbed.helm, allowed_hosts=["huggingface.co"])
+    assert not any(v["object"] == "NIMCache/release-model" for v in allowed["violations"])
+
+
+def test_the_compose_readers_warnings_reach_the_task(tmp_path):
+    (tmp_path / "compose.yml").write_text(f"services:\n  app: {{image: '{MIRROR}/acme/app:1'}}\n")
+    (tmp_path / "start.sh").write_text("#!/bin/sh\nexport STAMP=$(date +%s)\n")
+    result = audit(compose=[{"files": [str(tmp_path / "compose.yml")], "scripts": [str(tmp_path / "start.sh")]}])
+    assert not result.get("failed"), result.get("msg")
+    assert [w for w in result.get("warnings", []) if "start.sh line 2 skipped" in w["event"]["msg"]], result.get("warnings")

@@ -138,3 +138,78 @@ def test_the_filters_through_ansible(tmp_path):
                                 "-a", f"msg=\"{expression}\""], capture_output=True, text=True, timeout=120, check=False,
                                env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="false"))
     assert f'"msg": "docker.io/library/redis:latest {MIRROR}/mirror/api:2.3.1"' in completed.stdout, completed.stdout + completed.stderr
+
+
+UMBRELLA = os.path.join(os.path.dirname(FIXTURES), "charts", "umbrella")
+NATS = os.path.join(UMBRELLA, "charts", "nats")
+NATS_IMAGES = ("docker.io/library/nats:2.12.6-alpine", "docker.io/natsio/nats-server-config-reloader:0.16.0", "docker.io/natsio/nats-box:0.16.0")
+SERVER_IMAGE = "ghcr.io/acme/sie-server:0.6.6-amd64-default"
+
+
+def pushed_from_the_bundle(tmp_path):
+    """A lock as image_copy writes it for a push from the bundle's layout: each source is `oci:DIR:CANONICAL-REFERENCE`."""
+    lock = tmp_path / "airlock.lock.json"
+    lock.write_text(json.dumps({"version": 1, "images": [
+        {"source": f"oci:{tmp_path}/bundle/images:{image}", "destination": f"{MIRROR}/mirror/{reference.parse(image).repository}",
+         "digest": fake_digest(image), "platforms": ["linux/amd64"]} for image in NATS_IMAGES]}))
+    return str(lock)
+
+
+def warning_messages(result):
+    return [warning["event"]["msg"] for warning in result.get("warnings", [])]
+
+
+def test_a_lock_written_by_a_push_from_the_bundle_layout_pins_by_the_canonical_reference(testbed, tmp_path):
+    override = tmp_path / "nats.yaml"
+    result = run_module("mirror_overrides", {"registry": MIRROR, "prefix": "mirror", "pin": "digest", "lock_file": pushed_from_the_bundle(tmp_path),
+                                             "helm_binary": testbed.helm, "charts": [{"chart": NATS, "override": str(override)}]})
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(inventory_of(tmp_path, render(testbed, NATS, override))) == sorted(
+        f"{MIRROR}/mirror/{reference.parse(image).repository}:{reference.parse(image).tag}@{fake_digest(image)}" for image in NATS_IMAGES)
+
+
+def test_a_failed_run_writes_no_override_and_the_next_good_run_does(testbed, tmp_path):
+    override = tmp_path / "umbrella.yaml"
+    args = {"registry": MIRROR, "prefix": "mirror", "pin": "digest", "digests": {image: fake_digest(image) for image in NATS_IMAGES},
+            "helm_binary": testbed.helm, "charts": [{"chart": UMBRELLA, "override": str(override)}]}
+    refused = run_module("mirror_overrides", args)
+    assert refused["failed"] and not override.exists()
+    assert "no override was written" in refused["msg"] and not refused["changed"]
+    assert [u["image"] for u in refused["overrides"][0]["unpinned"]] == [f"{MIRROR}/mirror/acme/sie-server:0.6.6-amd64-default"]
+    written = run_module("mirror_overrides", dict(args, pin_exceptions=[SERVER_IMAGE]))
+    assert not written.get("failed"), written.get("msg")
+    assert written["changed"] and override.exists()
+
+
+def test_a_pin_exception_keeps_its_tag_and_is_listed_never_silent(testbed, tmp_path):
+    override = tmp_path / "umbrella.yaml"
+    result = run_module("mirror_overrides", {"registry": MIRROR, "prefix": "mirror", "pin": "digest", "lock_file": pushed_from_the_bundle(tmp_path),
+                                             "pin_exceptions": [SERVER_IMAGE, "quay.io/acme/gone:1"], "helm_binary": testbed.helm,
+                                             "charts": [{"chart": UMBRELLA, "override": str(override)}]})
+    assert not result.get("failed"), result.get("msg")
+    kept = f"{MIRROR}/mirror/acme/sie-server:0.6.6-amd64-default"
+    assert [(e["object"], e["path"], e["image"]) for e in result["overrides"][0]["pin_exceptions"]] == [
+        ("Deployment/release-server", "spec.template.spec.containers[0].image", kept)]
+    assert f"1 images run by tag, not digest, as pin_exceptions allows: {kept}" in warning_messages(result)
+    assert "pin_exceptions that match no image running by tag: quay.io/acme/gone:1" in warning_messages(result)
+    after = inventory_of(tmp_path, render(testbed, UMBRELLA, override))
+    assert kept in after and all("@sha256:" in image for image in after if image != kept)
+
+
+def test_every_pod_of_every_subchart_gets_the_pull_secret_in_the_form_its_key_reads(testbed, tmp_path):
+    override = tmp_path / "umbrella.yaml"
+    result = run_module("mirror_overrides", {"registry": MIRROR, "pull_secrets": ["mirror-pull"], "helm_binary": testbed.helm,
+                                             "charts": [{"chart": UMBRELLA, "override": str(override)}]})
+    assert not result.get("failed"), result.get("msg")
+    pods = [document for document in yaml.safe_load_all(render(testbed, UMBRELLA, override)) if document and document["kind"] != "NIMCache"]
+    assert {pod["metadata"]["name"]: pod["spec"]["template"]["spec"]["imagePullSecrets"] for pod in pods} == {
+        "release-server": [{"name": "mirror-pull"}], "release-nats": [{"name": "mirror-pull"}], "release-nats-box": [{"name": "mirror-pull"}]}
+
+
+def test_the_compose_readers_warnings_reach_the_task(tmp_path):
+    (tmp_path / "compose.yml").write_text("services:\n  app: {image: '${REGISTRY:-ghcr.io}/acme/app:1'}\n")
+    (tmp_path / "start.sh").write_text("#!/bin/sh\nexport REGISTRY=quay.io\nexport STAMP=$(date +%s)\n")
+    result = run_module("mirror_overrides", {"registry": MIRROR, "compose": [
+        {"files": [str(tmp_path / "compose.yml")], "scripts": [str(tmp_path / "start.sh")], "override": str(tmp_path / "o.yml")}]})
+    assert not result.get("failed"), result.get("msg")
+    assert [m for m in warning_messages(result) if "start.sh line 3 skipped" in m], warning_messages(result)

@@ -10,6 +10,13 @@ APIs, Docker Hub, GHCR, Quay) are reported even when written without a scheme. P
 configuration a workload reads, so they are not scanned. Secrets are (a workload reads them through
 `env` and `envFrom`), decoded, and reported by key only.
 
+Some references point outside without naming a host. `s3://BUCKET/KEY` goes wherever the client's
+endpoint is set, and with none set that is AWS S3; so it is judged by the S3 endpoint the enclave
+configures, and is outside when there is none. A custom resource's model source that downloads from
+NGC or the Hugging Face Hub (NIMCache's `spec.source.ngc`, or `.hf` without an endpoint) names the
+service, not a URL; it is outside unless the service's host is allowed. Charts are rendered by the
+real helm with every Capabilities gate open, so gated custom resources are audited too.
+
 A violation shows what points outside, not the string it was found in: `scheme://host/path` of a
 URL (its user, password, query and fragment dropped) or `host/path` of a bare host, so that a token
 in a URL or a whole ConfigMap blob never reaches a log.
@@ -24,7 +31,9 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings, manifests, yamlload
+from urllib.parse import urlsplit
+
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings, helm, manifests, mirroring, yamlload
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.interpolate import read_env_file
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import ALL_PROFILES
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
@@ -47,6 +56,13 @@ _PATH = r"(/[^\s\"'?#,;<>`{}|\\^]*)?"
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^\s\"'/?#@]*@)?([^/\s\"'?#,;@<>()`{}|\\^]+)" + _PATH)
 # Schemes that name a hosted service rather than a host: hf://org/model is the Hugging Face Hub.
 _SCHEME_HOSTS = {"hf": "huggingface.co", "ngc": "ngc.nvidia.com"}
+# Schemes of S3 object URLs (boto3, Hadoop's s3a and s3n): BUCKET/KEY, the host is the client's endpoint.
+S3_SCHEMES = ("s3", "s3a", "s3n")
+AWS_S3_HOST = "s3.amazonaws.com"
+AWS_S3 = "an s3:// URL with no S3 endpoint configured, so AWS S3"
+# Keys of a custom resource's model source that download from a hosted service: (the host it reaches, the service's name).
+_MODEL_SOURCE_HOSTS = {"ngc": ("ngc.nvidia.com", "NGC"), "hf": ("huggingface.co", "the Hugging Face Hub"),
+                       "huggingface": ("huggingface.co", "the Hugging Face Hub")}
 # A host written without a scheme (`huggingface.co`, `ghcr.io/org/app`), optionally with a port and a path: a token's
 # first segment, never a segment inside a path (`/data/huggingface.co/x`) or a longer name (`myghcr.io`).
 _HOST_TOKEN = re.compile(r"(?<![\w./-])([a-z0-9-]+(?:\.[a-z0-9-]+)+)(:\d+)?" + _PATH + r"(?![\w.-])", re.IGNORECASE)
@@ -64,11 +80,21 @@ class Policy:
     allowed_hosts: tuple = ()
     denied_hosts: tuple = DEFAULT_DENIED_HOSTS
     allow_cluster_internal: bool = True
+    s3_endpoint: str = ""
 
     def image_allowed(self, image: str) -> bool:
         parsed = references.parse(image)
         return any(fnmatch.fnmatchcase(parsed.registry, entry) or parsed.name.startswith(entry.rstrip("/") + "/")
                    for entry in self.allowed_registries)
+
+    def url_verdict(self, scheme: str, host: str):
+        """None when a URL may be fetched, else why not; a scheme naming a service (hf://, ngc://, s3://) is judged by where it goes."""
+        scheme = scheme.lower()
+        if scheme not in S3_SCHEMES:
+            return self.host_verdict(_SCHEME_HOSTS.get(scheme, host))
+        if self.s3_endpoint:
+            return self.host_verdict(urlsplit(self.s3_endpoint if "://" in self.s3_endpoint else f"//{self.s3_endpoint}").netloc)
+        return AWS_S3 if self.host_verdict(AWS_S3_HOST) else None
 
     def host_verdict(self, host: str):
         """None when host may be reached, else the reason it may not."""
@@ -115,6 +141,8 @@ class Audit:
     violations: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     files: list = dataclasses.field(default_factory=list)
+    # What the Compose reader could not read (a wrapper script line only running it gives): the audit may miss what it sets.
+    reader_warnings: list = dataclasses.field(default_factory=list)
     # An image outside the mirror is reported as an image, not again as a denied host: (file, object, token) seen as
     # images, and the denied-host entries of tokens not yet seen as images, in whichever order the two come.
     _image_tokens: set = dataclasses.field(default_factory=set, repr=False, compare=False)
@@ -140,8 +168,7 @@ class Audit:
         """URLs and denied hosts written without a scheme in one string value, each reported as written minus its
         credentials, query and fragment; shown replaces that (a Secret's value)."""
         for match in _URL.finditer(value):
-            scheme, host = match.group(1), match.group(2).rstrip(".")
-            reason = self.policy.host_verdict(_SCHEME_HOSTS.get(scheme.lower(), host))
+            reason = self.policy.url_verdict(match.group(1), match.group(2).rstrip("."))
             if reason:
                 self._add(self.violations, file, obj, path, shown or _url_shown(match), reason)
         for match in _HOST_TOKEN.finditer(_URL.sub(" ", value)):
@@ -151,6 +178,12 @@ class Audit:
                 continue
             entry = self._add(self.violations, file, obj, path, shown or token, DENIED)
             self._host_tokens.setdefault(key, []).append(entry)
+
+    def model_source(self, service, file, obj, path):
+        """A model source downloading from a hosted service (a key of _MODEL_SOURCE_HOSTS), which names no URL: judged by its host."""
+        host, name = _MODEL_SOURCE_HOSTS[service]
+        if self.policy.host_verdict(host):
+            self._add(self.violations, file, obj, path, host, f"a model source that downloads from {name}")
 
     def warn(self, file, obj, path, value, reason):
         self._add(self.warnings, file, obj, path, value, reason)
@@ -203,21 +236,42 @@ def audit_env_file(audit, file):
             audit.image(finding)
 
 
+def audit_chart(audit, helm_binary, source: helm.ChartSource):
+    """A release as it will be installed: rendered by the real helm with its values, every Capabilities gate open."""
+    with helm.LocalChart(helm_binary, source) as chart_path:
+        rendered = mirroring.render_every_gate_open(helm_binary, source, chart_path)
+    audit.files.append(source.chart)
+    documents = yamlload.load_all(rendered)
+    label = f"{source.chart} (helm template)"
+    _report_unreadable(audit, documents, label)
+    audit_objects(audit, documents, label)
+
+
 def audit_yaml_file(audit, file):
     documents = yamlload.load_file(file)
-    for document in documents:
-        if document.error:
-            audit.violations.append({"file": file, "object": f"document/{document.index}", "path": "", "value": "",
-                                     "reason": f"cannot be read, so cannot be proven clean: {_position_only(document.error)}"})
+    _report_unreadable(audit, documents, file)
     data = [d.data for d in documents if d.data is not None]
     if any(isinstance(d, dict) and "kind" in d and "apiVersion" in d for d in data):
-        for document, obj in manifests.objects(documents):
-            audit_object(audit, obj, document.template or file)
+        audit_objects(audit, documents, file)
     elif len(data) == 1 and isinstance(data[0], dict) and isinstance(data[0].get("services"), dict):
         audit_compose_services(audit, data[0]["services"], file)
     else:
         for node in data:
             audit_values(audit, node, file)
+
+
+def _report_unreadable(audit, documents, file):
+    """A document no loader reads cannot be proven clean, so it is a violation (named by its helm template when rendered)."""
+    for document in documents:
+        if document.error:
+            audit.violations.append({"file": document.template or file, "object": f"document/{document.index}", "path": "", "value": "",
+                                     "reason": f"cannot be read, so cannot be proven clean: {_position_only(document.error)}"})
+
+
+def audit_objects(audit, documents, file):
+    """Kubernetes objects, each named by the template it came from when helm rendered it."""
+    for document, obj in manifests.objects(documents):
+        audit_object(audit, obj, document.template or file)
 
 
 def _position_only(error) -> str:
@@ -237,9 +291,28 @@ def audit_object(audit, obj, file):
     body = {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
     for path, value in leaf_strings(body):
         audit.text(value, file, label, path)
+    if manifests.is_custom_resource(obj):
+        for path, service in hosted_model_sources(body):
+            audit.model_source(service, file, label, path)
     spec, spec_path = manifests.pod_spec(obj)
     if spec is not None:
         audit_pull_settings(audit, spec, spec_path, file, label)
+
+
+def hosted_model_sources(node, path="", under_source=False):
+    """(path, service) of every model source that downloads from a hosted service: an `ngc` or `hf` mapping under a key
+    naming a source (NIMCache's `spec.source.ngc`), without an `endpoint` of its own (which is audited as a URL)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            service = str(key).lower()
+            if under_source and service in _MODEL_SOURCE_HOSTS and isinstance(value, dict) and not value.get("endpoint"):
+                yield where, service
+            else:
+                yield from hosted_model_sources(value, where, "source" in service)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from hosted_model_sources(value, f"{path}[{index}]", under_source)
 
 
 def audit_secret(audit, obj, file):
@@ -311,6 +384,7 @@ def audit_compose_project(audit, source: compose.ComposeSource):
         for key, value in compose.service_environment(service or {}, source, interpolator).items():
             audit.text(value, file, f"service/{name}", f"services.{name}.environment.{key}")
     scanned = compose.scan(dataclasses.replace(source, profiles=[ALL_PROFILES]))
+    audit.reader_warnings.extend(w for w in scanned.warnings if w not in audit.reader_warnings)
     for finding in scanned.findings:
         if finding.confidence == findings.INDIRECT:
             audit.image(finding)

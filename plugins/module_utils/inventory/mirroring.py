@@ -4,7 +4,9 @@
 
 The proof is the point: the chart is rendered again with the override (every Capabilities gate
 open) and every image it then runs, direct or indirect, must be in the mirror; anything else is
-returned as unmapped, with where it is.
+returned as unmapped, with where it is. The proof reads a temporary copy, so nothing is written
+until the caller has judged every outcome: a run that fails leaves no override behind for the
+next run to find in place and call unchanged.
 """
 
 from __future__ import annotations
@@ -24,18 +26,30 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import referenc
 
 
 @dataclasses.dataclass
-class Outcome:
-    """One override: where, whether it changed, what was mapped, and what it still leaves outside the mirror or unpinned."""
+class Outcome:  # pylint: disable=too-many-instance-attributes
+    """One override, proven but not yet written: its text, what was mapped, what it still leaves outside the mirror or
+    unpinned, which images keep their tag by exception, and what the Compose reader warned about."""
 
     source: str
     override: str
-    changed: bool
+    text: str
     mapped: list
     unmapped: list
     unpinned: list
+    pin_exceptions: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+    changed: bool = False
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        return {"source": self.source, "override": self.override, "changed": self.changed, "mapped": self.mapped,
+                "unmapped": self.unmapped, "unpinned": self.unpinned, "pin_exceptions": self.pin_exceptions}
+
+    def write(self, check_mode=False) -> bool:
+        """Write the override unless it is there already (in check mode: say whether it would be); sets and returns changed."""
+        self.changed = not (os.path.exists(self.override) and _read(self.override) == self.text)
+        if self.changed and not check_mode:
+            write_text_atomically(self.override, self.text)
+        return self.changed
 
 
 def user_values(source: helm.ChartSource) -> dict:
@@ -49,7 +63,8 @@ def user_values(source: helm.ChartSource) -> dict:
     return merged
 
 
-def chart_override(helm_binary, source: helm.ChartSource, destination, settings, check_mode=False) -> Outcome:
+def chart_override(helm_binary, source: helm.ChartSource, destination, settings) -> Outcome:
+    """A chart's override, proven by rendering the chart with it; nothing is written."""
     with helm.LocalChart(helm_binary, source) as chart_path:
         chart = charts.load(chart_path)
         before = engine.Inventory()
@@ -58,35 +73,43 @@ def chart_override(helm_binary, source: helm.ChartSource, destination, settings,
         known = {e["image"] for e in found["images"] + found["indirect"]}
         override, rewriter = overrides.helm_override(chart.merged_values(user_values(source)), known, settings)
         _refuse_collisions(rewriter, settings.mirror)
-        changed = _write(destination, overrides.dump(override), check_mode)
-        after = _render_with(helm_binary, source, chart_path, destination, override)
-    return Outcome(source.chart, destination, changed, rewriter.mapped, _outside(after, settings.mirror), _unpinned(after, settings.mirror))
+        text = overrides.dump(override)
+        with _as_written(destination, text) as values_file:
+            after = engine.Inventory()
+            after.add_documents(yamlload.load_all(render_every_gate_open(helm_binary, source, chart_path, [values_file])),
+                                f"{source.chart} (helm template)")
+    return _judged(Outcome(source.chart, destination, text, rewriter.mapped, [], []), after.findings, settings.mirror)
 
 
-def _render_with(helm_binary, source, chart_path, destination, override):
-    """The findings of a render with the override, every gate open."""
-    after = engine.Inventory()
+def render_every_gate_open(helm_binary, source: helm.ChartSource, chart_path, extra_values_files=()) -> str:
+    """`helm template` with every `.Capabilities.APIVersions.Has` gate of the chart open: all the release could ever run."""
     gates = sorted(charts.load(chart_path).capability_gates())
-    with _as_written(destination, overrides.dump(override)) as values_file:
-        rendered = helm.render(helm_binary, source, chart_path, api_versions=gates, extra_values_files=[values_file])
-    after.add_documents(yamlload.load_all(rendered), f"{source.chart} (helm template)")
-    return after.findings
+    return helm.render(helm_binary, source, chart_path, api_versions=gates, extra_values_files=extra_values_files)
 
 
-def compose_override(source: compose.ComposeSource, destination, settings, check_mode=False) -> Outcome:
+def compose_override(source: compose.ComposeSource, destination, settings) -> Outcome:
+    """A Compose project's override, proven by reading the project again with it; nothing is written."""
     override, rewriter = overrides.compose_override(source, settings)
     _refuse_collisions(rewriter, settings.mirror)
     text = overrides.dump(override)
-    changed = _write(destination, text, check_mode)
     with _as_written(destination, text) as override_file:
         after = compose.scan(dataclasses.replace(source, files=list(source.files) + [override_file], profiles=[ALL_PROFILES]))
-    return Outcome(",".join(source.files), destination, changed, rewriter.mapped, _outside(after.findings, settings.mirror),
-                   _unpinned(after.findings, settings.mirror))
+    outcome = Outcome(",".join(source.files), destination, text, rewriter.mapped, [], [], warnings=after.warnings)
+    return _judged(outcome, after.findings, settings.mirror)
+
+
+def _judged(outcome, found, mirror) -> Outcome:
+    """The outcome with what the proof found: images outside the mirror, and (pin=digest) images by tag, exceptions apart."""
+    outcome.unmapped = _outside(found, mirror)
+    by_tag = _by_tag(found, mirror)
+    outcome.unpinned = [entry for entry in by_tag if not mirror.keeps_tag(entry["image"])]
+    outcome.pin_exceptions = [entry for entry in by_tag if mirror.keeps_tag(entry["image"])]
+    return outcome
 
 
 @contextlib.contextmanager
 def _as_written(destination, text):
-    """The override file as it is meant to be: the destination when it holds text, else (check mode) a temporary copy."""
+    """The override file as it is meant to be: the destination when it holds text already, else a temporary copy."""
     if os.path.exists(destination) and _read(destination) == text:
         yield destination
         return
@@ -104,7 +127,7 @@ def _refuse_collisions(rewriter, mirror):
                                   + "; ".join(f"{name} <- {', '.join(sources)}" for name, sources in collided.items()) + ": use path=keep")
 
 
-def _unpinned(found, mirror):
+def _by_tag(found, mirror):
     """With pin=digest, the mirrored images that still run by tag alone (a tag assembled from several values)."""
     if mirror.pin != rewrite.PIN_DIGEST:
         return []
@@ -119,14 +142,6 @@ def _outside(found, mirror):
             if entry not in outside:
                 outside.append(entry)
     return outside
-
-
-def _write(path, text, check_mode) -> bool:
-    if os.path.exists(path) and _read(path) == text:
-        return False
-    if not check_mode:
-        write_text_atomically(path, text)
-    return True
 
 
 def _read(path):

@@ -25,7 +25,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import referenc
 
 SPLIT_KEYS = ("registry", "repository", "tag", "digest")
 POLICY_KEYS = ("pullPolicy", "imagePullPolicy")
-SECRET_KEYS = ("pullSecrets", "imagePullSecrets")
+SECRET_KEYS = ("pullSecrets", "imagePullSecrets", "pullSecretNames", "imagePullSecretNames")
+# Keys that hold secret names as plain strings (NATS's `global.image.pullSecretNames`), never `{name: ...}` mappings.
+NAME_LIST_SECRET_KEYS = ("pullSecretNames", "imagePullSecretNames")
 MAP_PARTS = ("reference", "registry", "repository", "name", "tag", "digest")
 COMPOSE_POLICIES = {"IfNotPresent": "missing", "Always": "always", "Never": "never"}
 HEADER = "# Written by airlock.airgap: every image points at the mirror. Do not edit; rerun the task.\n"
@@ -73,7 +75,7 @@ class ValuesRewriter:
                 result[key] = self.settings.pull_policy
             elif key in SECRET_KEYS and isinstance(value, list):
                 self.secret_keys_seen = True
-                result[key] = self._secrets(value) if self.settings.pull_secrets else value
+                result[key] = self._secrets(key, value) if self.settings.pull_secrets else value
             elif key == "imageRegistry" and isinstance(value, str) and value:
                 result[key] = self.settings.mirror.registry
             else:
@@ -130,8 +132,9 @@ class ValuesRewriter:
                 self.mapped.append({"kind": "endpoint", "path": path, "from": hosted, "to": self.settings.endpoints[hosted]})
         return text
 
-    def _secrets(self, current):
-        if current and all(isinstance(item, str) for item in current):
+    def _secrets(self, key, current):
+        """The pull secrets in the form the key holds: names where it holds names, else `{name: ...}` mappings."""
+        if key in NAME_LIST_SECRET_KEYS or (current and all(isinstance(item, str) for item in current)):
             return list(self.settings.pull_secrets)
         return [{"name": name} for name in self.settings.pull_secrets]
 

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
 
-POLICY = egress.Policy(("registry.enclave:5000", "*.mirror.lan", "shared.lan/airgap"), ("*.enclave.lan",))
+POLICY = egress.Policy(("registry.enclave:5000", "*.mirror.lan", "shared.lan/airgap"), ("*.enclave.lan",), s3_endpoint="http://minio:9000")
 
 
 @pytest.mark.parametrize("host, verdict", [
@@ -157,3 +158,48 @@ def test_a_document_that_cannot_be_read_is_reported_without_its_lines(tmp_path):
     egress.audit_path(audit, str(manifest))
     assert [(v["object"], v["value"]) for v in audit.violations] == [("document/0", "")]
     assert "line 6, column 9" in audit.violations[0]["reason"] and "hunter2" not in repr(audit.violations)
+
+
+@pytest.mark.parametrize("s3_endpoint, allowed_hosts, reason", [
+    ("", (), egress.AWS_S3),
+    ("", ("*.amazonaws.com",), None),
+    ("http://seaweedfs.storage.svc:8333", (), None),
+    ("s3.enclave.lan:9000", ("*.enclave.lan",), None),
+    ("https://s3.us-west-2.amazonaws.com", (), "a URL outside the allow list"),
+])
+def test_an_s3_url_goes_where_the_endpoint_is_and_with_none_to_aws(s3_endpoint, allowed_hosts, reason):
+    audit = egress.Audit(egress.Policy(("registry.enclave:5000",), allowed_hosts, s3_endpoint=s3_endpoint))
+    audit.text("weights at s3://models/hf and s3a://lake/raw", "f", "values", "workers.common.clusterCache.url")
+    expected = [("workers.common.clusterCache.url", "s3://models/hf", reason), ("workers.common.clusterCache.url", "s3a://lake/raw", reason)]
+    assert found(audit) == ([] if reason is None else expected)
+
+
+NIM_CACHE = {"spec": {"source": {"ngc": {"modelPuller": "registry.enclave:5000/nim/llm:1", "authSecret": "ngc-api"}},
+                      "sources": [{"hf": {"namespace": "BAAI", "modelName": "bge-m3"}},
+                                  {"hf": {"endpoint": "http://hf-mirror.enclave.lan", "modelName": "x"}}],
+                      "storage": {"ngc": {"note": "not a source"}}}}
+
+
+def test_model_sources_that_download_from_ngc_or_the_hub_are_found_under_source_keys_only():
+    assert list(egress.hosted_model_sources(NIM_CACHE)) == [("spec.source.ngc", "ngc"), ("spec.sources[0].hf", "hf")]
+
+
+def test_a_custom_resource_downloading_a_model_from_a_hosted_service_is_outside_unless_allowed(tmp_path):
+    manifest = tmp_path / "cache.yaml"
+    manifest.write_text(yaml.safe_dump(dict(NIM_CACHE, apiVersion="apps.nvidia.com/v1alpha1", kind="NIMCache", metadata={"name": "llm"})))
+    audit = egress.Audit(POLICY)
+    egress.audit_path(audit, str(manifest))
+    assert sorted((v["object"], v["path"], v["value"], v["reason"]) for v in audit.violations) == [
+        ("NIMCache/llm", "spec.source.ngc", "ngc.nvidia.com", "a model source that downloads from NGC"),
+        ("NIMCache/llm", "spec.sources[0].hf", "huggingface.co", "a model source that downloads from the Hugging Face Hub")]
+    allowed = egress.Audit(egress.Policy(("registry.enclave:5000",), ("*.enclave.lan", "ngc.nvidia.com", "huggingface.co")))
+    egress.audit_path(allowed, str(manifest))
+    assert allowed.violations == []
+
+
+def test_a_core_object_with_an_ngc_key_is_not_a_model_source(tmp_path):
+    manifest = tmp_path / "config.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {source: 'ngc'}\n")
+    audit = egress.Audit(POLICY)
+    egress.audit_path(audit, str(manifest))
+    assert audit.violations == []

@@ -77,3 +77,10 @@ def test_a_hinted_value_with_an_empty_tag_is_left_as_written_not_mirrored_as_lat
     rewriter = overrides.ValuesRewriter(overrides.Settings(Mirror("reg.enclave", "mirror")), set())
     assert rewriter.rewrite("repo:", "p", True) == "repo:"
     assert rewriter.mapped == []
+
+
+def test_pull_secrets_go_into_every_key_subcharts_read_names_where_names_are_expected():
+    values = {"imagePullSecrets": [], "nats": {"global": {"image": {"pullSecretNames": []}}, "natsBox": {"imagePullSecrets": ["old"]}}}
+    override, _rewriter = overrides.helm_override(values, set(), overrides.Settings(Mirror("r.lan"), pull_secrets=["pull"]))
+    assert override == {"imagePullSecrets": [{"name": "pull"}],
+                        "nats": {"global": {"image": {"pullSecretNames": ["pull"]}}, "natsBox": {"imagePullSecrets": ["pull"]}}}

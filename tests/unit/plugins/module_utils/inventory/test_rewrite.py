@@ -48,3 +48,26 @@ def test_digests_from_both_sections_of_the_lock(tmp_path):
                                 "inventory": {"images": [{"image": "docker.io/acme/api:1", "digest": None},
                                                          {"image": "quay.io/a/b:2", "digest": DIGEST}]}}))
     assert digests_from_lock(str(lock)) == {"docker.io/library/redis:7": DIGEST, "quay.io/a/b:2": DIGEST}
+
+
+def test_a_push_from_the_bundle_layout_is_read_by_the_image_its_source_names(tmp_path):
+    lock = tmp_path / "airlock.lock.json"
+    lock.write_text(json.dumps({"images": [
+        {"source": "oci:/media/bundle/images:docker.io/library/nats:2.12.6-alpine", "destination": "r.lan/mirror/library/nats:2.12.6-alpine",
+         "digest": DIGEST},
+        {"source": "docker-archive:/tmp/app.tar:quay.io/a/app:1", "destination": "r.lan/a/app:1", "digest": DIGEST},
+        {"source": "docker://ghcr.io/org/tool:v1", "destination": "oci:/media/bundle/images:ghcr.io/org/tool:v1", "digest": DIGEST},
+        {"source": "oci:/media/bundle/images:not a reference", "destination": "r.lan/x", "digest": DIGEST}]}))
+    assert digests_from_lock(str(lock)) == {"docker.io/library/nats:2.12.6-alpine": DIGEST, "quay.io/a/app:1": DIGEST,
+                                            "ghcr.io/org/tool:v1": DIGEST}
+
+
+def test_a_pin_exception_keeps_its_tag_named_as_discovered_or_as_mirrored():
+    mirror = Mirror("r.lan", "m", pin="digest", digests={"docker.io/library/nats:2": DIGEST},
+                    pin_exceptions=frozenset(["ghcr.io/acme/server:1-amd64"]))
+    assert str(mirror.map("ghcr.io/acme/server:1-amd64")) == "r.lan/m/acme/server:1-amd64"
+    assert str(mirror.map("nats:2")) == "r.lan/m/library/nats:2@" + DIGEST
+    assert mirror.keeps_tag("r.lan/m/acme/server:1-amd64") and mirror.keeps_tag("ghcr.io/acme/server:1-amd64")
+    assert not mirror.keeps_tag("r.lan/m/library/nats:2")
+    assert mirror.exceptions_unused_by(["r.lan/m/acme/server:1-amd64"]) == []
+    assert mirror.exceptions_unused_by(["r.lan/m/library/nats:2"]) == ["ghcr.io/acme/server:1-amd64"]
