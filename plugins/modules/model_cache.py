@@ -115,9 +115,14 @@ options:
     type: dict
     suboptions:
       bucket:
-        description: The bucket; it must exist.
+        description: The bucket; it must exist, unless O(s3.create_bucket) is set.
         type: str
         required: true
+      create_bucket:
+        description:
+          - With O(state=pushed), create the bucket when it is missing (in check mode, report that it would be and take it as empty).
+        type: bool
+        default: false
       prefix:
         description: The key prefix everything goes under.
         type: str
@@ -203,13 +208,14 @@ EXAMPLES = r"""
     ignore_patterns: ["*.onnx", "openvino/*"]
     lock_file: /srv/bundle/airlock.lock.json
 
-- name: Mirror them to the enclave's SeaweedFS at 1x
+- name: Mirror them to the enclave's SeaweedFS at 1x, creating the bucket when it is missing
   airlock.airgap.model_cache:
     state: pushed
     path: /media/bundle/models
     s3:
       endpoint_url: http://seaweedfs.enclave:8333
       bucket: models
+      create_bucket: true
       prefix: hf
       access_key: "{{ s3_access }}"
       secret_key: "{{ s3_secret }}"
@@ -375,6 +381,7 @@ S3_OPTIONS = dict(
     multipart_chunksize=dict(type="int", default=16 * 1024 * 1024),
     ca_bundle=dict(type="path"),
     consumer_prefix=dict(type="str"),
+    create_bucket=dict(type="bool", default=False),
 )
 
 ARGUMENT_SPEC = dict(
@@ -422,6 +429,7 @@ def places_from(params, check_mode):
         bucket=s3["bucket"], prefix=s3["prefix"], endpoint_url=s3["endpoint_url"], access_key=s3["access_key"], secret_key=s3["secret_key"],
         region=s3["region"], layout=s3["layout"], concurrency=max(1, s3["concurrency"]), multipart_threshold=max(5 * 1024 * 1024, s3["multipart_threshold"]),
         multipart_chunksize=max(5 * 1024 * 1024, s3["multipart_chunksize"]), ca_bundle=s3["ca_bundle"], consumer_prefix=s3["consumer_prefix"],
+        create_bucket=s3["create_bucket"] and params["state"] == "pushed",
     ) if s3 else None
     return operations.Places(
         cache=params["path"], tree_root=params["tree_path"],
@@ -443,12 +451,14 @@ def main():
             models.extend(m for m in sources.read_model_list(params["model_list"]) if m not in models)
         for name, error in required_libraries(params, models):
             module.fail_json(msg=missing_required_lib(name), exception=error)
-        results = OPERATIONS[params["state"]](models, places_from(params, module.check_mode))
+        places = places_from(params, module.check_mode)
+        created = bool(places.s3 and places.s3.create_bucket) and s3store.Store(places.s3).create_bucket(module.check_mode)
+        results = OPERATIONS[params["state"]](models, places)
     except ModelError as error:
         module.fail_json(msg=str(error), **error.details)
     except (OSError, ValueError) as error:
         module.fail_json(msg=str(error))
-    report = dict(changed=any(r["changed"] for r in results), models=results,
+    report = dict(changed=created or any(r["changed"] for r in results), models=results,
                   bytes_moved=sum(r["bytes_moved"] for r in results), bytes_skipped=sum(r["bytes_skipped"] for r in results))
     if params["lock_file"] and not module.check_mode and params["state"] in ("staged", "pulled"):
         report["changed"] = lock.write(params["lock_file"], results) or report["changed"]

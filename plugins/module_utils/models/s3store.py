@@ -78,6 +78,7 @@ class S3Settings:  # pylint: disable=too-many-instance-attributes
     multipart_chunksize: int = 16 * 1024 * 1024
     ca_bundle: str = None
     consumer_prefix: str = None
+    create_bucket: bool = False
 
     @property
     def clean_prefix(self):
@@ -105,6 +106,7 @@ class Store:
         config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=10, read_timeout=120,
                         max_pool_connections=max(10, settings.concurrency * 2), s3={"addressing_style": "path"},
                         request_checksum_calculation="when_required")  # our own sha256 is the check; no CRC32 per part
+        self.empty = False  # a bucket create_bucket would create (check mode): it holds nothing
         self.client = boto3.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1",
                                    aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
                                    verify=settings.ca_bundle if settings.ca_bundle else None, config=config)
@@ -125,9 +127,6 @@ class Store:
             yield
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in MISSING_BUCKET and what == "bucket":
-                raise ModelError(f"the bucket {self.settings.bucket} does not exist at {self.settings.endpoint_url or 'AWS S3'}: "
-                                 "create it first (for example with amazon.aws.s3_bucket)") from None
             if code in BAD_CREDENTIALS:
                 raise ModelError(f"{self.settings.endpoint_url or 'S3'} refused the credentials for bucket {self.settings.bucket} ({code}): "
                                  "check access_key, secret_key and the user's rights on the bucket") from None
@@ -136,11 +135,41 @@ class Store:
             raise ModelError(f"{what} at {self.where}: {error}") from None
 
     def check_bucket(self):
+        """The bucket exists, or is missing only because create_bucket would create it (in check mode): then it holds nothing."""
+        if self._bucket_exists():
+            return
+        if not self.settings.create_bucket:
+            raise ModelError(f"the bucket {self.settings.bucket} does not exist at {self.settings.endpoint_url or 'AWS S3'}: "
+                             "set s3.create_bucket, or create it first (for example with amazon.aws.s3_bucket)")
+        self.empty = True
+
+    def create_bucket(self, check_mode=False):
+        """Create the bucket when it is missing; True when created (in check mode, when it would be). An upload that
+        would miss its consumer fails first, so no bucket is made for it."""
+        check_consumer_prefix(self.settings)
+        if self._bucket_exists():
+            return False
+        if not check_mode:
+            region = self.settings.region or "us-east-1"
+            location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            with self.explained("creation of the bucket"):
+                self.client.create_bucket(Bucket=self.settings.bucket, **location)
+        return True
+
+    def _bucket_exists(self):
         with self.explained("bucket"):
-            self.client.head_bucket(Bucket=self.settings.bucket)
+            try:
+                self.client.head_bucket(Bucket=self.settings.bucket)
+            except ClientError as error:
+                if str(error.response.get("Error", {}).get("Code", "")) in MISSING_BUCKET:
+                    return False
+                raise
+        return True
 
     def stat(self, key):
         """(size, sha256 from metadata, metadata) of an object, or None when absent."""
+        if self.empty:
+            return None
         with self.explained(key):
             try:
                 head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
@@ -153,6 +182,8 @@ class Store:
     def read_back(self, key, what):
         """(size, sha256) of the bytes the object really holds, read and hashed as they stream past (no copy on
         disk), or None when it is absent: the one check that sees bytes changed under unchanged metadata."""
+        if self.empty:
+            return None
         digest = _DigestSink()
         with self.explained(f"read-back of {what}"):
             try:
@@ -218,6 +249,8 @@ class Store:
 
     def _body(self, key):
         """A small object's bytes, or None when it is absent."""
+        if self.empty:
+            return None
         with self.explained(f"read of {key}"):
             try:
                 return self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"].read()
