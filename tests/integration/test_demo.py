@@ -1,27 +1,32 @@
-"""The README's main job (make demo) runs end to end on the testbed."""
+"""The README's main job (make demo): the embedding-server example end to end on the testbed, and a second run that changes nothing."""
 
 import os
+import re
 import subprocess
-import sys
 
 import pytest
 
 pytestmark = pytest.mark.testbed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PHASES = ("world", "prepare", "enclave", "inference")
 
 
-def test_demo_playbook_carries_the_image_set_across_and_is_idempotent(testbed, tmp_path):
-    env = dict(os.environ, **testbed.env, AIRLOCK_DEMO_DIR=str(tmp_path / "demo"), ANSIBLE_STDOUT_CALLBACK="default",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"))
-    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-            os.path.join(REPO, "playbooks", "demo.yml"), "-e", "demo_preset=tiny"]
-    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
-    assert "digests equal end to end: True" in first.stdout
-    assert "images: 4 (linux/amd64, linux/arm64/v8)" in first.stdout
-    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert second.returncode == 0, second.stdout[-3000:]
-    recap = next(line for line in second.stdout.splitlines() if line.startswith("localhost"))
-    assert "changed=0" in recap, recap
-    assert "mirror: 0.0 MiB pushed" in second.stdout
+def run_demo(testbed, demo_dir):
+    env = dict(os.environ, **testbed.env, AIRLOCK_DEMO_DIR=str(demo_dir))
+    done = subprocess.run([os.path.join(REPO, "tests", "demo.sh")], env=env, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    recaps = dict(re.findall(r"^phase (\w+) +\d+ ms +(ok=.*)$", done.stdout, re.MULTILINE))
+    assert sorted(recaps) == sorted(PHASES), done.stdout[-3000:]
+    return done.stdout, recaps
+
+
+def test_demo_carries_the_embedding_server_across_and_a_second_run_changes_nothing(testbed, tmp_path):
+    first, recaps = run_demo(testbed, tmp_path / "demo")
+    assert all("failed=0" in recap for recap in recaps.values()), recaps
+    assert "embedding equal to the original: True" in first
+    assert re.search(r"prepare embedding-server: 1 charts, 3 images \(linux/amd64\), 1 models", first), first[-3000:]
+    assert "pinned by digest except" in first and "sie-server:0.6.6-cpu-default" in first
+    assert "0 references point outside the enclave" in first
+    _second, recaps = run_demo(testbed, tmp_path / "demo")
+    assert all(" changed=0 " in recap for recap in recaps.values()), recaps
