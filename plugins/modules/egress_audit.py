@@ -39,6 +39,7 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.charts
   - airlock.airgap.attributes
 attributes:
   check_mode:
@@ -60,62 +61,6 @@ options:
         (folders, C(.tgz), HTTP repositories and C(oci://), as in M(airlock.airgap.image_inventory)), with every
         C(.Capabilities.APIVersions.Has) gate open in addition to O(charts[].api_versions).
       - Objects are named by the template each came from.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      chart:
-        description: A chart folder, a C(.tgz), an C(oci://) reference, or a chart name in O(charts[].repo).
-        type: str
-        required: true
-      release_name:
-        description: Release name for the render.
-        type: str
-        default: release
-      namespace:
-        description: Namespace for the render.
-        type: str
-        default: default
-      values_files:
-        description: Values files, as C(helm template --values), in order (the site's, then the mirror override).
-        type: list
-        elements: path
-        default: []
-      values:
-        description: Values set on top, per dotted key.
-        type: dict
-        default: {}
-      kube_version:
-        description: Kubernetes version for C(.Capabilities.KubeVersion).
-        type: str
-      api_versions:
-        description: API versions for C(.Capabilities.APIVersions), as the target cluster serves them.
-        type: list
-        elements: str
-        default: []
-      include_crds:
-        description: Render the chart's CRDs too.
-        type: bool
-        default: true
-      repo:
-        description: HTTP chart repository URL holding O(charts[].chart).
-        type: str
-      version:
-        description: Chart version to pull.
-        type: str
-      username:
-        description: User for the chart repository or registry.
-        type: str
-      password:
-        description: Password for O(charts[].username), given to helm on its standard input, never on a command line.
-        type: str
-      plain_http:
-        description: The OCI registry serves plain HTTP.
-        type: bool
-        default: false
-      ca_file:
-        description: CA certificate to verify the chart repository or registry.
-        type: path
   helm_binary:
     description: The C(helm) program.
     type: str
