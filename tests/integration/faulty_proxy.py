@@ -1,7 +1,8 @@
 """A loopback HTTP proxy in front of a real registry that misbehaves on purpose.
 
 Rules say which requests fail and how: an error status a number of times (with or
-without Retry-After), or a response cut off after some bytes. Everything else is
+without Retry-After), a request body cut off after some bytes, a response cut off after
+some bytes, or a share of all requests failing at random (a storm). Everything else is
 forwarded unchanged, so the registry behind it stays the real thing.
 """
 
@@ -9,7 +10,10 @@ import base64
 import dataclasses
 import http.client
 import json
+import random
 import re
+import socket
+import threading
 import time
 import urllib.parse
 
@@ -24,11 +28,41 @@ class Fault:
     status: int = 500
     retry_after: str = None
     cut_after_bytes: int = None
+    forward_body_bytes: int = None  # the registry gets this much of the request body, then the connection breaks
     delay_seconds: float = 0
+    let_through: int = 0  # matching requests forwarded before the fault starts
     hits: int = 0
+    matched: int = 0
 
     def applies(self, method, path):
-        return self.hits < self.times and method == self.method and re.search(self.path_pattern, path)
+        if method != self.method or not re.search(self.path_pattern, path):
+            return False
+        self.matched += 1
+        return self.let_through < self.matched and self.hits < self.times
+
+
+@dataclasses.dataclass
+class Storm:
+    """A share of every request answered with an error status picked at random, as an overloaded
+    registry behind a load balancer answers. Seeded: every run draws the same faults, though which
+    request gets which depends on the timing of concurrent requests."""
+
+    fraction: float
+    statuses: tuple = (500, 429, 503)
+    seed: int = 0
+    hits: int = 0
+
+    def __post_init__(self):
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def strike(self):
+        """The Fault this request gets, or None when it goes through."""
+        with self._lock:
+            if self._random.random() >= self.fraction:
+                return None
+            self.hits += 1
+            return Fault("", "", times=1, status=self._random.choice(self.statuses))
 
 
 class FaultyProxy(LoopbackHTTPServer):
@@ -44,7 +78,9 @@ class FaultyProxy(LoopbackHTTPServer):
         self.token_requests = []
         self.referrers = {}  # subject digest -> descriptors, answered on /v2/<repo>/referrers/<digest>
         self.faults = []
+        self.storm = None  # a Storm, checked before the faults
         self.log = []
+        self.bodies = []  # (method, path, Content-Range, body length) of every request with a body
         super().__init__()
 
     @property
@@ -60,14 +96,18 @@ class FaultyProxy(LoopbackHTTPServer):
             index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": self.referrers.get(subject, [])}
             self._reply(request, 200, json.dumps(index).encode())
             return
-        fault = next((f for f in self.faults if f.applies(request.command, request.path)), None)
+        fault = (self.storm and self.storm.strike()) or next((f for f in self.faults if f.applies(request.command, request.path)), None)
         body = self._read_body(request)
+        if body is not None:
+            self.bodies.append((request.command, request.path, request.headers.get("Content-Range"), len(body)))
         if fault and fault.delay_seconds:
             fault.hits += 1
             time.sleep(fault.delay_seconds)
             fault = None
         if fault and fault.cut_after_bytes is None:
             fault.hits += 1
+            if fault.forward_body_bytes is not None:
+                self._forward_cut(request, body or b"", fault.forward_body_bytes)
             request.send_response(fault.status)
             if fault.retry_after is not None:
                 request.send_header("Retry-After", fault.retry_after)
@@ -130,13 +170,31 @@ class FaultyProxy(LoopbackHTTPServer):
         length = int(request.headers.get("Content-Length") or 0)
         return request.rfile.read(length) if length else None
 
+    def _forward_cut(self, request, body, length):
+        """Send the registry the request with only the first length bytes of its body, then end the
+        connection and wait until the registry has dealt with that: as a connection broken midway."""
+        connection = http.client.HTTPConnection(*self.upstream, timeout=60)
+        try:
+            connection.putrequest(request.command, request.path, skip_accept_encoding=True)
+            for name, value in self._upstream_headers(request, body).items():
+                connection.putheader(name, value)
+            connection.endheaders(body[:length])
+            connection.sock.shutdown(socket.SHUT_WR)
+            connection.sock.recv(65536)  # the registry's answer, or the end of the connection
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _upstream_headers(request, body):
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "transfer-encoding")}
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        return headers
+
     def _forward(self, request, body):
         connection = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
-            headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "transfer-encoding")}
-            if body is not None:
-                headers["Content-Length"] = str(len(body))
-            connection.request(request.command, request.path, body=body, headers=headers)
+            connection.request(request.command, request.path, body=body, headers=self._upstream_headers(request, body))
             response = connection.getresponse()
             payload = response.read()
             location_fixed = [(k, v.replace(f"{self.upstream[0]}:{self.upstream[1]}", self.address))

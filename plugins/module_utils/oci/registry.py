@@ -5,13 +5,15 @@
 No maintained Python library copies multi-platform images digest-exactly, so this one
 keeps manifests as the raw bytes received, streams blobs, authenticates with Basic or
 bearer tokens, retries 429/5xx/connection errors with backoff (honouring Retry-After),
-and resumes cut-off blob downloads with HTTP Range. Every wait is bounded.
+resumes cut-off blob downloads with HTTP Range and failed uploads at the offset the registry
+reports. Every retry is bounded in count and in time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import email.utils
+import itertools
 import json
 import random
 import threading
@@ -38,21 +40,112 @@ UPLOAD_CHUNK = 64 * 1024 * 1024
 # Image references say docker.io; Docker Hub's registry API answers elsewhere.
 API_HOSTS = {"docker.io": "registry-1.docker.io"}
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+# The registry saying "come back later": it is up, so these are no sign of an outage.
+BUSY_STATUS = (429, 503)
+# What a plain-HTTP request to a TLS port is answered with: Go's net/http (distribution, Zot), nginx (Harbor, Quay).
+HTTPS_ONLY_ANSWERS = ("Client sent an HTTP request to an HTTPS server", "The plain HTTP request was sent to HTTPS port")
+
+
+@dataclasses.dataclass(frozen=True)
+class Backoff:
+    """Waits that start at `first` and grow by `growth` per attempt, with jitter, up to `longest`."""
+
+    first: float
+    growth: float
+    longest: float
+
+    def wait(self, attempt):
+        return min(self.first * (self.growth ** attempt) * (1 + random.random() / 4), self.longest)
 
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts per request, exponential backoff, a cap on any one wait."""
+    """How hard one request tries before its failure is reported.
+
+    `attempts` bounds the failures that suggest the registry is down: those while it answered no other
+    request, unless it answered "come back later" (429, 503). A request that fails while the registry
+    keeps answering others is in a storm, not an outage: it goes on trying, up to `storm_factor` times
+    as many attempts and `seconds_per_attempt` seconds per attempt from its first failure. So a dead
+    registry fails as soon as ever, and a storm failing 30% of the requests almost never exhausts one.
+    `option` names the module option that sets `attempts`, for the error to advise raising (None: the
+    module has none).
+
+    The waits follow the same evidence: after a failure that suggests an outage, `outage` backs off
+    hard, which rides out a short restart; after any other, `storm` retries soon and grows gently, since
+    the next attempt will most likely be answered and a copy waits for its slowest request (a registry
+    answering nothing but "come back later" is asked 20 times in about 20 s by default). A Retry-After
+    is honoured, within the time budget.
+    """
 
     attempts: int = 5
-    backoff: float = 0.5
-    max_wait: float = 30.0
+    outage: Backoff = Backoff(first=0.25, growth=2, longest=30)
+    storm: Backoff = Backoff(first=0.02, growth=1.5, longest=2)
+    storm_factor: int = 4
+    seconds_per_attempt: float = 30.0
     resumes: int = 5
+    option: str | None = "retries"
 
-    def wait(self, attempt, retry_after=None):
+    @property
+    def most_attempts(self):
+        return self.attempts * self.storm_factor
+
+    @property
+    def budget(self):
+        """Seconds one request may spend retrying, counted from its first failure."""
+        return self.attempts * self.seconds_per_attempt
+
+    def wait(self, attempt, retry_after=None, in_storm=False):
         if retry_after is not None:
-            return min(retry_after, self.max_wait)
-        return min(self.backoff * (2 ** attempt) * (1 + random.random() / 4), self.max_wait)
+            return retry_after
+        return (self.storm if in_storm else self.outage).wait(attempt)
+
+
+class Unavailable(RegistryError):
+    """The registry did not answer, or answered that it cannot now (429, 5xx): worth another attempt."""
+
+    def __init__(self, message, status=None, code=None, retry_after=None):
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class _Retries:
+    """One request's retries: its attempts, the failures that suggest an outage, and its time budget.
+
+    A failure suggests an outage when the registry answered no request from the start of the
+    failed attempt to the end of the wait after it: the wait is part of the evidence, as one
+    attempt alone is often too short to see another request answered.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.policy = client.retry
+        self.started = time.monotonic()
+        self.first_failure = None
+        self.attempts = 0
+        self.outage_signs = 0
+        self.outage_suspected = False
+        self._answers_seen = client.answers
+
+    def after(self, failure):
+        """Wait before the next attempt, or raise failure with the count and the fix when tried enough."""
+        now = time.monotonic()
+        self.first_failure = self.first_failure or now
+        self.attempts += 1
+        wait = self.policy.wait(self.attempts - 1, failure.retry_after, in_storm=not self.outage_suspected)
+        if self.attempts >= self.policy.most_attempts or now + wait - self.first_failure > self.policy.budget:
+            self._give_up(failure)
+        self.client.sleep(wait)
+        self.outage_suspected = failure.status not in BUSY_STATUS and self.client.answers == self._answers_seen
+        self.outage_signs += self.outage_suspected
+        if self.outage_signs >= self.policy.attempts:
+            self._give_up(failure)
+        self._answers_seen = self.client.answers
+
+    def _give_up(self, failure):
+        advice = f": if the registry is overloaded or restarting, raise {self.policy.option} (now {self.policy.attempts})" \
+            if self.policy.option else ""
+        raise Unavailable(f"{failure}; {self.attempts} attempts over {time.monotonic() - self.started:.1f} s{advice}",
+                          status=failure.status, code=failure.code) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +178,9 @@ class RegistryClient:
         self.upload_chunk = upload_chunk
         self.session = requests.Session()
         self.requests_sent = 0
+        # Answers that were not a failure: a request failing while this grows is in a storm, not an outage.
+        # Unlocked: a lost increment under a race still leaves it grown, which is all anyone asks of it.
+        self.answers = 0
         self._tokens = {}
         self._basic = False
         self._challenge_known = threading.Event()
@@ -206,37 +302,84 @@ class RegistryClient:
         limits proxies put in front of registries.
 
         The registry refuses to commit bytes that do not match the digest, and the caller's
-        chunks raise midway on a mismatch, so nothing wrong is ever committed.
+        chunks raise midway on a mismatch, so nothing wrong is ever committed. A failed request
+        is resumed (see _send_piece), which keeps the bytes of the piece in flight in memory:
+        at most upload_chunk per blob being uploaded.
         """
-        scope = _scope(repository, "pull,push")
-        what = f"upload of {digest} to {self.registry}/{repository}"
-        opened = self._request("POST", f"/v2/{repository}/blobs/uploads/", scope, what=what)
-        location = self._absolute(opened.headers["Location"])
-        opened.close()
-        final_body = _OneShot(chunks, size)
-        if size is None or size > self.upload_chunk:
-            location = self._patch_chunks(location, scope, what, chunks, size)
-            final_body = b""
-        separator = "&" if "?" in location else "?"
-        self._request("PUT", f"{location}{separator}digest={urllib.parse.quote(digest)}", scope, what=what, retry=False,
-                      body=final_body, headers={"Content-Type": "application/octet-stream"}).close()
+        session = self._open_upload(repository, digest)
+        if size is not None and size <= self.upload_chunk:
+            self._send_piece(session, "PUT", _Replayable(chunks, size))
+            return size
+        for length, piece in _pieces(chunks, self.upload_chunk, size):
+            self._send_piece(session, "PATCH", _Replayable(piece, length))
+        self._send_piece(session, "PUT", _Replayable((), 0))
         return size
 
-    def _patch_chunks(self, location, scope, what, chunks, size):
-        """PATCH the stream in upload_chunk pieces with Content-Range; returns the final location.
+    def _open_upload(self, repository, digest):
+        session = _UploadSession(f"/v2/{repository}/blobs/uploads/", _scope(repository, "pull,push"),
+                                 f"upload of {digest} to {self.registry}/{repository}", digest)
+        self._open_session(session)
+        return session
 
-        With the size known each piece streams straight through (memory stays flat);
-        without it a piece is gathered first.
+    def _open_session(self, session):
+        opened = self._request("POST", session.open_path, session.scope, what=session.what)
+        opened.close()
+        session.location, session.received = self._absolute(opened.headers["Location"]), 0
+
+    def _send_piece(self, session, method, piece):
+        """PATCH a piece, or PUT the last one (possibly empty) with the digest, until the registry holds it.
+
+        A failed attempt is sent again from where the registry's copy ends (OCI distribution spec: a GET
+        on the session answers 204 with Range: 0-<last byte>), so a storm neither restarts the blob
+        nor sends the registry bytes it holds.
         """
-        offset = 0
-        for length, piece in _pieces(chunks, self.upload_chunk, size):
-            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length),
-                       "Content-Range": f"{offset}-{offset + length - 1}"}
-            response = self._request("PATCH", location, scope, body=_SizedStream(piece, length), headers=headers, what=what, retry=False)
-            location = self._absolute(response.headers.get("Location", location))
-            response.close()
-            offset += length
-        return location
+        start = session.received
+        retries = _Retries(self)
+        while True:
+            try:
+                self._send_rest_of_piece(session, method, piece, start)
+                return
+            except Unavailable as failure:
+                retries.after(failure)
+                self._resume(session, start, piece)
+
+    def _send_rest_of_piece(self, session, method, piece, start):
+        skip = session.received - start
+        if method == "PATCH" and skip == piece.length:
+            return  # the registry took the whole piece; only its answer was lost
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(piece.length - skip)}
+        url = session.location
+        if method == "PATCH":
+            headers["Content-Range"] = f"{session.received}-{start + piece.length - 1}"
+        else:
+            url = f"{url}{'&' if '?' in url else '?'}digest={urllib.parse.quote(session.digest)}"
+        response = self._request(method, url, session.scope, headers=headers, body=lambda: piece.stream(skip), what=session.what,
+                                 allow_missing=True, retry=False)
+        if response is None:
+            raise Unavailable(f"{self.registry} lost the upload session for {session.what}", status=404)
+        session.location = self._absolute(response.headers.get("Location", session.location))
+        response.close()
+        session.received = start + piece.length
+
+    def _resume(self, session, start, piece):
+        """Continue at the end of the registry's copy, at the location it answers with.
+
+        distribution drops a session once a request changed it without our learning its new
+        location (a request cut midway): a piece that begins the blob then starts a new one.
+        """
+        response = self._request("GET", session.location, session.scope, what=session.what, allow_missing=True)
+        if response is None and start == 0:
+            self._open_session(session)
+            return
+        if response is None:
+            raise RegistryError(f"{self.registry} dropped the upload session for {session.what} after a failed request, "
+                                "so it cannot resume; the copy is retried from the source")
+        response.close()
+        session.location = self._absolute(response.headers.get("Location", session.location))
+        session.received = _upload_length(response.headers.get("Range"))
+        if not start <= session.received <= start + piece.length:
+            raise RegistryError(f"{session.what}: the registry holds {session.received} bytes, outside the piece being sent "
+                                f"({start}-{start + piece.length}); the copy is retried from the source")
 
     # --- transport ---------------------------------------------------------------------
 
@@ -262,35 +405,41 @@ class RegistryClient:
 
     def _request(self, method, path, scope, *, headers=None, body=None, stream=False, what="",
                  allow_missing=False, allow_unauthorized=False, retry=True):
+        """Send until answered (retried by the client's RetryPolicy unless retry is False), then judge the answer."""
         if scope is not None:
             self._learn_challenge()
         url = self._absolute(path)
-        authenticated = False
-        attempts = self.retry.attempts if retry else 1
-        for attempt in range(attempts):
+        retries = _Retries(self) if retry else None
+        while True:
             try:
-                response = self._send(method, url, scope, headers, body, stream)
-            except requests.exceptions.SSLError as error:
-                raise RegistryError(
-                    f"TLS verification of {self.base_url} failed for {what}: {_root_cause(error)}; give the registry's "
-                    "CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP") from None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                if attempt + 1 >= attempts:
-                    raise RegistryError(f"{self.registry} did not answer for {what} after {attempts} attempts: "
-                                        f"{_root_cause(error)}") from None
-                self.sleep(self.retry.wait(attempt))
-                continue
-            if response.status_code == 401 and not authenticated and not allow_unauthorized:
-                authenticated = True
+                response = self._attempt(method, url, scope, headers, body, stream, what, allow_unauthorized)
+                return self._judge(response, what, allow_missing, allow_unauthorized)
+            except Unavailable as failure:
+                if retries is None:
+                    raise
+                retries.after(failure)
+
+    def _attempt(self, method, url, scope, headers, body, stream, what, allow_unauthorized):
+        """One attempt, authenticating once on a 401; Unavailable when another attempt may succeed."""
+        try:
+            response = self._send(method, url, scope, headers, body, stream)
+            if response.status_code == 401 and not allow_unauthorized:
                 self._authenticate(response, scope, what)
                 response.close()
                 response = self._send(method, url, scope, headers, body, stream)
-            if response.status_code in RETRYABLE_STATUS and attempt + 1 < attempts:
-                response.close()
-                self.sleep(self.retry.wait(attempt, _retry_after(response)))
-                continue
-            return self._judge(response, what, allow_missing, allow_unauthorized)
-        raise RegistryError(f"{self.registry} kept failing for {what}")  # unreachable: the loop returns or raises
+        except requests.exceptions.SSLError as error:
+            raise RegistryError(
+                f"TLS verification of {self.base_url} failed for {what}: {_root_cause(error)}; give the registry's "
+                "CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP") from None
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise Unavailable(f"{self.registry} did not answer for {what}: {_root_cause(error)}") from None
+        if response.status_code in RETRYABLE_STATUS:
+            code, detail = _error_body(response)
+            response.close()
+            raise Unavailable(f"{self.registry} answered {_answer(response.status_code, code, detail)} for {what}",
+                              status=response.status_code, code=code, retry_after=_retry_after(response))
+        self.answers += 1
+        return response
 
     def _send(self, method, url, scope, headers, body, stream):
         merged = dict(headers or {})
@@ -345,6 +494,9 @@ class RegistryClient:
             return None
         code, detail = _error_body(response)
         response.close()
+        if status == 400 and self.base_url.startswith("http://") and any(answer in detail for answer in HTTPS_ONLY_ANSWERS):
+            raise RegistryError(f"{self.registry} speaks HTTPS, not plain HTTP, for {what}: drop insecure and give ca_file "
+                                "(its CA certificate) unless a system-trusted CA signed its certificate", status=status)
         if status == 401:
             raise AuthenticationError(f"{self.registry} refused the credentials for {what}; check the username and "
                                       "password or the docker config", status=status, code=code)
@@ -354,8 +506,7 @@ class RegistryClient:
         if status == 403:
             raise AuthenticationError(f"{self.registry} denied {what} ({code or status}): the account lacks access",
                                       status=status, code=code)
-        raise RegistryError(f"{self.registry} answered {status} {code or ''} for {what}: {detail}".strip(),
-                            status=status, code=code)
+        raise RegistryError(f"{self.registry} answered {_answer(status, code, detail)} for {what}", status=status, code=code)
 
     def _cancel_upload(self, response, scope):
         location = response.headers.get("Location")
@@ -370,18 +521,40 @@ class RegistryClient:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
 
-class _OneShot:
-    """A streaming body that can be sent once; requests streams an iterable chunk by chunk."""
+@dataclasses.dataclass
+class _UploadSession:
+    """Where one blob upload stands: the session's current location and the bytes the registry holds."""
 
-    def __init__(self, chunks, size=None):
-        self.chunks = chunks
-        self.size = size
+    open_path: str
+    scope: str
+    what: str
+    digest: str
+    location: str = ""
+    received: int = 0
 
-    def __call__(self):
-        chunks, self.chunks = self.chunks, None
-        if chunks is None:
-            raise RegistryError("a streamed upload cannot be replayed; the copy is retried from the source")
-        return chunks if self.size is None else _SizedStream(chunks, self.size)
+
+class _Replayable:
+    """A piece of an upload that can be sent again from any offset within it: the bytes read from
+    the stream are kept for the life of the piece (at most upload_chunk), the rest is read as sent."""
+
+    def __init__(self, chunks, length):
+        self.length = length
+        self._unread = iter(chunks)
+        self._kept = []
+
+    def stream(self, skip):
+        return _SizedStream(self._blocks_after(skip), self.length - skip)
+
+    def _blocks_after(self, skip):
+        for block in itertools.chain(list(self._kept), self._read()):
+            if skip < len(block):
+                yield block[skip:] if skip else block
+            skip = max(0, skip - len(block))
+
+    def _read(self):
+        for block in self._unread:
+            self._kept.append(block)
+            yield block
 
 
 class _SizedStream:
@@ -451,6 +624,13 @@ def _next_page(link_header):
     return None
 
 
+def _upload_length(range_header):
+    """Bytes an upload session holds, from its Range: 0-<last byte>. distribution says 0-0 of an empty session
+    too, so 0-0 reads as empty; had it held one byte, the digest check refuses the blob: nothing wrong is committed."""
+    _first, _sep, last = (range_header or "").partition("-")
+    return int(last) + 1 if last.isdigit() and int(last) > 0 else 0
+
+
 def _retry_after(response):
     value = response.headers.get("Retry-After")
     if not value:
@@ -469,6 +649,12 @@ def _error_body(response):
     if not errors:
         return None, response.text[:200]
     return errors[0].get("code"), "; ".join(e.get("message", "") for e in errors)
+
+
+def _answer(status, code, detail):
+    """An error answer in a few words: `503`, `400 DIGEST_INVALID (digest did not match content)`."""
+    text = " ".join(str(part) for part in (status, code) if part)
+    return f"{text} ({detail.strip()})" if detail.strip() else text
 
 
 def _root_cause(error):

@@ -58,3 +58,51 @@ def test_tag_pages_follow_the_link_header():
         "https://r.example/v2/a/tags/list?last=x"
     assert registry._next_page("") is None
     assert registry._next_page('</v2/app/tags/list>; rel="prev"') is None
+
+
+@pytest.mark.parametrize("header, held", [("0-65535", 65536), ("0-0", 0), ("", 0), (None, 0), ("bytes=0-9", 10)])
+def test_an_upload_session_holds_the_bytes_its_range_names(header, held):
+    assert registry._upload_length(header) == held  # pylint: disable=protected-access
+
+
+def test_a_piece_is_sent_again_from_any_offset_and_the_stream_is_read_once():
+    reads = []
+
+    def stream():
+        for block in chunked(DATA, 1000):
+            reads.append(len(block))
+            yield block
+
+    piece = registry._Replayable(stream(), len(DATA))  # pylint: disable=protected-access
+    first = piece.stream(0)
+    assert len(first) == len(DATA)
+    sent = b"".join(block for block, _n in zip(first, range(3)))  # an attempt cut after three blocks
+    assert sent == DATA[:3000]
+    for skip in (0, 1500, 3000, 7777, len(DATA)):
+        again = piece.stream(skip)
+        assert len(again) == len(DATA) - skip and b"".join(again) == DATA[skip:]
+    assert sum(reads) == len(DATA)
+
+
+def test_waits_grow_to_their_cap_and_a_retry_after_is_taken_as_given():
+    policy = registry.RetryPolicy()
+    storm = [policy.wait(n, in_storm=True) for n in range(30)]
+    outage = [policy.wait(n) for n in range(30)]
+    assert storm[0] < 0.05 and max(storm) <= policy.storm.longest
+    assert outage[0] >= 0.25 and max(outage) <= policy.outage.longest
+    assert sum(outage[:4]) >= 3.75, "retries of an outage ride out a short restart"
+    assert policy.wait(0, retry_after=12.0) == 12.0
+
+
+def test_every_request_is_bounded_in_attempts_and_seconds():
+    policy = registry.RetryPolicy(attempts=5)
+    assert policy.most_attempts == 20 and policy.budget == 150
+
+
+@pytest.mark.parametrize("status, code, detail, text", [
+    (503, None, "", "503"),
+    (400, "DIGEST_INVALID", "digest did not match ", "400 DIGEST_INVALID (digest did not match)"),
+    (500, None, "boom", "500 (boom)"),
+])
+def test_an_error_answer_reads_in_a_few_words(status, code, detail, text):
+    assert registry._answer(status, code, detail) == text  # pylint: disable=protected-access
