@@ -71,7 +71,12 @@ options:
     type: int
     default: 2
   retries:
-    description: Attempts per registry request and per blob transfer before giving up. At least 1.
+    description:
+      - How many failures that look like an outage (the registry answering nothing else meanwhile, and not 429 or 503)
+        a registry request survives, and how many times a blob transfer is started again. At least 1.
+      - Failures while the registry keeps answering other requests (a storm of 5xx and 429) are retried soon and gently,
+        up to four times as many attempts and 30 seconds per attempt from the first failure, so a storm rarely fails a copy
+        while a dead registry still fails fast. A cut-off upload resumes at the offset the registry reports.
     type: int
     default: 5
   timeout:
@@ -406,7 +411,7 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     started = time.monotonic()
-    retry = registry.RetryPolicy(attempts=params["retries"])
+    retry = registry.RetryPolicy(attempts=params["retries"], option="retries")
     clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
                                  params["upload_chunk_size"], routes=transports.source_routes(params["sources"]))
     if (params["destination"] or "").startswith(transports.ARCHIVE):

@@ -83,7 +83,7 @@ class RetryPolicy:
     storm_factor: int = 4
     seconds_per_attempt: float = 30.0
     resumes: int = 5
-    option: str | None = "retries"
+    option: str | None = None
 
     @property
     def most_attempts(self):
