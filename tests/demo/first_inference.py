@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """First inference, offline: the model as a node reads it from its cache must embed exactly as the original folder.
 
-    HF_HUB_OFFLINE=1 HF_HUB_CACHE=NODE_CACHE first_inference.py REPO_ID ORIGINAL_FOLDER
+    HF_HUB_OFFLINE=1 HF_HUB_CACHE=NODE_CACHE python first_inference.py REPO_ID ORIGINAL_FOLDER
 
 Prints one line and exits 1 when the embeddings differ: the proof make demo ends with.
 """
@@ -15,7 +14,8 @@ SENTENCE = "Carry the whole deployment across the air gap."
 def main(repo_id, original):
     if os.environ.get("HF_HUB_OFFLINE") != "1":
         raise SystemExit("run with HF_HUB_OFFLINE=1: the proof is that nothing is fetched")
-    from sentence_transformers import SentenceTransformer  # pylint: disable=import-outside-toplevel  (heavy: torch)
+    # Imported here: it loads torch, which the argument check above need not wait for.
+    from sentence_transformers import SentenceTransformer  # pylint: disable=import-outside-toplevel
     from_cache = SentenceTransformer(repo_id, device="cpu").encode([SENTENCE])[0]
     from_folder = SentenceTransformer(original, device="cpu").encode([SENTENCE])[0]
     equal = bool((from_cache == from_folder).all())

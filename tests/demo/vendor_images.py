@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Stand-ins for a vendor's public images, as an OCI layout: each a multi-platform index (amd64, arm64).
 
 make demo cannot pull the images a vendor guide names, so it writes small ones under the same
 names and publishes them to the testbed's "public" registry, where the manifest's sources reach
 them. Deterministic: a second run writes the same bytes, so the demo's second run moves nothing.
 
-    vendor_images.py --out DIR REF [REF ...]
+    python vendor_images.py --out DIR REF [REF ...]
 """
 
 import argparse

@@ -1,7 +1,6 @@
 """The manifest role: one airlock.yml, validated once for every role, refusing what does not fit with the key named."""
 
 import copy
-import json
 import os
 import subprocess
 import sys
