@@ -326,7 +326,7 @@ def _digest_in(tree, relative):
     if status is None or not stat.S_ISREG(status.st_mode):
         return None
     with tree.open_read(relative) as handle:
-        return "sha256:" + _digest_of(iter(lambda: handle.read(TAR_BUFFER), b""))
+        return "sha256:" + digests.hex_of_open_file(handle)
 
 
 def _checked_members(tar, name, target):
@@ -434,7 +434,7 @@ def _same(tar, member, tree):
     """The file's digest when the member holds exactly what is already in the tree, else None."""
     digest = _digest_of(_member_blocks(tar, member))
     with tree.open_read(member.name) as handle:
-        return digest if digest == _digest_of(iter(lambda: handle.read(TAR_BUFFER), b"")) else None
+        return digest if digest == digests.hex_of_open_file(handle) else None
 
 
 def _digest_of(blocks):

@@ -61,9 +61,10 @@ class ConfinedRoot:
     def __init__(self, root):
         self.root = os.path.realpath(root)
 
-    def subtree(self, relative):
-        """A ConfinedRoot for the folder relative (created without following any link on the way)."""
-        self.makedirs(relative)
+    def subtree(self, relative, create=True):
+        """A ConfinedRoot for the folder relative (created, unless create is False, without following any link on the way)."""
+        if create:
+            self.makedirs(relative)
         return ConfinedRoot(os.path.join(self.root, *parts_of(relative)))
 
     def makedirs(self, relative):

@@ -45,12 +45,17 @@ def of_file(path, algorithm="sha256"):
 
 def hex_of_file(path, algorithm="sha256"):
     """The file's digest in hex; large reads into one buffer, so hashlib runs without the GIL."""
-    hasher = hashlib.new(algorithm)
     with open(path, "rb", buffering=0) as handle:
-        buffer = bytearray(FILE_READ_SIZE)
-        view = memoryview(buffer)
-        for count in iter(lambda: handle.readinto(buffer), 0):
-            hasher.update(view[:count])
+        return hex_of_open_file(handle, algorithm)
+
+
+def hex_of_open_file(handle, algorithm="sha256"):
+    """hex_of_file for a file already open (one opened without following links, say), read from where it stands."""
+    hasher = hashlib.new(algorithm)
+    buffer = bytearray(FILE_READ_SIZE)
+    view = memoryview(buffer)
+    for count in iter(lambda: handle.readinto(buffer), 0):
+        hasher.update(view[:count])
     return hasher.hexdigest()
 
 

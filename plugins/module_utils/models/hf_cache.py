@@ -40,10 +40,10 @@ def repo_folder(cache, repo_id):
     return os.path.join(cache, "models--" + check_repo_id(repo_id).replace("/", "--"))
 
 
-def repo_tree(cache, repo_id):
+def repo_tree(cache, repo_id, create=True):
     """The repo folder as a ConfinedRoot: whatever a manifest from outside names is written beneath it and
     nowhere else, never through a link (a cache is written from S3 manifests and bundles)."""
-    return ConfinedRoot(cache).subtree(os.path.basename(repo_folder(cache, repo_id)))
+    return ConfinedRoot(cache).subtree(os.path.basename(repo_folder(cache, repo_id)), create)
 
 
 def blob_path(cache, repo_id, blob):
@@ -128,7 +128,7 @@ def link_snapshot(cache, snapshot, check_mode=False):
     check mode, when anything would: the blobs need not be there yet)."""
     if not COMMIT.match(snapshot.commit):
         raise ModelError(f"{snapshot.name}: {snapshot.commit!r} is not a 40-hex commit; cannot lay it out as a Hugging Face cache")
-    tree = ConfinedRoot(repo_folder(cache, snapshot.name)) if check_mode else repo_tree(cache, snapshot.name)
+    tree = repo_tree(cache, snapshot.name, create=not check_mode)
     changed = False
     for entry in snapshot.files:
         snapshots.check_relative(entry.path, snapshot.name)

@@ -157,10 +157,10 @@ def file_path(root, snapshot, relative):
     return os.path.join(tree_folder(root, snapshot.name), *snapshots.check_relative(relative, snapshot.name).split("/"))
 
 
-def confined_tree(root, name):
-    """The tree's folder as a ConfinedRoot, created without following links: what a record from S3 or a
-    bundle names is written beneath it and nowhere else, never through a link."""
-    return ConfinedRoot(root) if name == ROOT else ConfinedRoot(root).subtree(os.path.relpath(tree_folder(root, name), root))
+def confined_tree(root, name, create=True):
+    """The tree's folder as a ConfinedRoot, created (unless create is False) without following links: what a
+    record from S3 or a bundle names is written beneath it and nowhere else, never through a link."""
+    return ConfinedRoot(root) if name == ROOT else ConfinedRoot(root).subtree(os.path.relpath(tree_folder(root, name), root), create)
 
 
 def place_file(root, snapshot, entry, fill):
@@ -180,7 +180,7 @@ def link_tree(root, snapshot, check_mode=False):
     check_layout(snapshot)
     changed = False
     try:
-        tree = ConfinedRoot(tree_folder(root, snapshot.name)) if check_mode else confined_tree(root, snapshot.name)
+        tree = confined_tree(root, snapshot.name, create=not check_mode)
         for relative, target in sorted(snapshot.links.items()):
             if check_mode:
                 check_link_target(relative, target)
