@@ -18,7 +18,7 @@ def image_normalize(text):
     try:
         return str(references.parse(str(text).strip()))
     except references.InvalidReference as error:
-        raise AnsibleFilterError(str(error)) from None
+        raise AnsibleFilterError(str(error)) from error
 
 
 def image_mirror(text, registry, prefix="", path="keep", pin="keep", digests=None):  # pylint: disable=too-many-arguments
@@ -26,7 +26,7 @@ def image_mirror(text, registry, prefix="", path="keep", pin="keep", digests=Non
     try:
         return str(Mirror(registry, prefix or "", path, pin, dict(digests or {})).map(text))
     except (references.InvalidReference, MirrorError) as error:
-        raise AnsibleFilterError(str(error)) from None
+        raise AnsibleFilterError(str(error)) from error
 
 
 class FilterModule:  # pylint: disable=too-few-public-methods

@@ -139,6 +139,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums
 
 ARGUMENT_SPEC = dict(
@@ -201,10 +202,8 @@ def main():
         if params["state"] == "verified":
             verified(module, started)
         unpacked(module, started)
-    except (bundle.BundleError, sums.SumsError) as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        module.fail_json(msg=f"{error.filename or params['path']}: {error.strerror or error}")
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, where=params["path"])
 
 
 if __name__ == "__main__":

@@ -213,12 +213,9 @@ import dataclasses
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, lock, mirror, repo_index, sources
-from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import DigestMismatch
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, registry, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.mediatypes import UnsupportedManifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "pushed"], default="present"),
@@ -241,9 +238,6 @@ ARGUMENT_SPEC = dict(
     lock_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
 )
-
-EXPECTED_ERRORS = (ChartError, OciError, DigestMismatch, UnsupportedManifest, auth.CredentialError, OSError)
-
 
 def registry_clients(params):
     return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
@@ -286,7 +280,7 @@ def main():
         else:
             report = push_charts(module, clients)
     except EXPECTED_ERRORS as error:
-        module.fail_json(msg=str(error))
+        fail_from_exception(module, error)
     module.exit_json(**report)
 
 

@@ -122,6 +122,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
 
 ARGUMENT_SPEC = dict(
@@ -165,8 +166,8 @@ def main():
             seal(module, root, sums_path)
         else:
             check(module, root, sums_path)
-    except (sums.SumsError, OSError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, where=root)
 
 
 if __name__ == "__main__":

@@ -155,10 +155,9 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 
@@ -202,8 +201,8 @@ def main():
     audit = egress.Audit(policy_of(module.params))
     try:
         audit_all(module.params, audit)
-    except (ChartError, ComposeError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     for warning in audit.reader_warnings:
         module.warn(warning)
     result = dict(changed=False, violations=audit.violations, pull_warnings=audit.warnings, files=audit.files)

@@ -268,6 +268,7 @@ import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, lock, platforms, registry, transports
 
 ARGUMENT_SPEC = dict(
@@ -293,9 +294,6 @@ IMAGE_KEYS = ("source", "destination")
 SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME] or docker-archive:/path/file.tar[:NAME]) "
                "or a dictionary with source and destination")
 DESTINATION_FORM = "a destination string (docker://HOST[/PREFIX], oci:/path/layout or docker-archive:/path/file.tar)"
-
-EXPECTED_ERRORS = (*copy.IMAGE_ERRORS, ValueError)
-
 
 def option_problems(params):
     """Every reason the options cannot be used, found before anything is read or written.
@@ -387,7 +385,7 @@ def write_archive(module, clients, started):
             module.exit_json(changed=True, archive={"path": path}, requests=0)
         summary = transports.write_archive(module.params["images"], module.params["destination"], clients, selected[0])
     except EXPECTED_ERRORS as error:
-        module.fail_json(msg=str(error))
+        fail_from_exception(module, error)
     module.exit_json(changed=summary.pop("changed"), archive=summary, requests=clients.requests_sent,
                      seconds=round(time.monotonic() - started, 3))
 
@@ -397,8 +395,8 @@ def record_in_lock(module, results, report):
     path = module.params["lock_file"]
     try:
         report["changed"] = lock.write(path, results) or report["changed"]
-    except (OSError, ValueError) as error:
-        module.fail_json(msg=f"the lock file {path} could not be updated: {error}", **report)
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, msg=f"the lock file {path} could not be updated: {error}", **report)
     report["lock_file"] = path
 
 
@@ -423,7 +421,7 @@ def main():
         jobs = [(source, target, selected) for source, target in plan]
         results, failures = copy.copy_many(copier, jobs, params["image_concurrency"])
     except EXPECTED_ERRORS as error:
-        module.fail_json(msg=str(error))
+        fail_from_exception(module, error)
     finally:
         copier.close()
     report = dict(
@@ -438,7 +436,7 @@ def main():
         record_in_lock(module, results, report)
     if failures:
         lines = [f"{job[0]}: {error}" for job, error in failures]
-        module.fail_json(msg=f"{len(failures)} of {len(jobs)} images failed: " + " | ".join(lines), **report)
+        fail_from_exception(module, failures[0][1], msg=f"{len(failures)} of {len(jobs)} images failed: " + " | ".join(lines), **report)
     module.exit_json(**report)
 
 

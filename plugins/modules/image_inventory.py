@@ -209,15 +209,13 @@ parse_errors:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.findings import DIRECT
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
 
 ARGUMENT_SPEC = dict(
     charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
@@ -265,8 +263,8 @@ def main():
     params = module.params
     try:
         inventory = collect(params)
-    except (ChartError, ComposeError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     found = engine.images(inventory)
     result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
                   builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
@@ -282,8 +280,8 @@ def main():
             module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
         try:
             result["unresolved"] = resolve.resolve(found["images"] + found["indirect"], registry_clients(params))
-        except CredentialError as error:
-            module.fail_json(msg=str(error))
+        except EXPECTED_ERRORS as error:
+            fail_from_exception(module, error)
         if params["lock_file"]:
             result["changed"] = resolve.write_lock(params["lock_file"], found["images"] + found["indirect"], result["unresolved"], module.check_mode)
     direct_images = {entry["image"] for entry in found["images"]}

@@ -243,11 +243,8 @@ to_preload:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import DigestMismatch
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, platforms, registry, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.mediatypes import UnsupportedManifest
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms, registry, transports
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, export, images, inventory, preload
 
 ARGUMENT_SPEC = dict(
@@ -268,9 +265,6 @@ ARGUMENT_SPEC = dict(
     **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
-
-EXPECTED_ERRORS = (OciError, DigestMismatch, UnsupportedManifest, InvalidReference, auth.CredentialError, ValueError, OSError)
-
 
 def node_platform(params, runtime):
     if params["platform"]:
@@ -308,7 +302,7 @@ def main():
     try:
         report = run(module, clients)
     except EXPECTED_ERRORS as error:
-        module.fail_json(msg=str(error))
+        fail_from_exception(module, error)
     for warning in report.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**report)

@@ -301,13 +301,11 @@ overrides:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import mirroring, overrides, rewrite
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.compose import ComposeError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference import InvalidReference
 
 VALUE_MAP_OPTIONS = dict(
     path=dict(type="str", required=True),
@@ -387,17 +385,17 @@ def main():
     try:
         mirror = mirror_of(module.params)
         outcomes = prove_all(module.params, mirror)
-    except (ChartError, ComposeError, InvalidReference, rewrite.MirrorError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     warn_about(module, outcomes, mirror)
     if module.params["fail_on_unmapped"]:
         fail_unless_proven(module, outcomes, mirror)
     try:
         for outcome in outcomes:
             outcome.write(module.check_mode)
-    except OSError as error:
-        module.fail_json(msg=f"an override could not be written: {error}", changed=any(o.changed for o in outcomes),
-                         overrides=[o.as_dict() for o in outcomes])
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, msg=f"an override could not be written: {error}", changed=any(o.changed for o in outcomes),
+                            overrides=[o.as_dict() for o in outcomes])
     module.exit_json(changed=any(o.changed for o in outcomes), overrides=[o.as_dict() for o in outcomes])
 
 

@@ -364,9 +364,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hub, lock, ngc, operations, s3store, sources
-from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 S3_OPTIONS = dict(
     bucket=dict(type="str", required=True),
@@ -454,10 +454,8 @@ def main():
         places = places_from(params, module.check_mode)
         created = bool(places.s3 and places.s3.create_bucket) and s3store.Store(places.s3).create_bucket(module.check_mode)
         results = OPERATIONS[params["state"]](models, places)
-    except ModelError as error:
-        module.fail_json(msg=str(error), **error.details)
-    except (OSError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     report = dict(changed=created or any(r["changed"] for r in results), models=results,
                   bytes_moved=sum(r["bytes_moved"] for r in results), bytes_skipped=sum(r["bytes_skipped"] for r in results))
     if params["lock_file"] and not module.check_mode and params["state"] in ("staged", "pulled"):

@@ -93,7 +93,7 @@ def load_yaml(data, what):
     try:
         return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
-        raise ChartError(f"{what} is not valid YAML: {error}") from None
+        raise ChartError(f"{what} is not valid YAML: {error}") from error
 
 
 def from_files(files, origin):
@@ -145,7 +145,7 @@ def from_archive_bytes(data, origin):
                                      f"({MAX_FILE_BYTES} bytes per file, {MAX_CHART_BYTES} in all)")
                 files[relative] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise ChartError(f"{origin} is not a readable chart archive (.tgz): {error}") from None
+        raise ChartError(f"{origin} is not a readable chart archive (.tgz): {error}") from error
     return from_files(files, origin)
 
 

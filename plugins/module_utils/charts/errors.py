@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
-class ChartError(Exception):
+
+class ChartError(AirlockError):
     """A chart cannot be read, resolved, fetched, completed or pushed; the message says which and why."""

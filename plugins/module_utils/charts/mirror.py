@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-import tempfile
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.charts import dependencies, oci_charts, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
@@ -68,24 +68,10 @@ def _write_if_different(path, data, digest, check_mode):
     if os.path.isfile(path) and digests.of_file(path) == digest:
         return False
     if not check_mode:
-        write_atomically(path, data)
+        atomic.write_bytes(path, data)
     return True
 
 
-def write_atomically(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def archives_in(path):

@@ -133,9 +133,9 @@ class Repositories:
         try:
             response = self.session.get(url, auth=auth, stream=True, timeout=self.timeout, verify=settings.ca_file or True)
         except requests.exceptions.SSLError as error:
-            raise ChartError(f"TLS verification of {url} failed: {_root_cause(error)}; give the repository's CA (ca_file)") from None
+            raise ChartError(f"TLS verification of {url} failed: {_root_cause(error)}; give the repository's CA (ca_file)") from error
         except requests.RequestException as error:
-            raise ChartError(f"{url} could not be read: {_root_cause(error)}") from None
+            raise ChartError(f"{url} could not be read: {_root_cause(error)}") from error
         with response:
             if response.status_code in (401, 403):
                 hint = "the credentials were refused" if auth else "it needs credentials (username/password for this repository)"
@@ -150,7 +150,7 @@ class Repositories:
                         raise ChartError(f"{url} sent more than {limit} bytes; that is not a chart or index")
                     yield block
             except requests.RequestException as error:
-                raise ChartError(f"{url} was cut off after {received} bytes: {_root_cause(error)}") from None
+                raise ChartError(f"{url} was cut off after {received} bytes: {_root_cause(error)}") from error
 
 
 def _same_origin(url, other):

@@ -80,8 +80,8 @@ def _pull_exact(client, location, name, version):
         other = version[1:] if version.startswith("v") else f"v{version}"
         try:
             return other, oci_charts.pull(client, location, name, other)
-        except NotFound:
-            raise missing from None
+        except NotFound as error:
+            raise missing from error
 
 
 def _best_tagged(client, location, name, constraint):

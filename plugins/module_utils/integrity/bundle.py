@@ -22,10 +22,13 @@ import tempfile
 import time
 import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle_index, digest as digests, sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_index import INDEX_SUFFIX, LOCK_NAME, BundleIndexError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath, check_link_target, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 try:
     import zstandard
@@ -41,7 +44,7 @@ COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh", b
 TAR_BUFFER = 1024 * 1024
 
 
-class BundleError(ValueError):
+class BundleError(AirlockError, ValueError):
     """A bundle or its volumes cannot be packed or trusted; the message names what and why."""
 
 
@@ -82,7 +85,7 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress
     if base:
         index["base"] = {"file": base["file"], "sha256": base["sha256"], "removed": base["removed"],
                          "result_sha256": _digest_or_none(os.path.join(root, base["file"]))}
-    sums.write_text_atomically(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return True, index
 
 
@@ -95,8 +98,7 @@ def _differential_base(root, base_path):
     if not os.path.exists(base_path):
         raise BundleError(f"the differential base {base_path} does not exist")
     if os.path.basename(base_path).endswith(".json"):
-        with open(base_path, encoding="utf-8") as handle:
-            held = json.load(handle)
+        held = jsontext.read(base_path, f"the differential base {base_path}")
         image_digests = {d for image in held.get("images", []) for d in (image.get("digest"), image.get("source_digest")) if d}
         return {"file": LOCK_NAME, "sha256": digests.of_file(base_path), "removed": [],
                 "unchanged": _blobs_reachable(root, "images", image_digests)}
@@ -173,7 +175,7 @@ def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None
         writer.abort()
         raise
     for volume in writer.volumes:
-        sums.write_text_atomically(os.path.join(out_dir, volume["name"] + ".sha256"), sums.format_line(volume["sha256"], volume["name"]))
+        atomic.write_text(os.path.join(out_dir, volume["name"] + ".sha256"), sums.format_line(volume["sha256"], volume["name"]))
     return writer.volumes
 
 
@@ -294,7 +296,7 @@ def write_volume_report(path, src_dir, name, failure):
     report = {"checked_at": _now(), "index": index_path, "index_sha256": _digest_or_none(index_path),
               "lock_sha256": index.get("lock_sha256"), "result": "FAILED" if failure else "verified", "problem": failure,
               "volumes": [{"name": v["name"], "size": v["size"], "sha256": f"sha256:{v['sha256']}"} for v in index["volumes"]]}
-    sums.write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
 
 
@@ -358,8 +360,8 @@ def _refuse_unsafe(member, target):
     name = member.name
     try:
         parts_of(name, "tar entry")
-    except UnsafePath:
-        raise BundleError(f"refusing tar entry {name!r}: it would be written outside {target}; nothing was unpacked") from None
+    except UnsafePath as error:
+        raise BundleError(f"refusing tar entry {name!r}: it would be written outside {target}; nothing was unpacked") from error
     if not (member.isfile() or member.isdir() or member.issym()):
         raise BundleError(f"refusing tar entry {name!r}: {_kind(member)} entries are never unpacked; nothing was unpacked")
     if member.issym():
@@ -367,7 +369,7 @@ def _refuse_unsafe(member, target):
             check_link_target(name, member.linkname)
         except UnsafePath as error:
             raise BundleError(f"refusing symlink {name!r} -> {member.linkname!r}: it points outside {target} ({error}); "
-                              "nothing was unpacked") from None
+                              "nothing was unpacked") from error
 
 
 def _kind(member):

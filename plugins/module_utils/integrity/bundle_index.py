@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 INDEX_SUFFIX = ".index.json"
 LOCK_NAME = "airlock.lock.json"
 SUMS_NAME = "SHA256SUMS"
@@ -20,7 +22,7 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-class BundleIndexError(ValueError):
+class BundleIndexError(AirlockError, ValueError):
     """The index is not one this collection wrote: the message names the key and what it must be."""
 
 
@@ -77,8 +79,8 @@ def load(path, name):
     try:
         with open(path, encoding="utf-8") as handle:
             index = json.load(handle)
-    except FileNotFoundError:
-        raise BundleIndexError(f"{path} does not exist: copy the index with the volumes (it lists them and their digests)") from None
+    except FileNotFoundError as error:
+        raise BundleIndexError(f"{path} does not exist: copy the index with the volumes (it lists them and their digests)") from error
     except (ValueError, UnicodeDecodeError) as error:
         raise BundleIndexError(f"{path} is not a bundle index: {error}") from error
     check(index, name, path)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 TEMPORARY_PREFIX = ".airlock-partial-"
 
 
-class UnsafePath(ValueError):
+class UnsafePath(AirlockError, ValueError):
     """An entry would be written, linked or deleted outside the root, or through a link."""
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError, InvalidInput
+
 _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _DIGEST = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]+)$")
 READ_SIZE = 1024 * 1024
 FILE_READ_SIZE = 4 * 1024 * 1024
 
 
-class DigestMismatch(ValueError):
+class DigestMismatch(AirlockError, ValueError):
     """The bytes received are not the bytes the digest names."""
 
     def __init__(self, what, expected, actual):
@@ -31,7 +33,7 @@ def parse(digest):
     """Split 'sha256:<hex>' into (algorithm, hex); refuse anything else by name."""
     match = _DIGEST.match(digest or "")
     if not match or len(match.group(2)) != _HEX_LENGTHS[match.group(1)]:
-        raise ValueError(f"{digest!r} is not a valid content digest (expected sha256:<64 hex>, sha384:<96 hex> or sha512:<128 hex>)")
+        raise InvalidInput(f"{digest!r} is not a valid content digest (expected sha256:<64 hex>, sha384:<96 hex> or sha512:<128 hex>)")
     return match.group(1), match.group(2)
 
 

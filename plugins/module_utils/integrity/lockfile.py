@@ -15,7 +15,8 @@ import fcntl
 import json
 import os
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 
 LOCK_VERSION = 1
 
@@ -30,15 +31,14 @@ def update(path, change, check_mode=False):
         changed = _apply(path, change)
         if changed is None:
             return False
-        write_text_atomically(path, changed)
+        atomic.write_text(path, changed)
         return True
 
 
 def _apply(path, change):
     """The lock's new text after change(lock), or None when change leaves it as it was."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            lock = json.load(handle)
+        lock = jsontext.read(path, f"the lock file {path}")
     except FileNotFoundError:
         lock = {"version": LOCK_VERSION}
     before = json.dumps(lock, sort_keys=True)

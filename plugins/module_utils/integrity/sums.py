@@ -14,18 +14,19 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 SUMS_NAME = "SHA256SUMS"
 _LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.*)$")
 _SELF_NAMED = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SumsError(ValueError):
+class SumsError(AirlockError, ValueError):
     """A sums file that cannot be read, or a tree that cannot be summed."""
 
 
@@ -114,7 +115,7 @@ class Progress:
 
     def _write(self):
         elapsed = time.monotonic() - self.started
-        write_text_atomically(self.path, json.dumps({
+        atomic.write_text(self.path, durable=False, text=json.dumps({
             "files_done": self.done_files, "files_total": self.total_files, "bytes_done": self.done_bytes,
             "bytes_total": self.total_bytes, "seconds": round(elapsed, 1),
             "bytes_per_second": int(self.done_bytes / elapsed) if elapsed else 0}) + "\n")
@@ -187,7 +188,7 @@ def read(sums_path):
         with open(sums_path, encoding="utf-8", errors="surrogateescape") as handle:
             return parse(handle.read(), sums_path)
     except OSError as error:
-        raise SumsError(f"cannot read {sums_path}: {error.strerror}") from None
+        raise SumsError(f"cannot read {sums_path}: {error.strerror}") from error
 
 
 def _self_named(relative):
@@ -207,7 +208,7 @@ def write_report(path, root, sums_path, verification, when=None):
         "result": "verified" if verification.ok else "FAILED", **verification.summary(),
         "files": {p: f"sha256:{d}" for p, d in sorted(verification.digests.items())},
     }
-    write_text_atomically(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
 
 
@@ -220,15 +221,7 @@ def write_text_if_changed(path, text, check_mode=False):
     except FileNotFoundError:
         pass
     if not check_mode:
-        write_text_atomically(path, text)
+        atomic.write_text(path, text)
     return True
 
 
-def write_text_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-    with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape") as handle:
-        handle.write(text)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)

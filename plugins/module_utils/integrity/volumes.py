@@ -15,13 +15,15 @@ import queue
 import tempfile
 import threading
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
+
 
 class VolumeWriter:
     """A write-only file object spilling into NAME.000, NAME.001, … of at most volume_size bytes."""
 
     def __init__(self, directory, name, volume_size):
         if volume_size <= 0:
-            raise ValueError("volume_size must be positive")
+            raise InvalidInput("volume_size must be positive")
         self.directory, self.name, self.volume_size = directory, name, volume_size
         self.volumes = []  # [{"name", "size", "sha256"}] of completed volumes
         self._handle = self._temporary = self._hasher = None

@@ -18,12 +18,13 @@ import re
 import tarfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import yamlload
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 MAX_MEMBER_BYTES = 16 * 1024 * 1024
 _GATE = re.compile(r"""\.Capabilities\.APIVersions\.Has\s*\(?\s*["`]([^"`]+)["`]""")
 
 
-class ChartError(Exception):
+class ChartError(AirlockError):
     """A chart that cannot be read; the message names it and what is wrong."""
 
 
@@ -82,7 +83,7 @@ def load(path) -> Chart:
             with tarfile.open(path, "r:*") as archive:
                 return _from_archive(path, archive)
         except (tarfile.TarError, OSError) as error:
-            raise ChartError(f"{path} is not a readable chart archive: {error}") from None
+            raise ChartError(f"{path} is not a readable chart archive: {error}") from error
     raise ChartError(f"chart {path} does not exist: give a chart folder or a .tgz")
 
 
@@ -132,12 +133,12 @@ def _subcharts(where, files):
                 with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
                     yield _from_archive(f"{where}/{name}", archive)
             except tarfile.TarError as error:
-                raise ChartError(f"{where}/{name} is not a readable chart archive: {error}") from None
+                raise ChartError(f"{where}/{name} is not a readable chart archive: {error}") from error
 
 
 def _yaml_mapping(data, where) -> dict:
     try:
         loaded = yamlload.load(data.decode("utf-8"))
     except Exception as error:  # pylint: disable=broad-except  # any parse failure is the chart's fault, reported as such
-        raise ChartError(f"{where} is not valid YAML: {error}") from None
+        raise ChartError(f"{where} is not valid YAML: {error}") from error
     return loaded if isinstance(loaded, dict) else {}

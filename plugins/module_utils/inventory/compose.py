@@ -21,9 +21,10 @@ from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts im
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.interpolate import Interpolator, read_env_file, read_wrapper_script
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.manifests import scan_arguments
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import ALL_PROFILES
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 
-class ComposeError(ValueError):
+class ComposeError(AirlockError, ValueError):
     """A compose project that cannot be read; the message names the file."""
 
 
@@ -72,15 +73,15 @@ def load_project(source: ComposeSource, interpolator: Interpolator) -> dict:
             with open(path, encoding="utf-8") as handle:
                 data = yamlload.load(handle.read()) or {}
         except OSError as error:
-            raise ComposeError(f"cannot read compose file {path}: {error}") from None
+            raise ComposeError(f"cannot read compose file {path}: {error}") from error
         except Exception as error:  # pylint: disable=broad-except  # YAML errors, reported with the file
-            raise ComposeError(f"compose file {path} is not valid YAML: {error}") from None
+            raise ComposeError(f"compose file {path} is not valid YAML: {error}") from error
         if not isinstance(data, dict) or not isinstance(data.get("services", {}), dict):
             raise ComposeError(f"compose file {path} has no services mapping")
         try:
             project = deep_merge(project, interpolator.expand_tree(data))
         except ValueError as error:
-            raise ComposeError(f"compose file {path}: {error}") from None
+            raise ComposeError(f"compose file {path}: {error}") from error
     return project
 
 
@@ -138,6 +139,6 @@ def _read(reader, path, interpolator):
     try:
         return reader(path, interpolator)
     except OSError as error:
-        raise ComposeError(f"cannot read {path}: {error}") from None
+        raise ComposeError(f"cannot read {path}: {error}") from error
     except ValueError as error:
-        raise ComposeError(f"{path}: {error}") from None
+        raise ComposeError(f"{path}: {error}") from error

@@ -153,10 +153,10 @@ def _run(argv, what, stdin=None):
     feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     try:
         completed = subprocess.run(argv, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False, **feed)
-    except FileNotFoundError:
-        raise ChartError(f"{what}: the helm binary {argv[0]!r} was not found; install helm or set helm_binary") from None
-    except subprocess.TimeoutExpired:
-        raise ChartError(f"{what} took more than {RENDER_TIMEOUT} s and was stopped") from None
+    except FileNotFoundError as error:
+        raise ChartError(f"{what}: the helm binary {argv[0]!r} was not found; install helm or set helm_binary") from error
+    except subprocess.TimeoutExpired as error:
+        raise ChartError(f"{what} took more than {RENDER_TIMEOUT} s and was stopped") from error
     if completed.returncode != 0:
         hint = ""
         if "missing in charts/ directory" in completed.stderr:

@@ -18,6 +18,8 @@ import os
 import re
 import shlex
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _SOURCE = re.compile(r"^\s*(?:source|\.)\s+(.*)$")
@@ -35,7 +37,7 @@ _RUNTIME_CONSTRUCTS = (
 )
 
 
-class InterpolationError(ValueError):
+class InterpolationError(AirlockError, ValueError):
     """A `${VAR:?message}` whose variable is missing, or a malformed expression."""
 
 
@@ -145,7 +147,7 @@ def read_env_file(path, interpolator=None) -> dict:
             try:
                 variables[match.group(1)] = _env_value(match.group(2), interpolator, variables)
             except InterpolationError as error:
-                raise InterpolationError(f"line {number}: {error}") from None
+                raise InterpolationError(f"line {number}: {error}") from error
     return variables
 
 
@@ -205,7 +207,7 @@ class _WrapperScript:
             try:
                 self.variables[name] = _shell_word(assignment.group(2), self._scope())
             except SkippedLine as reason:
-                raise SkippedLine(f"{reason}; give {name} in compose[].variables if an image depends on it") from None
+                raise SkippedLine(f"{reason}; give {name} in compose[].variables if an image depends on it") from reason
 
     def _source(self, raw):
         """A `source FILE` line: the file is read as shell too, unless its path is known only at run time or it cannot be read."""
@@ -222,7 +224,7 @@ class _WrapperScript:
         try:
             self.read(target)
         except (OSError, UnicodeDecodeError) as error:
-            raise SkippedLine(f"cannot read the sourced file {target}: {error}") from None
+            raise SkippedLine(f"cannot read the sourced file {target}: {error}") from error
 
     def _scope(self):
         """What a line sees: the project's variables so far, overridden by what this script has set."""
@@ -241,12 +243,12 @@ def _shell_word(raw, interpolator) -> str:
     lexer.commenters = ""  # a `#` inside a word (`${1#*=}`) starts no comment; only the first word is read
     try:
         word = lexer.get_token() or ""
-    except ValueError:
-        raise SkippedLine("a quote does not close on the line") from None
+    except ValueError as error:
+        raise SkippedLine("a quote does not close on the line") from error
     construct = next((what for pattern, what in _RUNTIME_CONSTRUCTS if pattern.search(word)), None)
     if construct:
         raise SkippedLine(f"it uses {construct}, which the reader does not evaluate (scripts are read, never run)")
     try:
         return interpolator.expand(word)
     except InterpolationError as error:
-        raise SkippedLine(str(error)) from None
+        raise SkippedLine(str(error)) from error

@@ -16,7 +16,7 @@ import dataclasses
 import os
 import tempfile
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import charts, compose, helm, overrides, rewrite
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import yamlload
@@ -48,7 +48,7 @@ class Outcome:  # pylint: disable=too-many-instance-attributes
         """Write the override unless it is there already (in check mode: say whether it would be); sets and returns changed."""
         self.changed = not (os.path.exists(self.override) and _read(self.override) == self.text)
         if self.changed and not check_mode:
-            write_text_atomically(self.override, self.text)
+            atomic.write_text(self.override, self.text)
         return self.changed
 
 
@@ -115,7 +115,7 @@ def _as_written(destination, text):
         return
     with tempfile.TemporaryDirectory(prefix="airlock-override-") as scratch:
         path = os.path.join(scratch, os.path.basename(destination))
-        write_text_atomically(path, text)
+        atomic.write_text(path, text)
         yield path
 
 

@@ -14,21 +14,19 @@ can take no digest, and the exception is named rather than pinning switched off 
 from __future__ import annotations
 
 import dataclasses
-import json
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 PATH_KEEP = "keep"
 PATH_FLATTEN = "flatten"
 PIN_KEEP = "keep"
 PIN_TAG = "tag"
 PIN_DIGEST = "digest"
-# How image_copy names a lock entry's source when it is not a registry: `oci:DIR:NAME`, `docker-archive:FILE:NAME`.
-LOCAL_TRANSPORTS = ("oci:", "docker-archive:")
-DOCKER_TRANSPORT = "docker://"
 
 
-class MirrorError(ValueError):
+class MirrorError(AirlockError, ValueError):
     """An image that cannot be mapped as asked; the message says which and what to change."""
 
 
@@ -105,11 +103,8 @@ def canonical_image(source):
     """The image a lock entry's source names, or None: a registry reference, or the NAME of `oci:DIR:NAME` and
     `docker-archive:FILE:NAME` (a push from the bundle's layout records its source so; the layout names each image by its
     canonical reference)."""
-    text = str(source).strip()
-    for transport in LOCAL_TRANSPORTS:
-        if text.startswith(transport):
-            text = text[len(transport):].partition(":")[2]
-    text = text[len(DOCKER_TRANSPORT):] if text.startswith(DOCKER_TRANSPORT) else text
+    where = transports.location(str(source).strip())
+    text = where.name if where.is_local else where.target
     try:
         return str(references.parse(text)) if text else None
     except references.InvalidReference:
@@ -122,8 +117,7 @@ def digests_from_lock(path) -> dict:
     An entry whose source names no image (a layout entry without a reference name) gives no digest, rather than failing every
     image for one it cannot place.
     """
-    with open(path, encoding="utf-8") as handle:
-        lock = json.load(handle)
+    lock = jsontext.read(path, f"the lock file {path}")
     known = {}
     for entry in lock.get("images", []):
         image = canonical_image(entry.get("source") or "")

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
-class ModelError(Exception):
+
+class ModelError(AirlockError):
     """A model could not be staged, pushed, pulled or verified; the message names the thing and the fix.
     details are extra result keys for the failed task (a list a playbook can loop over)."""
 

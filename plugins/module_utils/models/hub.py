@@ -150,7 +150,7 @@ def hub_errors_explained(source, settings):
     try:
         yield
     except (hub_errors.HfHubHTTPError, hub_errors.EntryNotFoundError, OSError, ValueError) as error:
-        raise ModelError(f"{source}: {hub_error_message(error, source, settings)}") from None
+        raise ModelError(f"{source}: {hub_error_message(error, source, settings)}") from error
 
 
 def hub_error_message(error, source, settings):

@@ -90,8 +90,8 @@ class NgcClient:
                 if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
                     try:
                         url = (response.json().get("urls") or [None])[0]
-                    except (ValueError, AttributeError, TypeError, IndexError):
-                        raise ModelError(f"NGC answered the download of {what} with JSON that names no URL; nothing was staged") from None
+                    except (ValueError, AttributeError, TypeError, IndexError) as error:
+                        raise ModelError(f"NGC answered the download of {what} with JSON that names no URL; nothing was staged") from error
                 if url is None:
                     self._stream(response, handle, what)
                     return
@@ -118,7 +118,7 @@ def reached(where):
     try:
         yield
     except requests.RequestException as error:
-        raise ModelError(f"could not reach {where}: {redacted(error)}") from None
+        raise ModelError(f"could not reach {where}: {redacted(error)}") from error
 
 
 def model_path(source):
@@ -151,7 +151,7 @@ def _entry(source, item):
         path = snapshots.check_relative(item["path"].lstrip("/"), str(source))
         size = int(item["sizeInBytes"])
     except (KeyError, ValueError, binascii.Error) as error:
-        raise ModelError(f"{source}: NGC listed a file without a usable path, sizeInBytes or sha256_base64 ({error}); cannot verify it") from None
+        raise ModelError(f"{source}: NGC listed a file without a usable path, sizeInBytes or sha256_base64 ({error}); cannot verify it") from error
     if not snapshots.SHA256_HEX.match(sha256):
         raise ModelError(f"{source}: NGC lists {path} with a sha256_base64 that is not a sha256")
     return snapshots.FileEntry(f"{folder}/{path}", size, sha256, sha256)

@@ -309,7 +309,7 @@ def _locked_models(path):
             entries = json.load(handle).get("models", [])
         return {(entry["kind"], entry["name"]): entry for entry in entries}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ModelError(f"{path} is not a lock file this collection wrote ({error}): write it again with state=staged") from None
+        raise ModelError(f"{path} is not a lock file this collection wrote ({error}): write it again with state=staged") from error
 
 
 def _check_against_lock(snapshot, locked, lock_file, fix):

@@ -126,13 +126,13 @@ class Store:
         try:
             yield
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
+            code = error_code(error)
             if code in BAD_CREDENTIALS:
                 raise ModelError(f"{self.settings.endpoint_url or 'S3'} refused the credentials for bucket {self.settings.bucket} ({code}): "
-                                 "check access_key, secret_key and the user's rights on the bucket") from None
-            raise ModelError(f"{what} at {self.where}: {error}") from None
+                                 "check access_key, secret_key and the user's rights on the bucket") from error
+            raise ModelError(f"{what} at {self.where}: {error}") from error
         except (BotoCoreError, S3UploadFailedError) as error:
-            raise ModelError(f"{what} at {self.where}: {error}") from None
+            raise ModelError(f"{what} at {self.where}: {error}") from error
 
     def check_bucket(self):
         """The bucket exists, or is missing only because create_bucket would create it (in check mode): then it holds nothing."""
@@ -161,7 +161,7 @@ class Store:
             try:
                 self.client.head_bucket(Bucket=self.settings.bucket)
             except ClientError as error:
-                if str(error.response.get("Error", {}).get("Code", "")) in MISSING_BUCKET:
+                if error_code(error) in MISSING_BUCKET:
                     return False
                 raise
         return True
@@ -209,9 +209,9 @@ class Store:
             try:
                 self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle, ChecksumSHA256=checksum, Metadata=metadata)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
+                if error_code(error) in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
                     raise ModelError(f"{path} ({entry.path}) does not hold the bytes of sha256 {entry.sha256}: the local copy is corrupted, "
-                                     "stage it again; S3 refused it") from None
+                                     "stage it again; S3 refused it") from error
                 raise
 
     def _upload_in_parts(self, key, path, entry, metadata):
@@ -281,8 +281,14 @@ class Store:
         return key[len(prefix) + 1:] if prefix else key
 
 
+def error_code(error):
+    """The AWS error code of a botocore ClientError ("NoSuchKey", "BadDigest"...), "" when it has none:
+    the one place that knows where botocore keeps it (compare amazon.aws's is_boto3_error_code)."""
+    return str(error.response.get("Error", {}).get("Code") or "")
+
+
 def _is_missing(error):
-    return str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT
+    return error_code(error) in MISSING_OBJECT
 
 
 def hf_folder(repo_id):

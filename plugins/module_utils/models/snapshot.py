@@ -69,7 +69,7 @@ class Snapshot:
             snapshot = cls(document["kind"], document["name"], document["commit"], files, document.get("refs", []),
                            document.get("links", {}), document.get("source", ""))
         except (ValueError, KeyError, TypeError) as error:
-            raise ModelError(f"{what} is not a model manifest this collection wrote ({error}); push the model again") from None
+            raise ModelError(f"{what} is not a model manifest this collection wrote ({error}); push the model again") from error
         for entry in files:
             check_relative(entry.path, what)
             if not isinstance(entry.sha256, str) or not SHA256_HEX.match(entry.sha256):

@@ -100,7 +100,7 @@ def parse_hub(rest, text):
     try:
         hf_cache.check_repo_id(repo_id)
     except ModelError as error:
-        raise ModelError(f"{text!r}: {error}") from None
+        raise ModelError(f"{text!r}: {error}") from error
     return HubSource(repo_id, revision or "main")
 
 

@@ -16,7 +16,6 @@ there is used instead, so the digests stay those of the image that was saved.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -28,6 +27,8 @@ import tarfile
 import tempfile
 import zlib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, mediatypes, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, OciError, PlatformMissing
@@ -91,13 +92,14 @@ def write_archive(path, images, source, platform):
     path = file_path(path)
     planned = [_plan(endpoint, repo_tags, platform) for endpoint, repo_tags in images]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    outcome = {"changed": False}
-    with _replaced_when_done(path, outcome) as handle:
-        writer = _Writer(handle, os.path.dirname(path))
+    # Archives are deterministic: one identical to the file already at path is discarded, so a re-run
+    # leaves the archive (and its mtime) alone and reports no change.
+    with atomic.replacing(path, prefix=f".{os.path.basename(path)}.partial-", keep_identical=True) as replacement:
+        writer = _Writer(replacement.handle, os.path.dirname(path))
         for image in planned:
             writer.add(image)
         writer.close()
-    return {"path": path, "source": source, "platform": str(platform), "images": len(planned), "changed": outcome["changed"],
+    return {"path": path, "source": source, "platform": str(platform), "images": len(planned), "changed": replacement.changed,
             "layers": len(writer.layers), "layers_shared": writer.shared, "bytes": os.path.getsize(path)}
 
 
@@ -145,47 +147,12 @@ class _Writer:
         self.tar.addfile(tar_member(name, len(data)), io.BytesIO(data))
 
 
-@contextlib.contextmanager
-def _replaced_when_done(path, outcome):
-    """A new file beside path that takes its name only when the block completes; removed otherwise.
-
-    Archives are deterministic, so one identical to the file already at path is discarded and
-    outcome["changed"] stays False: a re-run leaves the archive (and its mtime) alone.
-    """
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.partial-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        if _same_content(temporary, path):
-            os.unlink(temporary)
-            return
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-        outcome["changed"] = True
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _same_content(first, second):
-    try:
-        if os.path.getsize(first) != os.path.getsize(second):
-            return False
-    except FileNotFoundError:
-        return False
-    with open(first, "rb") as one, open(second, "rb") as other:
-        return all(a == b for a, b in zip(iter(lambda: one.read(READ_SIZE), b""), iter(lambda: other.read(READ_SIZE), b"")))
-
-
 def _plan(endpoint, repo_tags, platform):
     top = endpoint.root_manifest()
     manifest, from_index = endpoints.platform_manifest(endpoint, top, platform), mediatypes.is_index(top.media_type)
     parsed = manifest.parsed()
     config_raw = b"".join(endpoints.verified_blob(endpoint, parsed["config"]))
-    config = json.loads(config_raw)
+    config = jsontext.parse(config_raw, f"the config of {endpoint}")
     image_platform = platform_lib.of_config(config)
     if not from_index and not platform.matches(image_platform):
         raise PlatformMissing(f"{endpoint} is a single-platform image for {image_platform}, not {platform}; "
@@ -238,7 +205,7 @@ def _gunzip(chunks, what):
     except zlib.error as error:
         for _unused in chunks:
             pass  # a blob that is not the one its digest names is reported as such, not as bad gzip
-        raise ArchiveError(f"{what} is not valid gzip ({error})") from None
+        raise ArchiveError(f"{what} is not valid gzip ({error})") from error
     if not inflater.eof:
         raise ArchiveError(f"{what} ends inside its gzip stream: the blob is truncated")
 
@@ -288,12 +255,12 @@ class ArchiveEndpoint:
         self.path = file_path(path)
         self.image_name = image_name
         self._members = _index(self.path)
-        entry = self._choose(json.loads(self._read(self._resolve(MANIFEST_FILE))))
+        entry = self._choose(jsontext.parse(self._read(self._resolve(MANIFEST_FILE)), f"{MANIFEST_FILE} in {self.path}"))
         self.repo_tags = list(entry.get("RepoTags") or [])
         config_name = self._resolve(entry.get("Config", ""))
         config_raw = self._read(config_name)
         config_digest = digests.of_bytes(config_raw)
-        diff_ids = json.loads(config_raw).get("rootfs", {}).get("diff_ids", [])
+        diff_ids = jsontext.parse(config_raw, f"{config_name} in {self.path}").get("rootfs", {}).get("diff_ids", [])
         found = self._stored_manifest(config_digest, len(diff_ids)) or self._derived_manifest(entry, diff_ids, config_raw, config_name)
         self._root, self._blobs = found
 
@@ -362,7 +329,7 @@ class ArchiveEndpoint:
         """(manifest, blobs) of the OCI manifest a Docker 25+ `docker save` stored for this image, if whole; else None."""
         if OCI_INDEX_FILE not in self._members:
             return None
-        pending = list(json.loads(self._read(self._resolve(OCI_INDEX_FILE))).get("manifests", []))
+        pending = list(jsontext.parse(self._read(self._resolve(OCI_INDEX_FILE)), f"{OCI_INDEX_FILE} in {self.path}").get("manifests", []))
         while pending:
             descriptor = pending.pop(0)
             if blob_member(descriptor.get("digest", "")) not in self._members:
@@ -417,7 +384,7 @@ class ArchiveEndpoint:
         raw = self._read(self._resolve(name))
         if digests.of_bytes(raw) != digest:
             raise digests.DigestMismatch(f"manifest {digest} in {self.path}", digest, digests.of_bytes(raw))
-        return Manifest(raw, mediatypes.media_type_of(json.loads(raw)), digest)
+        return Manifest(raw, mediatypes.media_type_of(jsontext.parse(raw, f"manifest {digest} in {self.path}")), digest)
 
     # --- members -----------------------------------------------------------------------
 
@@ -463,7 +430,7 @@ def _index(path):
                 if member.isfile() or member.issym() or member.islnk():
                     members[name] = member
     except tarfile.ReadError as error:
-        raise ArchiveError(f"{path} is not a tar archive ({error}); a docker-archive is a plain tar: decompress a .tar.gz first") from None
+        raise ArchiveError(f"{path} is not a tar archive ({error}); a docker-archive is a plain tar: decompress a .tar.gz first") from error
     return members
 
 

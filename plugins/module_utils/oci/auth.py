@@ -15,6 +15,9 @@ import os
 import re
 import subprocess
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 DOCKER_HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/")
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*"([^"]*)"|(\w+)\s*=\s*([^\s,]+)')
 
@@ -31,7 +34,7 @@ class Credentials:
         return self.username == "<token>"
 
 
-class CredentialError(Exception):
+class CredentialError(AirlockError):
     """Credentials were configured but could not be read."""
 
 
@@ -48,12 +51,12 @@ def from_docker_config(registry, path=None, run=subprocess.run):
     try:
         with open(config_path, encoding="utf-8") as handle:
             config = json.load(handle)
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         if path:
-            raise CredentialError(f"docker config {config_path} does not exist") from None
+            raise CredentialError(f"docker config {config_path} does not exist") from error
         return None
     except (OSError, ValueError) as error:
-        raise CredentialError(f"cannot read docker config {config_path}: {error}") from None
+        raise CredentialError(f"cannot read docker config {config_path}: {error}") from error
     keys = _lookup_keys(registry)
     helper = next((config.get("credHelpers", {})[k] for k in keys if k in config.get("credHelpers", {})), None)
     if helper:
@@ -71,13 +74,13 @@ def from_helper(helper, registry, run=subprocess.run):
     program = f"docker-credential-{helper}"
     try:
         result = run([program, "get"], input=registry, capture_output=True, text=True, timeout=30, check=False)
-    except FileNotFoundError:
-        raise CredentialError(f"credential helper {program} named in the docker config is not installed") from None
+    except FileNotFoundError as error:
+        raise CredentialError(f"credential helper {program} named in the docker config is not installed") from error
     if result.returncode != 0:
         if "credentials not found" in (result.stdout + result.stderr).lower():
             return None
         raise CredentialError(f"{program} failed for {registry}: {result.stderr.strip() or result.stdout.strip()}")
-    answer = json.loads(result.stdout)
+    answer = jsontext.parse(result.stdout, f"the answer of {program} for {registry}")
     return Credentials(answer["Username"], answer["Secret"])
 
 

@@ -17,18 +17,16 @@ import dataclasses
 import json
 import threading
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib, reference as references
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import CredentialError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import RegistryEndpoint, verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
-# What can go wrong with one image through no fault of this code: the engine's errors, bad content,
-# and I/O, which includes every error of the requests library (RequestException is an OSError).
-IMAGE_ERRORS = (OciError, digests.DigestMismatch, mediatypes.UnsupportedManifest, references.InvalidReference, CredentialError, OSError)
 
 
 @dataclasses.dataclass
@@ -236,14 +234,15 @@ class Copier:
             except (RegistryError, OSError) as error:
                 if attempt + 1 >= self.retry.attempts:
                     raise RegistryError(f"copy of blob {digest} to {destination.store} failed {self.retry.attempts} "
-                                        f"times: {error}") from None
+                                        f"times: {error}") from error
                 (self._sleep or _default_sleep)(self.retry.wait(attempt))
 
 
 def copy_many(copier, jobs, image_concurrency=2):
     """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)]) in job order.
 
-    Only IMAGE_ERRORS are reported per image; anything else is a bug, raised with its traceback.
+    Only EXPECTED_ERRORS (an engine's error, bad content, or I/O, which includes every error of the requests
+    library) are reported per image; anything else is a bug, raised with its traceback.
     """
     outcomes = [None] * len(jobs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, image_concurrency), thread_name_prefix="image") as pool:
@@ -251,7 +250,7 @@ def copy_many(copier, jobs, image_concurrency=2):
         for future in concurrent.futures.as_completed(futures):
             try:
                 outcomes[futures[future]] = future.result()
-            except IMAGE_ERRORS as error:
+            except EXPECTED_ERRORS as error:
                 outcomes[futures[future]] = error
     results = [o for o in outcomes if isinstance(o, CopyResult)]
     failures = [(job, o) for job, o in zip(jobs, outcomes) if not isinstance(o, CopyResult)]
@@ -314,7 +313,7 @@ def _subset_index(index, children, media_type):
 
 def _read_config(source, descriptor):
     raw = b"".join(verified_blob(source, descriptor))
-    return json.loads(raw)
+    return jsontext.parse(raw, f"the config {descriptor.get('digest')} of {source}")
 
 
 def _default_sleep(seconds):

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
-class OciError(Exception):
+
+class OciError(AirlockError):
     """Base of every failure the OCI engine reports to a user."""
 
 

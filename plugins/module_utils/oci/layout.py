@@ -14,10 +14,10 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
@@ -70,8 +70,8 @@ class Layout:
     def blob_chunks(self, digest, size=None):  # pylint: disable=unused-argument
         try:
             handle = open(self.blob_path(digest), "rb")  # pylint: disable=consider-using-with
-        except FileNotFoundError:
-            raise NotFound(f"blob {digest} is not in the layout {self.root}") from None
+        except FileNotFoundError as error:
+            raise NotFound(f"blob {digest} is not in the layout {self.root}") from error
         with handle:
             yield from iter(lambda: handle.read(READ_SIZE), b"")
 
@@ -82,21 +82,12 @@ class Layout:
             for _block in chunks:
                 pass  # drain, so the caller's verification still runs to the end
             return 0
-        os.makedirs(os.path.dirname(final), exist_ok=True)
         verifier = digests.Verifier(digest, size, what=f"blob {digest}")
-        descriptor, temporary = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", dir=os.path.dirname(final))
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                for block in chunks:
-                    verifier.update(block)
-                    handle.write(block)
-                verifier.check()
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+        with atomic.replacing(final, durable=False, prefix=f"{PARTIAL_PREFIX}{os.getpid()}-") as replacement:
+            for block in chunks:
+                verifier.update(block)
+                replacement.handle.write(block)
+            verifier.check()
         return verifier.count
 
     # --- manifests and the index --------------------------------------------------------
@@ -106,11 +97,11 @@ class Layout:
         try:
             with open(path, "rb") as handle:
                 raw = handle.read()
-        except FileNotFoundError:
-            raise NotFound(f"manifest {digest} is not in the layout {self.root}") from None
+        except FileNotFoundError as error:
+            raise NotFound(f"manifest {digest} is not in the layout {self.root}") from error
         if digests.of_bytes(raw) != digest:
             raise digests.DigestMismatch(f"manifest {digest} in {self.root}", digest, digests.of_bytes(raw))
-        media_type = mediatypes.media_type_of(json.loads(raw))
+        media_type = mediatypes.media_type_of(jsontext.parse(raw, f"manifest {digest} in {self.root}"))
         mediatypes.check_supported(media_type, f"{self.root}@{digest}")
         return Manifest(raw, media_type, digest)
 
@@ -121,8 +112,7 @@ class Layout:
         path = os.path.join(self.root, "index.json")
         if self._missing_reads_empty and not os.path.exists(path):
             return _empty_index()
-        with open(path, "rb") as handle:
-            return json.load(handle)
+        return jsontext.read(path)
 
     def find(self, ref_name):
         """The index descriptor named ref_name, or None."""
@@ -196,4 +186,4 @@ class Layout:
             os.close(descriptor)
 
     def _write_json(self, name, document):
-        write_text_atomically(os.path.join(self.root, name), json.dumps(document, separators=(",", ":")))
+        atomic.write_text(os.path.join(self.root, name), json.dumps(document, separators=(",", ":")))

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -19,7 +21,7 @@ MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
 ACCEPT = ", ".join(INDEXES + MANIFESTS)
 
 
-class UnsupportedManifest(ValueError):
+class UnsupportedManifest(AirlockError, ValueError):
     """A manifest kind this collection refuses to copy (schema 1, or unknown)."""
 
 

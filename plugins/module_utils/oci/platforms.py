@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import PlatformMissing
 
 DEFAULT_VARIANTS = {"arm64": "v8"}
@@ -35,7 +36,7 @@ def parse(text):
     """'linux/arm64/v8' -> Platform; a clear error for anything else."""
     parts = (text or "").strip().split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        raise ValueError(f"platform {text!r} is not os/architecture[/variant], for example linux/amd64 or linux/arm64/v8")
+        raise InvalidInput(f"platform {text!r} is not os/architecture[/variant], for example linux/amd64 or linux/arm64/v8")
     return Platform(*parts)
 
 

@@ -17,6 +17,8 @@ import dataclasses
 import re
 from typing import Optional
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
 
@@ -46,7 +48,7 @@ _DIGEST_RE = re.compile(_DIGEST, re.ASCII)
 _IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}")
 
 
-class InvalidReference(ValueError):
+class InvalidReference(AirlockError, ValueError):
     """A string that Docker would refuse as an image reference; the message says which part and why."""
 
 
@@ -139,11 +141,6 @@ def parse(text: str, default_tag: Optional[str] = DEFAULT_TAG) -> Reference:
     if tag is None and digest is None and default_tag is not None:
         return reference.with_tag(default_tag)
     return reference
-
-
-def is_digest(text: object) -> bool:
-    """True for a digest Docker accepts (`sha256:<64 hex>`), to tell a digest from a tag in user input."""
-    return isinstance(text, str) and _digest_error(text) is None
 
 
 def _invalid(text, reason: str) -> InvalidReference:

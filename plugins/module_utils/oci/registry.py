@@ -21,6 +21,7 @@ import time
 import traceback
 import urllib.parse
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, RegistryError
@@ -145,7 +146,7 @@ class _Retries:
         advice = f": if the registry is overloaded or restarting, raise {self.policy.option} (now {self.policy.attempts})" \
             if self.policy.option else ""
         raise Unavailable(f"{failure}; {self.attempts} attempts over {time.monotonic() - self.started:.1f} s{advice}",
-                          status=failure.status, code=failure.code) from None
+                          status=failure.status, code=failure.code) from failure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,7 +199,7 @@ class RegistryClient:
         expected = reference if reference.startswith("sha256:") else response.headers.get("Docker-Content-Digest")
         if expected and expected.startswith("sha256:") and expected != computed:
             raise digests.DigestMismatch(f"manifest {what}", expected, computed)
-        media_type = mediatypes.media_type_of(json.loads(raw), response.headers.get("Content-Type"))
+        media_type = mediatypes.media_type_of(jsontext.parse(raw, f"manifest {what}"), response.headers.get("Content-Type"))
         mediatypes.check_supported(media_type, what)
         return Manifest(raw, media_type, computed)
 
@@ -279,7 +280,7 @@ class RegistryClient:
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 if resumes >= self.retry.resumes:
                     raise RegistryError(f"download of blob {digest} from {self.registry} kept failing at byte "
-                                        f"{received}: {error}") from None
+                                        f"{received}: {error}") from error
             finally:
                 response.close()
             resumes += 1
@@ -383,11 +384,6 @@ class RegistryClient:
 
     # --- transport ---------------------------------------------------------------------
 
-    def ping(self):
-        """GET /v2/: True when reachable; authentication is checked against a real scope later."""
-        response = self._request("GET", "/v2/", None, what=f"registry {self.registry}", allow_unauthorized=True)
-        return response.status_code in (200, 401)
-
     def _learn_challenge(self):
         """Ping /v2/ once, before concurrent use: Basic auth is then sent up front, so no
         image pays a 401 round trip (a no-op copy stays at one manifest request per image)."""
@@ -430,9 +426,9 @@ class RegistryClient:
         except requests.exceptions.SSLError as error:
             raise RegistryError(
                 f"TLS verification of {self.base_url} failed for {what}: {_root_cause(error)}; give the registry's "
-                "CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP") from None
+                "CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP") from error
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise Unavailable(f"{self.registry} did not answer for {what}: {_root_cause(error)}") from None
+            raise Unavailable(f"{self.registry} did not answer for {what}: {_root_cause(error)}") from error
         if response.status_code in RETRYABLE_STATUS:
             code, detail = _error_body(response)
             response.close()

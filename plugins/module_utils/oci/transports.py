@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
@@ -26,6 +27,37 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import
 DOCKER = "docker://"
 OCI = "oci:"
 ARCHIVE = "docker-archive:"
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    """An image location string split once, the only place that knows the prefixes.
+
+    transport is DOCKER, OCI or ARCHIVE; for a registry, target is the text after `docker://`
+    (a reference, or HOST[/PREFIX]); for a layout or an archive, path is DIR or FILE and name
+    the NAME after it ("" when none).
+    """
+
+    transport: str
+    target: str = ""
+    path: str = ""
+    name: str = ""
+    bare: bool = False  # a registry reference written without docker://
+
+    @property
+    def is_local(self):
+        return self.transport != DOCKER
+
+
+def location(text):
+    """The Location a source or destination string names; a bare reference is a registry image."""
+    for transport in (OCI, ARCHIVE):
+        if text.startswith(transport):
+            path, _sep, name = text[len(transport):].partition(":")
+            return Location(transport, path=path, name=name)
+    if text.startswith(DOCKER):
+        return Location(DOCKER, target=text[len(DOCKER):])
+    return Location(DOCKER, target=text, bare=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,32 +225,30 @@ class Clients:
 
 def expand_source(text, clients):
     """A source string -> [(endpoint, Reference naming the image)]; oci:DIR expands to all its images."""
-    if text.startswith(OCI):
-        directory, name = _layout_location(text)
-        layout = Layout(directory)
-        names = [name] if name else layout.ref_names()
+    where = location(text)
+    if where.transport == OCI:
+        layout = Layout(_layout_directory(where, text))
+        names = [where.name] if where.name else layout.ref_names()
         return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
-    if text.startswith(ARCHIVE):
-        path, _sep, name = text[len(ARCHIVE):].partition(":")
-        endpoint = archive.ArchiveEndpoint(path, name or None)
-        if not (name or endpoint.repo_tags):
+    if where.transport == ARCHIVE:
+        endpoint = archive.ArchiveEndpoint(where.path, where.name or None)
+        if not (where.name or endpoint.repo_tags):
             raise references.InvalidReference(f"{text}: the image has no name in the archive; give the destination explicitly")
-        return [(endpoint, _name_as_reference(name or endpoint.repo_tags[0], text))]
-    ref = references.parse(text[len(DOCKER):] if text.startswith(DOCKER) else text)
+        return [(endpoint, _name_as_reference(where.name or endpoint.repo_tags[0], text))]
+    ref = references.parse(where.target)
     return [(clients.image_endpoint(ref), ref)]
 
 
 def destination_for(text, image_reference, clients, per_image=False, check_mode=False):
     """The endpoint an image goes to under a destination string (prefix form unless per_image); check_mode writes nothing."""
-    if text.startswith(OCI):
-        directory, name = _layout_location(text)
-        layout = Layout(directory, create=True, check_mode=check_mode)
-        return LayoutEndpoint(layout, name or layout_name(image_reference), image_reference)
-    target = text[len(DOCKER):] if text.startswith(DOCKER) else text
+    where = location(text)
+    if where.transport == OCI:
+        layout = Layout(_layout_directory(where, text), create=True, check_mode=check_mode)
+        return LayoutEndpoint(layout, where.name or layout_name(image_reference), image_reference)
     if per_image:
-        ref = references.parse(target)
+        ref = references.parse(where.target)
     else:
-        host, _sep, prefix = target.strip("/").partition("/")
+        host, _sep, prefix = where.target.strip("/").partition("/")
         ref = image_reference.with_registry(host, prefix or None)
         if ref.tag is None and ref.digest is None:
             ref = ref.with_tag(references.DEFAULT_TAG)
@@ -232,12 +262,11 @@ def layout_name(image_reference):
     return f"{image_reference.name}@{image_reference.digest}"
 
 
-def _layout_location(text):
-    """`oci:DIR[:NAME]` -> (DIR, NAME or ""); without DIR the layout would silently be the working directory."""
-    directory, _sep, name = text[len(OCI):].partition(":")
-    if not directory:
-        raise ValueError(f"{text!r} names no directory: the oci transport needs one, oci:/path/layout[:NAME]")
-    return directory, name
+def _layout_directory(where, text):
+    """The DIR of `oci:DIR[:NAME]`; without DIR the layout would silently be the working directory."""
+    if not where.path:
+        raise InvalidInput(f"{text!r} names no directory: the oci transport needs one, oci:/path/layout[:NAME]")
+    return where.path
 
 
 def _name_as_reference(name, source_text):
@@ -246,12 +275,12 @@ def _name_as_reference(name, source_text):
     except references.InvalidReference as error:
         raise references.InvalidReference(
             f"{source_text}: the layout name {name!r} is not an image reference, so it cannot be given a "
-            f"registry path; copy it with an explicit destination ({error})") from None
+            f"registry path; copy it with an explicit destination ({error})") from error
 
 
 def archive_path(destination):
     """The file a `docker-archive:FILE` destination names, checked to be one before anything is read."""
-    return archive.file_path(destination[len(ARCHIVE):])
+    return archive.file_path(destination[len(ARCHIVE):])  # FILE only: a destination archive has no :NAME
 
 
 def write_archive(entries, destination, clients, platform):
@@ -277,7 +306,7 @@ def plan(entries, destination, clients, check_mode=False):
         else:
             source_text, target, per_image = entry, destination, False
         if not target:
-            raise ValueError(f"{source_text}: no destination; set the module's destination or the entry's own")
+            raise InvalidInput(f"{source_text}: no destination; set the module's destination or the entry's own")
         for source, image_reference in expand_source(source_text, clients):
             pairs.append((source, destination_for(target, image_reference, clients, per_image, check_mode)))
     _refuse_collisions(pairs)
@@ -290,5 +319,5 @@ def _refuse_collisions(pairs):
     for source, destination in pairs:
         earlier = claimed.setdefault(str(destination), str(source))
         if earlier != str(source):
-            raise ValueError(f"{earlier} and {source} would both be copied to {destination}; "
+            raise InvalidInput(f"{earlier} and {source} would both be copied to {destination}; "
                              "give one of them its own destination")

@@ -131,8 +131,8 @@ class Containerd:
     def _run(self, *args):
         try:
             completed = subprocess.run(self._argv(*args), capture_output=True, text=True, timeout=QUERY_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise RuntimeFailure(f"ctr {' '.join(args)} on {self} did not answer within {QUERY_TIMEOUT} s") from None
+        except subprocess.TimeoutExpired as error:
+            raise RuntimeFailure(f"ctr {' '.join(args)} on {self} did not answer within {QUERY_TIMEOUT} s") from error
         if completed.returncode != 0:
             raise RuntimeFailure(f"ctr {' '.join(args)} on {self} failed: {_last_lines(completed.stderr or completed.stdout)}")
         return completed.stdout

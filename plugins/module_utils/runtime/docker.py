@@ -43,7 +43,7 @@ class Docker:
             self.client = docker.APIClient(base_url=f"unix://{socket}", timeout=LOAD_TIMEOUT, version="auto")
             info = self.client.info()
         except docker.errors.DockerException as error:
-            raise RuntimeFailure(f"the Docker daemon at {socket} did not answer: {error}") from None
+            raise RuntimeFailure(f"the Docker daemon at {socket} did not answer: {error}") from error
         self.info = info
         if uses_containerd_image_store(info):
             raise RuntimeFailure(f"the Docker daemon at {socket} keeps its images in containerd (the containerd image store), "
@@ -66,7 +66,7 @@ class Docker:
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.APIError as error:
-            raise RuntimeFailure(f"{self} could not inspect {name}: {error.explanation or error}") from None
+            raise RuntimeFailure(f"{self} could not inspect {name}: {error.explanation or error}") from error
 
     def chains(self):
         """Chain IDs of every layer stack Docker holds: a load may leave those layers out."""
@@ -92,7 +92,7 @@ class Docker:
                 if "errorDetail" in message:
                     raise RuntimeFailure(f"{self} refused the image stream: {message['errorDetail'].get('message')}")
         except docker.errors.APIError as error:
-            raise RuntimeFailure(f"{self} refused the image stream: {error.explanation or error}") from None
+            raise RuntimeFailure(f"{self} refused the image stream: {error.explanation or error}") from error
 
     def tag(self, image_id, names):
         for name in names:

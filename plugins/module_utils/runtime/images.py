@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
@@ -53,7 +54,7 @@ class NodeImage:  # pylint: disable=too-many-instance-attributes
 
     @property
     def diff_ids(self):
-        return json.loads(self.config_bytes).get("rootfs", {}).get("diff_ids", [])
+        return jsontext.parse(self.config_bytes, f"the config of {self.endpoint}").get("rootfs", {}).get("diff_ids", [])
 
     def whole_in(self, blobs, snapshots):
         """Every blob of this platform in blobs, and the whole layer stack unpacked (its top chain ID in snapshots)."""
@@ -83,22 +84,24 @@ def resolve(source, images, platform, mirror=None, clients=None):
     """
     clients = clients or transports.Clients()
     located = list(_locate(source, images, clients))
-    if source.startswith(transports.DOCKER) and mirror is None:
-        mirror = source[len(transports.DOCKER):]
+    where = transports.location(source)
+    if not (where.is_local or where.bare) and mirror is None:
+        mirror = where.target
     return [_resolve_one(endpoint, reference, pin, platform, mirror) for endpoint, reference, pin in located]
 
 
 def _locate(source, images, clients):
     """(endpoint, original reference, digest pin or None) for each wanted image."""
     wanted = [_wanted(entry) for entry in images or []]
-    if source.startswith(transports.DOCKER):
+    where = transports.location(source)
+    if where.bare:
+        raise InvalidInput(f"source {source!r} is not oci:DIR, docker-archive:FILE or docker://HOST[/PREFIX]")
+    if not where.is_local:
         if not wanted:
-            raise ValueError(f"{source} is a registry: list the images to preload from it")
+            raise InvalidInput(f"{source} is a registry: list the images to preload from it")
         for reference, pin in wanted:
             yield transports.destination_for(source, _pinned(reference, pin), clients), reference, pin
         return
-    if not source.startswith((transports.OCI, transports.ARCHIVE)):
-        raise ValueError(f"source {source!r} is not oci:DIR, docker-archive:FILE or docker://HOST[/PREFIX]")
     available = {str(reference): (endpoint, reference) for endpoint, reference in transports.expand_source(source, clients)}
     if not wanted:
         for endpoint, reference in available.values():
@@ -131,13 +134,13 @@ def _resolve_one(endpoint, reference, pin, platform, mirror):
         raise OciError(f"{endpoint} is {root.digest}, not the {pin} asked for: the source holds another image under this name")
     try:
         manifest = endpoints.platform_manifest(endpoint, root, platform)
-    except PlatformMissing:
-        raise PlatformMissing(_lacks_platform(endpoint, root, platform)) from None
+    except PlatformMissing as error:
+        raise PlatformMissing(_lacks_platform(endpoint, root, platform)) from error
     parsed = manifest.parsed()
     image = NodeImage(endpoint, reference, root, manifest, parsed["config"], parsed.get("layers", []),
                       node_names(reference, root.digest, mirror))
     if manifest is root:  # a lone manifest: only its config (read once, kept by the image) names its platform
-        held = platform_lib.of_config(json.loads(image.config_bytes))
+        held = platform_lib.of_config(jsontext.parse(image.config_bytes, f"the config of {endpoint}"))
         if not platform.matches(held):
             raise PlatformMissing(f"{endpoint} is a single-platform image for {held}; this node is {platform}")
     return image

@@ -17,7 +17,6 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.reference impor
     DEFAULT_TAG,
     InvalidReference,
     Reference,
-    is_digest,
     parse,
 )
 
@@ -384,23 +383,3 @@ def test_pin_prefers_the_digest_over_the_tag(text, pin):
 def test_pin_of_a_bare_reference_is_refused():
     with pytest.raises(InvalidReference, match="names neither a tag nor a digest"):
         parse("redis", default_tag=None).pin  # pylint: disable=expression-not-assigned
-
-
-@pytest.mark.parametrize("text, expected", [
-    (SHA256, True),
-    (SHA256_B, True),
-    (SHA384, True),
-    (SHA512, True),
-    ("sha256:" + "f" * 63, False),
-    ("sha256:" + "F" * 64, False),
-    ("sha512:" + "f" * 64, False),
-    ("md5:" + "f" * 32, False),
-    (HEX64, False),
-    ("latest", False),
-    ("v1:" + "f" * 64, False),
-    (SHA256 + "\n", False),
-    ("", False),
-    (None, False),
-])
-def test_is_digest(text, expected):
-    assert is_digest(text) is expected
