@@ -239,6 +239,7 @@ ARGUMENT_SPEC = dict(
     **transports.REGISTRIES_ARGUMENT_SPEC,
 )
 
+
 def registry_clients(params):
     return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
 

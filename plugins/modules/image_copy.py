@@ -295,6 +295,7 @@ SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME] or 
                "or a dictionary with source and destination")
 DESTINATION_FORM = "a destination string (docker://HOST[/PREFIX], oci:/path/layout or docker-archive:/path/file.tar)"
 
+
 def option_problems(params):
     """Every reason the options cannot be used, found before anything is read or written.
 

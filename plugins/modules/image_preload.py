@@ -266,6 +266,7 @@ ARGUMENT_SPEC = dict(
 )
 REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
 
+
 def node_platform(params, runtime):
     if params["platform"]:
         return platforms.parse(params["platform"])

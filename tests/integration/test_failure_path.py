@@ -45,8 +45,8 @@ def test_a_refused_login_reads_clearly_and_keeps_its_traceback(testbed, public_i
 
 
 def test_the_traceback_shows_where_a_failure_came_from(tmp_path):
-    playbook = _playbook(tmp_path, {"tasks": [{"airlock.airgap.checksum": {"path": str(tmp_path), "state": "verified",
-                                                                            "sums_file": str(tmp_path / "absent.sums")}}]})
+    task = {"airlock.airgap.checksum": {"path": str(tmp_path), "state": "verified", "sums_file": str(tmp_path / "absent.sums")}}
+    playbook = _playbook(tmp_path, {"tasks": [task]})
     quiet = _ansible_playbook(playbook)
     loud = _ansible_playbook(playbook, "-vvv", ANSIBLE_DISPLAY_TRACEBACK="error")
     assert quiet.returncode == loud.returncode == 2

@@ -72,8 +72,6 @@ def _write_if_different(path, data, digest, check_mode):
     return True
 
 
-
-
 def archives_in(path):
     """The chart archives to push: one .tgz, or every .tgz in a folder."""
     if os.path.isfile(path):

@@ -223,5 +223,3 @@ def write_text_if_changed(path, text, check_mode=False):
     if not check_mode:
         atomic.write_text(path, text)
     return True
-
-

@@ -320,4 +320,4 @@ def _refuse_collisions(pairs):
         earlier = claimed.setdefault(str(destination), str(source))
         if earlier != str(source):
             raise InvalidInput(f"{earlier} and {source} would both be copied to {destination}; "
-                             "give one of them its own destination")
+                               "give one of them its own destination")
