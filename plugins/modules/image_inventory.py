@@ -25,7 +25,7 @@ description:
   - Custom resources whose components split their image over fields (C(repository) + C(image) + C(version),
     C(registry) + C(image) + C(tag), C(repo) + C(name) + C(tag), a C(sha256:) version being a digest) are assembled as their
     operator assembles them; a component missing a part is listed in RV(invalid) with its path, never completed as
-    C(:latest). Components, sections and add-ons turned off (C(enabled: false), an C(ENABLE_X=false) flag beside
+    C(:latest). Components, sections and add-ons turned off (C(enabled) set to C(false), an C(ENABLE_X=false) flag beside
     C(X_IMAGE)) give RV(candidates) with the condition that would pull them.
   - An env value, argument or ConfigMap value that is a map (C(3.8.0=repo:tag) lines, a comma-separated list, a JSON object)
     gives its values, never its keys. When the keys are versions, the entry that a resource among the inputs selects (by
@@ -333,18 +333,19 @@ def main():
         if not gate["passed"]:
             module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
                         f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
+    pulled = found["images"] + found["indirect"] + found["derived"]
     if params["resolve_digests"]:
         if registry.REQUESTS_IMPORT_ERROR:
             module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
         try:
-            result["unresolved"] = resolve.resolve(found["images"] + found["indirect"] + found["derived"], registry_clients(params))
+            result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
         except CredentialError as error:
             module.fail_json(msg=str(error))
         if params["lock_file"]:
-            result["changed"] = resolve.write_lock(params["lock_file"], found["images"] + found["indirect"] + found["derived"], result["unresolved"],
-                                                   module.check_mode)
+            result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
     direct_images = {entry["image"] for entry in found["images"]}
-    failing = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i] + [u for u in result["unresolved"] if u["image"] in direct_images]
+    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
+    failing = pulled_invalid + [u for u in result["unresolved"] if u["image"] in direct_images]
     if params["fail_on_unresolved"] and failing:
         module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: " + "; ".join(map(failure_text, failing[:5])), **result)
     module.exit_json(**result)
