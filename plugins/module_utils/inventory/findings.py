@@ -101,19 +101,31 @@ def indirect(text, file, obj, path, via, hinted=False, setting=None) -> list:
 
 
 def map_entries(text):
-    """[(key, value)] of a text that is a map (`k=v` lines or list, or a JSON object of strings), else None."""
+    """[(key, value)] of a text that is a map (`k=v` lines or list, or a JSON object: its strings under each key), else None."""
     text = str(text).strip()
     if text.startswith("{"):
         try:
             data = json.loads(text)
         except ValueError:
             return None
-        return [(str(k), v) for k, v in data.items() if isinstance(v, str)] if isinstance(data, dict) else None
+        return [(str(k), leaf) for k, v in data.items() for leaf in _leaves(v)] if isinstance(data, dict) else None
     pieces = [piece for piece in _MAP_SEPARATORS.split(text) if piece.strip()]
     matches = [_MAP_ENTRY.match(piece) for piece in pieces]
     if not pieces or not all(matches):
         return None
     return [(match.group(1), match.group(2)) for match in matches]
+
+
+def _leaves(node):
+    """The strings of a JSON value, however deep (`{"3.8.0": {"image": "..."}}` gives the image under its version)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _leaves(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _leaves(value)
 
 
 def feature_off(name, settings):

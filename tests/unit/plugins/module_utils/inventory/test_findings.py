@@ -77,6 +77,7 @@ def test_an_empty_tag_in_text_that_names_no_image_is_not_taken(text):
     ("3.7.0=quay.io/a/k:1\n3.8.0=quay.io/a/k:2\n", [("3.7.0", "quay.io/a/k:1"), ("3.8.0", "quay.io/a/k:2")]),
     ("3.7.0=a/k:1, 3.8.0=a/k:2", [("3.7.0", "a/k:1"), ("3.8.0", "a/k:2")]),
     ('{"init": "a/i:1", "port": 8080}', [("init", "a/i:1")]),
+    ('{"3.8.0": {"image": "a/k:2", "args": ["x"]}}', [("3.8.0", "a/k:2"), ("3.8.0", "x")]),
     ("quay.io/a/k:1", None),
     ("redis://cache:6379", None),
 ])
