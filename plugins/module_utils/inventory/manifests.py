@@ -275,11 +275,11 @@ def _walk_custom(node, path, file, label, via, hinted) -> list:
             written = str(node.get("image") or node.get("name"))
             incomplete = found.Finding(written, file, label, path, via, found.DIRECT, error=f"incomplete component at {path or 'the top'}: "
                                        f"{component[1]}; the operator would not pull it as written")
-            return [incomplete] + _walk_children(node, path, file, label, via, skip=("image", "name"))
+            return [incomplete] + _walk_children(node, path, file, label, via, nested_only=True)
         composed = component[0] if component else split_image(node, hinted)
         finding = found.direct(composed, file, label, path, via) if composed else None
         if finding and not finding.error:
-            return [finding] + _walk_children(node, path, file, label, via, skip=("image", "name"))
+            return [finding] + _walk_children(node, path, file, label, via, nested_only=True)
         return _walk_children(node, path, file, label, via)
     if isinstance(node, list):
         results = []
@@ -292,11 +292,14 @@ def _walk_custom(node, path, file, label, via, hinted) -> list:
     return []
 
 
-def _walk_children(node, path, file, label, via, skip=()) -> list:
-    """The fields of a mapping: nested components (a driver's `manager`), keys naming an image, and other strings."""
+def _walk_children(node, path, file, label, via, nested_only=False) -> list:
+    """The fields of a mapping: nested components (a driver's `manager`), keys naming an image, and other strings.
+
+    nested_only for a mapping that spells an image: its own strings are the image's parts, only its mappings and lists are read.
+    """
     results = []
     for key, value in node.items():
-        if key in skip or (skip and isinstance(value, str)):
+        if nested_only and isinstance(value, str):
             continue
         if isinstance(value, str) and found.is_hint(key) and not str(key).lower().endswith("images"):
             results.append(found.direct(value, file, label, _join(path, key), via))
