@@ -17,8 +17,22 @@ description:
     (JSON or YAML inside included). Labels and annotations are never read.
   - Templates gated on C(.Capabilities.APIVersions.Has) are found in the chart; by default the chart is also rendered
     with those API versions, and the images only the gates reveal are listed in RV(gated_images).
-  - Compose projects are read with every service (profiles chosen or all), with C(${VAR}), C(${VAR:-default}),
-    C(${VAR-default}), the project's C(.env), extra env files and the env files a wrapper script sources resolved.
+  - Compose projects are read as C(docker compose config) reads them - files merged in order, C(include) (short and long
+    form, with their own env files), C(extends), C(${VAR}), C(${VAR:-default}), C(${VAR-default}), the project's C(.env),
+    extra env files and the env files a wrapper script sources - and run as C(docker compose up) would - the profiles
+    given, else those C(COMPOSE_PROFILES) names. Services of other profiles give RV(candidates); build-only services
+    (C(build) without C(image)) are listed in RV(builds), never as images.
+  - Custom resources whose components split their image over fields (C(repository) + C(image) + C(version),
+    C(registry) + C(image) + C(tag), C(repo) + C(name) + C(tag), a C(sha256:) version being a digest) are assembled as their
+    operator assembles them; a component missing a part is listed in RV(invalid) with its path, never completed as
+    C(:latest). Components, sections and add-ons turned off (C(enabled) set to C(false), an C(ENABLE_X=false) flag beside
+    C(X_IMAGE)) give RV(candidates) with the condition that would pull them.
+  - An env value, argument or ConfigMap value that is a map (C(3.8.0=repo:tag) lines, a comma-separated list, a JSON object)
+    gives its values, never its keys. When the keys are versions, the entry that a resource among the inputs selects (by
+    a rule of the rules file, else a C(version) field equal to the key) is pulled and the others are RV(candidates).
+  - Operator knowledge is data - the built-in rules (C(plugins/module_utils/inventory/operator_rules.py), documented there)
+    and O(rules_files) in the same YAML - for images an operator derives at run time (RV(derived)), components it runs only
+    when another field holds, and version maps selected by a resource.
   - Every reference is normalised (C(redis) becomes C(docker.io/library/redis:latest)) and deduplicated, with its
     provenance (file, object, field path). With O(resolve_digests), tags are resolved to digests through the registry
     API; references that do not resolve are listed in RV(unresolved), never dropped.
@@ -67,10 +81,12 @@ options:
         elements: path
         required: true
       profiles:
-        description: Profiles to include; V(*) includes every service.
+        description:
+          - Profiles to run; V(*) runs every service.
+          - By default, the profiles that C(docker compose up) would run - those C(COMPOSE_PROFILES) names in O(compose[].variables),
+            the env files or the project's C(.env) - so services of other profiles are RV(candidates), not images.
         type: list
         elements: str
-        default: ['*']
       env_files:
         description: Env files read after the project's C(.env), as C(docker compose --env-file).
         type: list
@@ -96,12 +112,26 @@ options:
     type: list
     elements: path
     default: []
+  rules_files:
+    description:
+      - Operator rules files, read after the built-in rules, in their YAML (sections C(derive), C(requires), C(select)); see
+        the built-in rules in C(plugins/module_utils/inventory/operator_rules.py) for each field.
+    type: list
+    elements: path
+    default: []
+  rule_inputs:
+    description:
+      - Facts of the cluster that rules derive images from, by name - for example C(node_os) as a list of the nodes' OS
+        (C(ubuntu22.04), C(rhel9.4)), which the GPU operator appends to the driver's tag. A list gives one image per value.
+      - A rule whose input is missing gives an RV(invalid) entry naming the input, and a warning.
+    type: dict
+    default: {}
   helm_binary:
     description: The C(helm) program.
     type: str
     default: helm
   resolve_digests:
-    description: Resolve every image (direct and indirect) to its digest through the registry API.
+    description: Resolve every image (images, indirect and derived) to its digest through the registry API.
     type: bool
     default: false
   lock_file:
@@ -134,8 +164,15 @@ EXAMPLES = r"""
 
 - name: Feed image_copy with what was found
   airlock.airgap.image_copy:
-    images: "{{ (inventory.images + inventory.indirect) | map(attribute='image') | list }}"
+    images: "{{ (inventory.images + inventory.indirect + inventory.derived) | map(attribute='image') | list }}"
     destination: oci:/srv/bundle/images
+
+- name: A GPU operator's ClusterPolicy, the driver derived for the nodes' OS
+  airlock.airgap.image_inventory:
+    manifests: [/srv/gpu/clusterpolicy.yaml]
+    rule_inputs:
+      node_os: [ubuntu22.04]
+    rules_files: [/srv/site/operator-rules.yml]
 """
 
 RETURN = r"""
@@ -159,14 +196,31 @@ images:
       type: list
       elements: dict
 indirect:
-  description: Images seen only in env values, arguments, commands or ConfigMap data; probably launched later by an operator.
+  description:
+    - Images seen only in env values, arguments, commands, ConfigMap data or operator settings, that the scenario pulls;
+      probably launched later by an operator.
+  returned: always
+  type: list
+  elements: dict
+candidates:
+  description:
+    - Images pulled only if a condition holds - a component or section turned off, a profile not run, a version no resource
+      among the inputs selects, a component an operator rule does not apply - each with C(conditions) (any one pulls it)
+      and its sources (each with its C(condition)). Not mirrored unless asked.
+  returned: always
+  type: list
+  elements: dict
+derived:
+  description: Images an operator computes at run time, by a rule (C(via) names it) and O(rule_inputs), C(confidence) V(derived).
   returned: always
   type: list
   elements: dict
 invalid:
   description:
-    - Image fields that are not valid references (C(repo:), an empty tag, among them), with the reason, where, and
-      C(confidence) V(direct) when any source is an image field, else V(indirect) (an env value or flag that names an image).
+    - Image fields that are not valid references (C(repo:), an empty tag, among them), components missing a part of their
+      image, and derivations lacking an input, with the reason, where, and C(confidence) V(direct) when any source is an image
+      field, else V(indirect) (an env value or flag that names an image) or V(derived).
+    - C(conditions) when every source is a candidate's; those never fail O(fail_on_unresolved).
   returned: always
   type: list
   elements: dict
@@ -211,7 +265,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory import resolve
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import operators, resolve
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.findings import DIRECT
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
@@ -221,8 +275,10 @@ ARGUMENT_SPEC = dict(
     charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
     capability_gates=dict(type="str", choices=["union", "pass", "report"], default="union"),
     manifests=dict(type="list", elements="path", default=[]),
-    compose=dict(type="list", elements="dict", default=[], options=COMPOSE_OPTIONS),
+    compose=dict(type="list", elements="dict", default=[], options=dict(COMPOSE_OPTIONS, profiles=dict(type="list", elements="str"))),
     values_files=dict(type="list", elements="path", default=[]),
+    rules_files=dict(type="list", elements="path", default=[]),
+    rule_inputs=dict(type="dict", default={}),
     helm_binary=dict(type="str", default="helm"),
     resolve_digests=dict(type="bool", default=False),
     lock_file=dict(type="path"),
@@ -263,29 +319,31 @@ def main():
     params = module.params
     try:
         inventory = collect(params)
+        found = engine.images(inventory, operators.load(params["rules_files"]), params["rule_inputs"])
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)
-    found = engine.images(inventory)
     result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
                   builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
                   parse_errors=inventory.parse_errors, **found)
-    for warning in inventory.warnings:
+    for warning in inventory.warnings + [i["error"] for i in found["invalid"] if i["confidence"] == operators.DERIVED]:
         module.warn(warning)
     for gate in inventory.capability_gates:
         if not gate["passed"]:
             module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
                         f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
+    pulled = found["images"] + found["indirect"] + found["derived"]
     if params["resolve_digests"]:
         if registry.REQUESTS_IMPORT_ERROR:
             module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
         try:
-            result["unresolved"] = resolve.resolve(found["images"] + found["indirect"], registry_clients(params))
+            result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
         except EXPECTED_ERRORS as error:
             fail_from_exception(module, error)
         if params["lock_file"]:
-            result["changed"] = resolve.write_lock(params["lock_file"], found["images"] + found["indirect"], result["unresolved"], module.check_mode)
+            result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
     direct_images = {entry["image"] for entry in found["images"]}
-    failing = [i for i in found["invalid"] if i["confidence"] == DIRECT] + [u for u in result["unresolved"] if u["image"] in direct_images]
+    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
+    failing = pulled_invalid + [u for u in result["unresolved"] if u["image"] in direct_images]
     if params["fail_on_unresolved"] and failing:
         module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: " + "; ".join(map(failure_text, failing[:5])), **result)
     module.exit_json(**result)

@@ -249,7 +249,7 @@ def test_a_document_after_an_end_marker_is_read(tmp_path):
 
 def test_compose_profiles_defaults_env_files_and_wrapper_script():
     project = {"files": [os.path.join(COMPOSE, "docker-compose.yml")], "scripts": [os.path.join(COMPOSE, "start.sh")]}
-    result = run_module("image_inventory", {"compose": [project]})
+    result = run_module("image_inventory", {"compose": [dict(project, profiles=["*"])]})
     direct, indirect = found(result)
     assert direct == COMPOSE_DIRECT and indirect == COMPOSE_INDIRECT
     assert result["builds"] == [{"service": "builder", "file": project["files"][0]}]
@@ -258,12 +258,18 @@ def test_compose_profiles_defaults_env_files_and_wrapper_script():
                     "image: ${REGISTRY:-ghcr.io}/acme/api:${API_TAG:-2.3.1}", "image: busybox",
                     "image: nvcr.io/nvidia/tritonserver:${TRITON_VERSION-24.05}-py3"]
     assert len(as_images(grep) & (COMPOSE_DIRECT | COMPOSE_INDIRECT)) == 2
+    as_up_runs = run_module("image_inventory", {"compose": [project]})
+    assert found(as_up_runs) == (COMPOSE_DIRECT - COMPOSE_PROFILED, {"quay.io/acme/sandbox:5.0"}), "no COMPOSE_PROFILES: no profiled service"
+    assert {(e["image"], tuple(e["conditions"])) for e in as_up_runs["candidates"]} == {
+        ("nvcr.io/nvidia/tritonserver:24.08-py3", ("profile gpu is active",)), ("ghcr.io/acme/fetcher:0.7", ("profile gpu is active",)),
+        ("docker.io/library/busybox:latest", ("profile debug is active",))}
     default_only = run_module("image_inventory", {"compose": [dict(project, profiles=[], scripts=[])]})
     assert found(default_only)[0] == {"ghcr.io/acme/api:2.4.0", COMPOSE_DIRECT_REDIS}
     assert [s["service"] for s in default_only["skipped_services"]] == ["debug", "gpu-worker"]
 
 
 COMPOSE_DIRECT_REDIS = next(i for i in COMPOSE_DIRECT if "redis" in i)
+COMPOSE_PROFILED = {"nvcr.io/nvidia/tritonserver:24.08-py3", "docker.io/library/busybox:latest"}
 
 
 def test_digests_resolved_into_the_lock_and_a_missing_tag_listed(testbed, public_images, tmp_path):
@@ -308,7 +314,8 @@ def assert_no_traceback(result):
 
 def test_a_vendor_run_sh_line_the_reader_does_not_understand_is_a_warning_with_its_line_not_a_failure():
     script = os.path.join(VENDOR, "run.sh")
-    result = run_module("image_inventory", {"compose": [{"files": [os.path.join(VENDOR, "docker-compose.yml")], "scripts": [script]}]})
+    result = run_module("image_inventory", {"compose": [{"files": [os.path.join(VENDOR, "docker-compose.yml")], "scripts": [script],
+                                                         "profiles": ["train"]}]})
     direct, indirect = found(result)
     assert direct == {"nvcr.io/acme/api:2.6.0", "nvcr.io/acme/trainer:3.1"}, "REGISTRY from the script, API_TAG from the file it sources"
     assert indirect == {"nvcr.io/acme/worker:1.8.0"}

@@ -1,19 +1,24 @@
 # Copyright (c) 2026, airlock.airgap contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Images in Compose projects: every service, every profile, variables resolved as Compose resolves them.
+"""Images in Compose projects, read as `docker compose config` reads them: includes, extends, profiles, variables.
 
 Variables come, weakest first, from the project's `.env`, the env files given, the env files
 and exports of wrapper scripts, and explicit variables (the shell's role, so every file reads
 them too). Wrapper script lines that only running the script could give are skipped with a
 warning naming the file and line (ComposeScan.warnings). Files are merged in
-order like `docker compose -f a -f b`. Services behind profiles count unless profiles are
-chosen. Env values and commands are scanned for images that a service launches later.
+order like `docker compose -f a -f b`; each file's `include:` entries (short or long form, with
+their own project folder and env files, the including project's variables winning) are merged
+under it, and every service's `extends` is resolved, from the same file or another. Profiles are
+those `docker compose up` would run: the ones given, else `COMPOSE_PROFILES` as the variables set
+it; the services of other profiles are candidates, with the profiles that would run them. Env
+values and commands are scanned for images that a service launches later.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Optional
 
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import findings as found
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import yamlload
@@ -30,10 +35,10 @@ class ComposeError(AirlockError, ValueError):
 
 @dataclasses.dataclass
 class ComposeSource:
-    """A Compose project as `docker compose` would be run on it."""
+    """A Compose project as `docker compose` would be run on it; profiles None means as `COMPOSE_PROFILES` says."""
 
     files: list
-    profiles: list = dataclasses.field(default_factory=lambda: [ALL_PROFILES])
+    profiles: Optional[list] = None
     env_files: list = dataclasses.field(default_factory=list)
     scripts: list = dataclasses.field(default_factory=list)
     variables: dict = dataclasses.field(default_factory=dict)
@@ -66,37 +71,124 @@ def variables(source: ComposeSource) -> Interpolator:
 
 
 def load_project(source: ComposeSource, interpolator: Interpolator) -> dict:
-    """The merged, interpolated project (`docker compose config` without the daemon)."""
+    """The merged, interpolated project (`docker compose config` without the daemon); env_file paths made absolute."""
     project = {}
     for path in source.files:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yamlload.load(handle.read()) or {}
-        except OSError as error:
-            raise ComposeError(f"cannot read compose file {path}: {error}") from error
-        except Exception as error:  # pylint: disable=broad-except  # YAML errors, reported with the file
-            raise ComposeError(f"compose file {path} is not valid YAML: {error}") from error
-        if not isinstance(data, dict) or not isinstance(data.get("services", {}), dict):
-            raise ComposeError(f"compose file {path} has no services mapping")
-        try:
-            project = deep_merge(project, interpolator.expand_tree(data))
-        except ValueError as error:
-            raise ComposeError(f"compose file {path}: {error}") from error
+        project = deep_merge(project, _model(path, interpolator, source.project_directory, ()))
     return project
+
+
+def _model(path, interpolator, directory, including) -> dict:
+    """One file as Compose models it: interpolated, its includes merged under it, its services' extends resolved."""
+    real = os.path.realpath(path)
+    if real in including:
+        raise ComposeError(f"compose file {path} includes itself (through {' -> '.join(including)})")
+    data = _expanded(path, interpolator)
+    model = {}
+    for entry in _list(data.pop("include", None)):
+        model = deep_merge(model, _included(entry, path, interpolator, including + (real,)))
+    services = data.get("services") or {}
+    data["services"] = {name: _extended(name, services, path, interpolator, directory, ()) for name in services}
+    return deep_merge(model, data)
+
+
+def _expanded(path, interpolator) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yamlload.load(handle.read()) or {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ComposeError(f"cannot read compose file {path}: {error}") from error
+    except Exception as error:  # pylint: disable=broad-except  # YAML errors, reported with the file
+        raise ComposeError(f"compose file {path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("services") or {}, dict):
+        raise ComposeError(f"compose file {path} has no services mapping")
+    try:
+        return interpolator.expand_tree(data)
+    except ValueError as error:
+        raise ComposeError(f"compose file {path}: {error}") from error
+
+
+def _list(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _included(entry, including_file, interpolator, including) -> dict:
+    """An `include:` entry's project: its files merged in order, read with its env files under the including project's variables."""
+    base = os.path.dirname(os.path.abspath(including_file))
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, dict) or not entry.get("path"):
+        raise ComposeError(f"compose file {including_file}: an include entry must be a path or a mapping with path, not {entry!r}")
+    paths = [os.path.join(base, p) for p in _list(entry["path"])]
+    directory = os.path.join(base, entry["project_directory"]) if entry.get("project_directory") else os.path.dirname(paths[0])
+    env_files = [os.path.join(base, p) for p in _list(entry.get("env_file"))] or [os.path.join(directory, ".env")]
+    scoped = Interpolator(interpolator.variables)
+    for env_file in env_files:
+        if os.path.isfile(env_file) or entry.get("env_file"):
+            scoped.variables.update(_read(read_env_file, env_file, scoped))
+    scoped.variables.update(interpolator.variables)  # the including project's variables win, as Compose merges them
+    model = {}
+    for path in paths:
+        model = deep_merge(model, _model(path, scoped, directory, including))
+    interpolator.unset.update(scoped.unset)
+    return model
+
+
+def _extended(name, services, path, interpolator, directory, chain) -> dict:
+    """A service with its `extends` resolved (from this file or another, recursively), its env files made absolute."""
+    service = dict(services.get(name) or {})
+    _absolute_env_files(service, directory)
+    extends = service.pop("extends", None)
+    if extends is None:
+        return service
+    if (path, name) in chain:
+        raise ComposeError(f"compose file {path}: service {name} extends itself")
+    reference = {"service": extends} if isinstance(extends, str) else extends
+    if not isinstance(reference, dict) or not reference.get("service"):
+        raise ComposeError(f"compose file {path}: services.{name}.extends must name a service")
+    base_file = os.path.join(os.path.dirname(os.path.abspath(path)), reference["file"]) if reference.get("file") else path
+    base_services = (_expanded(base_file, interpolator).get("services") or {}) if base_file != path else services
+    if reference["service"] not in base_services:
+        raise ComposeError(f"compose file {path}: services.{name} extends {reference['service']}, which {base_file} does not define")
+    base_directory = os.path.dirname(os.path.abspath(base_file)) if base_file != path else directory
+    base = _extended(reference["service"], base_services, base_file, interpolator, base_directory, chain + ((path, name),))
+    return deep_merge(base, service)
+
+
+def _absolute_env_files(service, directory):
+    """env_file entries made absolute, as Compose resolves them against the folder of the file that names them."""
+    entries = service.get("env_file")
+    if entries is None:
+        return
+    absolute = []
+    for entry in [entries] if isinstance(entries, (str, dict)) else entries:
+        if isinstance(entry, dict) and entry.get("path"):
+            absolute.append(dict(entry, path=os.path.join(directory, entry["path"])))
+        elif isinstance(entry, str):
+            absolute.append(os.path.join(directory, entry))
+    service["env_file"] = absolute
+
+
+def active_profiles(source: ComposeSource, interpolator: Interpolator) -> set:
+    """The profiles `docker compose up` runs: those given, else those COMPOSE_PROFILES names (the shell's, or a .env's)."""
+    if source.profiles is not None:
+        return set(source.profiles)
+    return {profile.strip() for profile in interpolator.variables.get("COMPOSE_PROFILES", "").split(",") if profile.strip()}
 
 
 def scan(source: ComposeSource) -> ComposeScan:
     interpolator = variables(source)
     project = load_project(source, interpolator)
-    chosen = set(source.profiles or [])
+    chosen = active_profiles(source, interpolator)
     result = ComposeScan([], [], [], [], interpolator.warnings)
     for name, service in sorted((project.get("services") or {}).items()):
         service = service or {}
-        profiles = service.get("profiles") or []
+        profiles = [str(p) for p in _list(service.get("profiles"))]
+        condition = None
         if profiles and ALL_PROFILES not in chosen and not chosen & set(profiles):
             result.skipped_services.append({"service": name, "profiles": profiles})
-            continue
-        result.findings.extend(scan_service(name, service, source, interpolator))
+            condition = f"profile {' or '.join(profiles)} is active"
+        result.findings.extend(finding.when(condition) for finding in scan_service(name, service, source, interpolator))
         if "build" in service and not service.get("image"):
             result.builds.append({"service": name, "file": source.files[0]})
     result.unset_variables = sorted(interpolator.unset)
@@ -109,8 +201,11 @@ def scan_service(name, service, source, interpolator) -> list:
     results = []
     if service.get("image"):
         results.append(found.direct(service["image"], file, label, f"services.{name}.image", "compose"))
-    for key, value in sorted(service_environment(service, source, interpolator).items()):
-        results.extend(found.indirect(value, file, label, f"services.{name}.environment.{key}", "env", found.is_hint(key)))
+    environment = service_environment(service, source, interpolator)
+    for key, value in sorted(environment.items()):
+        condition = found.feature_off(key, environment) if found.is_hint(key) else None
+        results.extend(finding.when(condition) for finding in
+                       found.indirect(value, file, label, f"services.{name}.environment.{key}", "env", found.is_hint(key), setting=key))
     for field in ("command", "entrypoint"):
         argv = service.get(field)
         argv = argv.split() if isinstance(argv, str) else argv or []

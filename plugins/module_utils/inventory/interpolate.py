@@ -23,6 +23,12 @@ from ansible_collections.airlock.airgap.plugins.module_utils.errors import Airlo
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _SOURCE = re.compile(r"^\s*(?:source|\.)\s+(.*)$")
+# `declare -x X=v`, `readonly X=v`, `local X=v`, `typeset X=v`: assignments too, behind a builtin and its flags.
+_DECLARED = re.compile(r"^\s*(?:declare|typeset|readonly|local)(?:\s+-[A-Za-z]+)*\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+# `: "${X:=default}"` (or without quotes): sets X to the default when it is unset or empty.
+_DEFAULTED = re.compile(r"""^\s*:\s+["']?\$\{([A-Za-z_][A-Za-z0-9_]*)(:?)=([^}]*)\}["']?\s*(?:#.*)?$""")
+# Commands that set variables only when the script runs.
+_RUNTIME_SETTERS = re.compile(r"^\s*(?:eval|read|mapfile|readarray|getopts)\b")
 _SINGLE_QUOTED = re.compile(r"'([^']*)'(?=\s|;|$)")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 _COMPOSE_FORMS = "${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR+alt}, ${VAR:?error} and ${VAR?error}"
@@ -186,9 +192,10 @@ class _WrapperScript:
         self.reading = []
 
     def read(self, path):
+        """Every line of the file; a line that is not UTF-8 text is skipped with a warning, as any line not understood."""
         self.reading.append(os.path.realpath(path))
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, encoding="utf-8", errors="replace") as handle:
                 for number, line in enumerate(handle, 1):
                     try:
                         self._line(line)
@@ -198,16 +205,30 @@ class _WrapperScript:
             self.reading.pop()
 
     def _line(self, line):
+        if "\ufffd" in line:
+            raise SkippedLine("it is not UTF-8 text")
         sourced = _SOURCE.match(line)
-        assignment = _ASSIGNMENT.match(line)
+        assignment = _ASSIGNMENT.match(line) or _DECLARED.match(line)
+        defaulted = _DEFAULTED.match(line)
+        if _RUNTIME_SETTERS.match(line):
+            raise SkippedLine("it sets variables only when the script runs; give what an image depends on in compose[].variables")
         if sourced:
             self._source(sourced.group(1))
+        elif defaulted:
+            self._default(*defaulted.groups())
         elif assignment:
             name = assignment.group(1)
             try:
                 self.variables[name] = _shell_word(assignment.group(2), self._scope())
             except SkippedLine as reason:
                 raise SkippedLine(f"{reason}; give {name} in compose[].variables if an image depends on it") from reason
+
+    def _default(self, name, colon, raw):
+        """`: "${X:=default}"`: X takes the default when unset (or, with the colon, empty)."""
+        scope = self._scope()
+        current = scope.variables.get(name)
+        if current is None or (colon and not current):
+            self.variables[name] = _shell_word(f'"{raw}"', scope)
 
     def _source(self, raw):
         """A `source FILE` line: the file is read as shell too, unless its path is known only at run time or it cannot be read."""

@@ -14,7 +14,7 @@ import dataclasses
 import os
 import re
 
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory import charts, compose, helm, manifests, values, yamlload
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import charts, compose, helm, manifests, operators, values, yamlload
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import findings as found
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 
@@ -38,8 +38,11 @@ class Inventory:
     skipped_services: list = dataclasses.field(default_factory=list)
     parse_errors: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
+    resources: list = dataclasses.field(default_factory=list)
 
     def add_documents(self, documents, file):
+        self.resources.extend(operators.Resource(document.template or file, manifests.object_label(obj), obj)
+                              for document, obj in manifests.objects(documents) if manifests.is_custom_resource(obj))
         for document in documents:
             if document.error:
                 where = document.template or file
@@ -111,27 +114,51 @@ def add_values(inventory, path):
     inventory.findings.extend(values.scan_file(path))
 
 
-def images(inventory) -> dict:
-    """{images: direct, indirect: seen only in env/args/data, invalid: unreadable references}, each with provenance.
+def images(inventory, rules=None, rule_inputs=None) -> dict:
+    """The findings by class, each entry with provenance: what the scenario pulls, what it could, what an operator derives.
 
-    An invalid reference is direct when any of its sources is, as fail_on_unresolved fails only on those.
+    images: direct references pulled unconditionally; indirect: seen only in env, args, ConfigMap data or operator
+    settings, pulled unconditionally; candidates: pulled only if a condition holds (a component turned off, a profile
+    not chosen, a version no resource selects), with the conditions; derived: computed by an operator rule; invalid:
+    unreadable references and derivations lacking an input. An image pulled unconditionally anywhere is no candidate.
+    An invalid reference is direct when any of its sources is, as fail_on_unresolved fails only on those, and carries
+    its condition when every source has one.
     """
+    rules = rules if rules is not None else operators.load()
+    kept, derived, lacking = operators.apply(inventory.findings, inventory.resources, rules, rule_inputs or {})
     grouped, invalid = {}, {}
-    for finding in inventory.findings:
+    for finding in kept + derived + lacking:
         if finding.error:
-            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "confidence": found.INDIRECT,
+            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "confidence": finding.confidence,
                                                          "sources": []})
         else:
-            entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": found.INDIRECT, "sources": []})
-        if finding.confidence == found.DIRECT:
-            entry["confidence"] = found.DIRECT
+            entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": finding.confidence, "sources": []})
+        entry["confidence"] = _stronger(entry["confidence"], finding.confidence)
         _add_source(entry, finding)
     ordered = [grouped[k] for k in sorted(grouped)]
+    pulled = [e for e in ordered if any("condition" not in s for s in e["sources"])]
+    for entry in pulled:  # its class is that of the references pulled unconditionally
+        entry["confidence"] = min((s["confidence"] for s in entry["sources"] if "condition" not in s), key=_STRENGTH.index)
     return {
-        "images": [e for e in ordered if e["confidence"] == found.DIRECT],
-        "indirect": [e for e in ordered if e["confidence"] == found.INDIRECT],
-        "invalid": [invalid[k] for k in sorted(invalid)],
+        "images": [e for e in pulled if e["confidence"] == found.DIRECT],
+        "indirect": [e for e in pulled if e["confidence"] == found.INDIRECT],
+        "derived": [e for e in pulled if e["confidence"] == operators.DERIVED],
+        "candidates": [_with_conditions(e) for e in ordered if e not in pulled],
+        "invalid": [_with_conditions(invalid[k]) if all("condition" in s for s in invalid[k]["sources"]) else invalid[k]
+                    for k in sorted(invalid)],
     }
+
+
+_STRENGTH = (found.DIRECT, operators.DERIVED, found.INDIRECT)
+
+
+def _stronger(one, other):
+    """The surer of two confidences: an image field beats a rule, which beats a string that reads as an image."""
+    return min(one, other, key=_STRENGTH.index)
+
+
+def _with_conditions(entry):
+    return dict(entry, conditions=sorted({s["condition"] for s in entry["sources"] if "condition" in s}))
 
 
 def _add_source(entry, finding):

@@ -105,9 +105,14 @@ def scan_container(container, path, via, file, label) -> list:
     results = []
     if container.get("image") is not None:
         results.append(found.direct(container["image"], file, label, f"{path}.image", via))
+    variables = [env for env in container.get("env") or [] if isinstance(env, dict)]
+    settings = {env.get("name"): env.get("value") for env in variables if isinstance(env.get("value"), str)}
     for index, env in enumerate(container.get("env") or []):
         if isinstance(env, dict) and isinstance(env.get("value"), str):
-            results.extend(found.indirect(env["value"], file, label, f"{path}.env[{index}].value", "env", found.is_hint(env.get("name"))))
+            name = env.get("name")
+            condition = found.feature_off(name, settings) if found.is_hint(name) else None
+            results.extend(finding.when(condition) for finding in
+                           found.indirect(env["value"], file, label, f"{path}.env[{index}].value", "env", found.is_hint(name), setting=name))
     for field in ("args", "command"):
         results.extend(scan_arguments(container.get(field) or [], f"{path}.{field}", file, label))
     return results
@@ -121,7 +126,9 @@ def scan_arguments(arguments, path, file, label) -> list:
         text = str(argument)
         flag, equals, value = text.partition("=")
         hinted = found.is_hint(flag) if equals and flag.startswith("-") else found.is_hint(previous) and previous.startswith("-")
-        results.extend(found.indirect(value if equals and flag.startswith("-") else text, file, label, f"{path}[{index}]", "args", hinted))
+        setting = flag if equals and flag.startswith("-") else previous if previous.startswith("-") else None
+        results.extend(found.indirect(value if equals and flag.startswith("-") else text, file, label, f"{path}[{index}]", "args", hinted,
+                                      setting=setting))
         previous = text
     return results
 
@@ -142,9 +149,9 @@ def scan_text_data(text, path, file, label, hinted=False) -> list:
     for line in text.splitlines() or [text]:
         key, separator, value = line.partition("=") if "=" in line else line.partition(":")
         if separator and found.is_hint(key):  # WORKER_IMAGE=acme/w:2, image: acme/w:2
-            results.extend(found.indirect(value, file, label, path, "configmap", True))
+            results.extend(found.indirect(value, file, label, path, "configmap", True, setting=key.strip()))
         else:  # free text, or the whole value of a key naming an image (a tag's `:` is not a separator)
-            results.extend(found.indirect(line, file, label, path, "configmap", hinted))
+            results.extend(found.indirect(line, file, label, path, "configmap", hinted, setting=path))
     return results
 
 
@@ -159,12 +166,15 @@ def _structured(text):
 
 
 def walk_strings(node, path, file, label, via, hinted=False) -> list:
-    """Indirect findings in every string of a structure; a key that names an image hints its strings."""
+    """Indirect findings in every string of a structure; a key that names an image hints its strings.
+
+    A section turned off (`enabled: false`) gives candidates: nothing reads it until it is turned on.
+    """
     if isinstance(node, dict):
         results = []
         for key, value in node.items():
             results.extend(walk_strings(value, _join(path, key), file, label, via, found.is_hint(key)))
-        return results
+        return [finding.when(disabled(node, path)) for finding in results]
     if isinstance(node, list):
         results = []
         for index, value in enumerate(node):
@@ -195,31 +205,109 @@ def split_image(node, hinted=False):
     return text
 
 
+def component_image(node):
+    """(reference, None) or (None, what is missing) of an operator component that splits its image over fields, else None.
+
+    A component names its image by `image` (or `name`, beside a `repo` or `registry`) and spells the rest in
+    `registry`/`repository`/`repo` and `version`/`tag` (a `sha256:` version is a digest), as the GPU operator's
+    ClusterPolicy does. The operator pastes the parts together, so a bare `image: driver` is never `driver:latest`:
+    without its repository or version the component is incomplete.
+    """
+    if not isinstance(node, dict):
+        return None
+    prefixes = [key for key in _PREFIX_KEYS if key in node]
+    versions = [key for key in _VERSION_KEYS if key in node]
+    name = node.get("image")
+    if not isinstance(name, str) and prefixes and versions and prefixes != ["repository"]:
+        name = node.get("name")
+    if not isinstance(name, str) or not name or not (prefixes or versions) or (prefixes == ["repository"] and not versions):
+        return None
+    if _has_pin(name):
+        return name, None
+    prefix = "/".join(str(node[key]).strip("/") for key in prefixes if node[key] not in (None, ""))
+    version = next((str(node[key]) for key in versions if node[key] not in (None, "")), "")
+    digest = str(node["digest"]) if node.get("digest") else ""
+    if not prefix and not version and not digest:
+        return (name, None) if _is_whole_reference(name) else (None, f"image {name!r} without {' or '.join(prefixes + versions)}")
+    if prefixes and not prefix and not _is_whole_reference(name):
+        return None, f"image {name!r} without {' or '.join(prefixes)}"
+    if not version and not digest:
+        return None, f"image {name!r} without {' or '.join(versions or ['version', 'tag'])}"
+    text = f"{prefix}/{name}" if prefix else name
+    if version.startswith("sha256:"):
+        return f"{text}@{version}", None
+    return text + (f":{version}" if version else "") + (f"@{digest}" if digest else ""), None
+
+
+_PREFIX_KEYS = ("registry", "repository", "repo")
+_VERSION_KEYS = ("version", "tag")
+
+
+def _has_pin(text) -> bool:
+    """A name that already carries its tag or digest (`acme/api:1`, `repo@sha256:...`): the other fields do not add to it."""
+    return "@" in text or ":" in text.rsplit("/", 1)[-1]
+
+
+def _is_whole_reference(text) -> bool:
+    """A reference written whole (`nvcr.io/nvidia/driver:550`), not a bare name the operator would complete."""
+    return "/" in text or ":" in text or "@" in text
+
+
+def disabled(node, path):
+    """The condition under which a section turned off (`enabled: false`) is read, else None."""
+    if isinstance(node, dict) and str(node.get("enabled")).strip().lower() in ("false", "0", "no", "off"):
+        return f"{_join(path, 'enabled')} is true"
+    return None
+
+
 def walk_custom(node, path, file, label, via="custom-resource", hinted=False) -> list:
-    """A custom resource (or values tree): keys naming an image and split image mappings are direct; other strings indirect."""
+    """A custom resource (or values tree): keys naming an image and split image mappings are direct; other strings indirect.
+
+    A component turned off (`enabled: false`) gives candidates, with that condition.
+    """
+    return [finding.when(disabled(node, path)) for finding in _walk_custom(node, path, file, label, via, hinted)]
+
+
+def _walk_custom(node, path, file, label, via, hinted) -> list:
     if isinstance(node, dict):
-        composed = split_image(node, hinted)
+        component = component_image(node)
+        if component and component[1]:
+            written = str(node.get("image") or node.get("name"))
+            incomplete = found.Finding(written, file, label, path, via, found.DIRECT, error=f"incomplete component at {path or 'the top'}: "
+                                       f"{component[1]}; the operator would not pull it as written")
+            return [incomplete] + _walk_children(node, path, file, label, via, nested_only=True)
+        composed = component[0] if component else split_image(node, hinted)
         finding = found.direct(composed, file, label, path, via) if composed else None
         if finding and not finding.error:
-            return [finding]
-        results = []
-        for key, value in node.items():
-            if isinstance(value, str) and found.is_hint(key) and not str(key).lower().endswith("images"):
-                results.append(found.direct(value, file, label, _join(path, key), via))
-            elif isinstance(value, str):
-                results.extend(found.indirect(value, file, label, _join(path, key), via, False))
-            else:
-                results.extend(walk_custom(value, _join(path, key), file, label, via, found.is_hint(key)))
-        return results
+            return [finding] + _walk_children(node, path, file, label, via, nested_only=True)
+        return _walk_children(node, path, file, label, via)
     if isinstance(node, list):
         results = []
         for index, value in enumerate(node):
             if isinstance(value, str):
-                results.extend(found.indirect(value, file, label, f"{path}[{index}]", via, hinted))
+                results.extend(found.indirect(value, file, label, f"{path}[{index}]", via, hinted, setting=path))
             else:
                 results.extend(walk_custom(value, f"{path}[{index}]", file, label, via, hinted))
         return results
     return []
+
+
+def _walk_children(node, path, file, label, via, nested_only=False) -> list:
+    """The fields of a mapping: nested components (a driver's `manager`), keys naming an image, and other strings.
+
+    nested_only for a mapping that spells an image: its own strings are the image's parts, only its mappings and lists are read.
+    """
+    results = []
+    for key, value in node.items():
+        if nested_only and isinstance(value, str):
+            continue
+        if isinstance(value, str) and found.is_hint(key) and not str(key).lower().endswith("images"):
+            results.append(found.direct(value, file, label, _join(path, key), via))
+        elif isinstance(value, str):
+            results.extend(found.indirect(value, file, label, _join(path, key), via, found.is_hint(key), setting=_join(path, key)))
+        else:
+            results.extend(walk_custom(value, _join(path, key), file, label, via, found.is_hint(key)))
+    return results
 
 
 def _join(path, key) -> str:

@@ -36,3 +36,25 @@ def test_an_env_file_compose_would_refuse_fails_naming_the_file_and_line(project
     (project / ".env").write_text("A=1\nB=${A%%x}\n")
     with pytest.raises(compose.ComposeError, match=r"\.env: line 2: '\$\{A%%x\}' in '\$\{A%%x\}' is not an expansion Compose reads"):
         compose.scan(compose.ComposeSource([str(project / "docker-compose.yml")]))
+
+
+def test_include_extends_and_compose_profiles(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "compose.yaml").write_text("services:\n  db:\n    image: postgres:${PG}\n")
+    (tmp_path / "db" / ".env").write_text("PG=15\nREGISTRY=db.local\n")
+    (tmp_path / "base.yaml").write_text("services:\n  base:\n    image: python:3.12\n    env_file: base.env\n")
+    (tmp_path / "base.env").write_text("HELPER_IMAGE=acme/helper:1\n")
+    (tmp_path / ".env").write_text("MODE=gpu\nCOMPOSE_PROFILES=${MODE}\nREGISTRY=ghcr.io\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "include:\n  - db/compose.yaml\nservices:\n  api:\n    extends: {file: base.yaml, service: base}\n    image: ${REGISTRY}/acme/api:1\n"
+        "  gpu:\n    profiles: [gpu]\n    image: acme/gpu:1\n  cpu:\n    profiles: [cpu, debug]\n    image: acme/cpu:1\n")
+    scanned = compose.scan(compose.ComposeSource([str(tmp_path / "docker-compose.yml")]))
+    assert sorted((f.image, f.condition) for f in scanned.findings) == [
+        ("docker.io/acme/cpu:1", "profile cpu or debug is active"), ("docker.io/acme/gpu:1", None), ("docker.io/acme/helper:1", None),
+        ("docker.io/library/postgres:15", None), ("ghcr.io/acme/api:1", None)]
+
+
+def test_an_extends_of_a_service_that_is_not_there_names_it(tmp_path):
+    (tmp_path / "docker-compose.yml").write_text("services:\n  api:\n    extends: base\n")
+    with pytest.raises(compose.ComposeError, match="services.api extends base, which .* does not define"):
+        compose.scan(compose.ComposeSource([str(tmp_path / "docker-compose.yml")]))

@@ -71,3 +71,31 @@ def test_a_hinted_reference_with_an_empty_tag_is_invalid_not_latest(text, writte
 @pytest.mark.parametrize("text", ["docs/readme: see there", "org/app: the api", "Note: quay.io/org/app:"])
 def test_an_empty_tag_in_text_that_names_no_image_is_not_taken(text):
     assert findings.indirect(text, "f", "o", "p", "configmap") == []
+
+
+@pytest.mark.parametrize("text, entries", [
+    ("3.7.0=quay.io/a/k:1\n3.8.0=quay.io/a/k:2\n", [("3.7.0", "quay.io/a/k:1"), ("3.8.0", "quay.io/a/k:2")]),
+    ("3.7.0=a/k:1, 3.8.0=a/k:2", [("3.7.0", "a/k:1"), ("3.8.0", "a/k:2")]),
+    ('{"init": "a/i:1", "port": 8080}', [("init", "a/i:1")]),
+    ('{"3.8.0": {"image": "a/k:2", "args": ["x"]}}', [("3.8.0", "a/k:2"), ("3.8.0", "x")]),
+    ("quay.io/a/k:1", None),
+    ("redis://cache:6379", None),
+])
+def test_map_entries(text, entries):
+    assert findings.map_entries(text) == entries
+
+
+def test_a_version_map_gives_its_images_never_its_keys_and_each_carries_its_choice():
+    found = findings.indirect("4.2.0=acme/k:4.2\n4.3.0=acme/k:4.3", "f", "o", "p", "env", hinted=True, setting="KAFKA_IMAGES")
+    assert [(f.image, f.choice) for f in found] == [("docker.io/acme/k:4.2", ("KAFKA_IMAGES", "4.2.0")),
+                                                    ("docker.io/acme/k:4.3", ("KAFKA_IMAGES", "4.3.0"))]
+
+
+@pytest.mark.parametrize("name, settings, condition", [
+    ("BUILDS_KANIKO_IMAGE", {"ENABLE_BUILDS": "false"}, "ENABLE_BUILDS is true"),
+    ("SIDECAR_IMAGE", {"SIDECAR_ENABLED": "0"}, "SIDECAR_ENABLED is true"),
+    ("SIDECAR_IMAGE", {"SIDECAR_ENABLED": "true"}, None),
+    ("WORKER_IMAGE", {}, None),
+])
+def test_feature_off(name, settings, condition):
+    assert findings.feature_off(name, settings) == condition

@@ -148,3 +148,11 @@ def test_a_shell_only_expansion_in_compose_is_named(text, written):
     with pytest.raises(InterpolationError, match="is not an expansion Compose reads") as caught:
         Interpolator(VARIABLES).expand(text)
     assert str(caught.value).startswith(repr(written))
+
+
+def test_declared_and_defaulted_assignments_are_read_and_runtime_setters_warned(tmp_path):
+    script = tmp_path / "run.sh"
+    script.write_bytes(b'declare -x A=1\nreadonly B=2\n: "${C:=3}"\n: ${A:=9}\nread -r D\n# caf\xe9\n')
+    interpolator = Interpolator({})
+    assert read_wrapper_script(str(script), interpolator) == {"A": "1", "B": "2", "C": "3"}
+    assert [w.split(" skipped")[0] for w in interpolator.warnings] == [f"{script} line 5", f"{script} line 6"]

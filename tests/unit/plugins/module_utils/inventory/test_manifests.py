@@ -82,3 +82,28 @@ def test_config_map_key_naming_an_image_reads_its_whole_value():
     found = sorted((f.image, f.path) for f in manifests.scan_object(obj, "f"))
     assert found == [("docker.io/acme/w:2", "data.images"), ("docker.io/library/busybox:1.36", "data.INIT_IMAGE"),
                      ("ghcr.io/org/sidecar:1", "data.SIDECAR_IMAGE")]
+
+
+@pytest.mark.parametrize("node, outcome", [
+    ({"repository": "nvcr.io/nvidia", "image": "driver", "version": "550"}, ("nvcr.io/nvidia/driver:550", None)),
+    ({"registry": "quay.io", "image": "acme/a", "tag": "1"}, ("quay.io/acme/a:1", None)),
+    ({"repo": "quay.io/strimzi", "name": "kafka", "tag": "0.42"}, ("quay.io/strimzi/kafka:0.42", None)),
+    ({"repository": "nvcr.io/nvidia", "image": "plugin", "version": "sha256:" + "b" * 64}, ("nvcr.io/nvidia/plugin@sha256:" + "b" * 64, None)),
+    ({"image": "docker.elastic.co/es:8.15.0", "version": "8.15.0"}, ("docker.elastic.co/es:8.15.0", None)),
+    ({"image": "nginx", "tag": "1.25"}, ("nginx:1.25", None)),
+    ({"repository": "nvcr.io/nvidia", "image": "driver", "version": ""}, (None, "image 'driver' without version")),
+    ({"repository": "", "image": "vgpu-manager", "version": ""}, (None, "image 'vgpu-manager' without repository or version")),
+    ({"name": "worker", "tag": "1"}, None),
+    ({"repository": "acme/x", "tag": "1"}, None),
+])
+def test_component_image(node, outcome):
+    assert manifests.component_image(node) == outcome
+
+
+def test_a_component_turned_off_is_a_candidate_and_never_library_latest():
+    obj = {"apiVersion": "acme.io/v1", "kind": "Stack", "metadata": {"name": "s"},
+           "spec": {"exporter": {"enabled": False, "repository": "quay.io/acme", "image": "exporter", "version": "1.0"},
+                    "agent": {"repository": "quay.io/acme", "image": "agent", "version": ""}}}
+    found = manifests.scan_object(obj, "f")
+    assert [(f.image, f.condition) for f in found if not f.error] == [("quay.io/acme/exporter:1.0", "spec.exporter.enabled is true")]
+    assert [(f.written, f.path) for f in found if f.error] == [("agent", "spec.agent")]
