@@ -1,6 +1,7 @@
 """The sealed enclave is sealed: nodes answer Ansible over SSH, reach the enclave's registry and S3,
 reach nothing else, and the witness names every attempt to."""
 
+import base64
 import json
 import os
 import subprocess
@@ -8,6 +9,10 @@ import time
 import urllib.request
 
 import pytest
+import yaml
+
+from module_runner import run_module
+from standins import compose, images, kubelet
 
 pytestmark = pytest.mark.testbed
 
@@ -60,3 +65,73 @@ def test_the_witness_names_a_hosted_endpoint_a_node_tries_and_the_api_counts_it(
     with urllib.request.urlopen(f"{sealed_enclave.witness_url}?since={since}", timeout=10) as response:  # noqa: S310
         answer = json.load(response)
     assert answer["count"] == sealed_enclave.witness.count(since) > 0
+
+
+@pytest.fixture(scope="module")
+def standins_on_mirror(sealed_enclave, tmp_path_factory):
+    """Runnable stand-ins under a vendor's names, pushed to the enclave registry by our own image_copy."""
+    layout = str(tmp_path_factory.mktemp("standins") / "layout")
+    names = ["nvcr.io/nim/nvidia/llama-3.2-nv-embedqa-1b-v2:1.3.0", "docker.io/library/standin-web:1.0"]
+    images.write_layout(layout, names)
+    result = run_module("image_copy", {
+        "images": [f"oci:{layout}"], "destination": f"docker://{sealed_enclave.registry}/sealed-test",
+        "registries": [{"host": sealed_enclave.registry, "username": sealed_enclave.registry_user,
+                        "password": sealed_enclave.registry_password, "ca_file": sealed_enclave.registry_ca}],
+    })
+    assert not result.get("failed"), result.get("msg")
+    return {entry["source"]: entry for entry in result["images"]}, result
+
+
+def pull_secret(sealed):
+    login = base64.b64encode(f"{sealed.registry_user}:{sealed.registry_password}".encode()).decode()
+    config = json.dumps({"auths": {sealed.registry: {"auth": login}}})
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mirror"},
+                           "type": "kubernetes.io/dockerconfigjson",
+                           "data": {".dockerconfigjson": base64.b64encode(config.encode()).decode()}})
+
+
+def test_a_rendered_deployment_runs_from_the_mirror_with_its_pull_secret_and_answers_its_probe(
+        sealed_enclave, standins_on_mirror, tmp_path):
+    since = time.time()
+    _copied, result = standins_on_mirror
+    image = f"{sealed_enclave.registry}/sealed-test/nim/nvidia/llama-3.2-nv-embedqa-1b-v2:1.3.0"
+    manifests = yaml.safe_dump_all([
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "embedqa"}, "spec": {"ports": [{"port": 8000}]}},
+        {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "embedqa"}, "spec": {
+            "selector": {"matchLabels": {"app": "embedqa"}}, "template": {"metadata": {"labels": {"app": "embedqa"}}, "spec": {
+                "imagePullSecrets": [{"name": "mirror"}],
+                "containers": [{"name": "nim", "image": image, "ports": [{"name": "http", "containerPort": 8000}],
+                                "env": [{"name": "MODEL_DIR", "value": "/bin"}],
+                                "readinessProbe": {"httpGet": {"path": "/v1/health/ready", "port": "http"}}}]}}}},
+    ])
+    node = sealed_enclave.nodes[0]["name"]
+    try:
+        probed = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
+        assert [entry["pod"] for entry in probed] == ["embedqa"], probed
+        assert kubelet.ready(sealed_enclave, node, probed[0]["probe_url"]) == "ready\n"
+    finally:
+        kubelet.down(sealed_enclave, node, str(tmp_path / "kube"))
+    assert result["images"], result
+    assert sealed_enclave.witness.events(since) == []
+
+
+def test_a_compose_project_runs_from_the_mirror_on_the_docker_node(sealed_enclave, standins_on_mirror, tmp_path):
+    since = time.time()
+    node = next(node["name"] for node in sealed_enclave.nodes if node["runtime"] == "docker")
+    login = base64.b64encode(f"{sealed_enclave.registry_user}:{sealed_enclave.registry_password}".encode()).decode()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {sealed_enclave.registry: {"auth": login}}}))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "docker-compose.yml").write_text(yaml.safe_dump({"version": "3.8", "services": {"web": {
+        "image": f"{sealed_enclave.registry}/sealed-test/library/standin-web:1.0", "container_name": "sealed-web"}}}))
+    try:
+        up = compose.compose(sealed_enclave, node, str(project), ["up", "-d"], docker_config_dir=str(tmp_path / "docker"))
+        assert up.returncode == 0, up.stderr
+        address = compose.container_address(sealed_enclave, node, "sealed-web")
+        answered = sealed_enclave.run(node, ["curl", "-sS", "-m", "2", "--retry", "10", "--retry-connrefused",
+                                             "--retry-delay", "1", f"http://{address}:8000/v1/health/ready"])
+        assert answered.stdout == "ready\n", answered.stderr
+    finally:
+        compose.compose(sealed_enclave, node, str(project), ["down"], docker_config_dir=str(tmp_path / "docker"))
+    assert sealed_enclave.witness.events(since) == []

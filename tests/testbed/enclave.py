@@ -397,10 +397,12 @@ class Sealed:  # pylint: disable=too-many-instance-attributes
         return next(node for node in self.nodes if node["name"] == name)
 
     def run(self, name, argv, **kwargs):
-        """argv inside node `name`'s namespace, with its runtime's socket in DOCKER_HOST / CONTAINERD_ADDRESS."""
+        """argv on node `name` as its SSH sessions run (its sshd's network and mount namespaces: podman's
+        pod namespaces are mounts there), with its runtime's socket in DOCKER_HOST / CONTAINERD_ADDRESS."""
         node = self.node(name)
         env = dict(os.environ, **node["env"])
-        return in_namespace(node["namespace"], argv, env=env, **kwargs)
+        return subprocess.run(["nsenter", "-t", str(node["sshd_pid"]), "-n", "-m", "--", *argv], check=False,
+                              capture_output=True, text=True, env=env, **kwargs)
 
     def ssh(self, name, command, timeout=120):
         """A shell command on node `name` over SSH, as Ansible reaches it."""

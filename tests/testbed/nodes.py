@@ -78,18 +78,21 @@ def _start_node(current, tools, name, runtime, client_key, with_cgroups):
     os.makedirs(home, exist_ok=True)
     prefix = ("ip", "netns", "exec", namespace, with_cgroups)
     certs_dir = _trust_registry(current, namespace, home)
-    containerd = services.start_containerd(os.path.join(home, "containerd"), tools, prefix=prefix)
-    current["processes"][f"{name}-containerd"] = {"pids": containerd["pids"], "log": containerd["log"]}
-    socket_path = containerd["env"]["AIRLOCK_CONTAINERD_SOCKET"]
-    env = {"CONTAINERD_ADDRESS": socket_path}
     if runtime == "docker":
-        dockerd = services.start_dockerd(os.path.join(home, "dockerd"), tools, socket_path, prefix=prefix)
+        # dockerd starts its own containerd, so that both see the container mounts dockerd makes: each
+        # `ip netns exec` is a mount namespace of its own.
+        dockerd = services.start_dockerd(os.path.join(home, "dockerd"), tools, None, prefix=prefix)
         current["processes"][f"{name}-dockerd"] = {"pids": dockerd["pids"], "log": dockerd["log"]}
-        env["DOCKER_HOST"] = dockerd["env"]["AIRLOCK_DOCKER_HOST"]
+        env = {"DOCKER_HOST": dockerd["env"]["AIRLOCK_DOCKER_HOST"]}
         socket_path = env["DOCKER_HOST"].removeprefix("unix://")
-    host_key = _start_sshd(current, name, prefix, address, home, client_key)
+    else:
+        containerd = services.start_containerd(os.path.join(home, "containerd"), tools, prefix=prefix)
+        current["processes"][f"{name}-containerd"] = {"pids": containerd["pids"], "log": containerd["log"]}
+        socket_path = containerd["env"]["AIRLOCK_CONTAINERD_SOCKET"]
+        env = {"CONTAINERD_ADDRESS": socket_path}
+    host_key, sshd_pid = _start_sshd(current, name, prefix, address, home, client_key)
     return {"name": name, "namespace": namespace, "address": address, "runtime": runtime, "socket": socket_path,
-            "certs_dir": certs_dir, "env": env, "host_key": host_key}
+            "certs_dir": certs_dir, "env": env, "host_key": host_key, "sshd_pid": sshd_pid, "home": home}
 
 
 def _cgroups_script(state_dir):
@@ -159,4 +162,4 @@ Subsystem sftp internal-sftp
                          timeout=30, pid=pid, state_dir=current["state_dir"])
     current["processes"][f"{name}-sshd"] = {"pids": [pid], "log": log}
     with open(f"{host_key}.pub", encoding="ascii") as public:
-        return " ".join(public.read().split()[:2])
+        return " ".join(public.read().split()[:2]), pid

@@ -110,7 +110,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 
 def start_dockerd(home, tools, containerd_socket, prefix=()):
-    """A private Docker engine on its own socket, using our containerd; no networking setup."""
+    """A private Docker engine on its own socket, using our containerd (or, with None, its own); no networking setup."""
     socket_path = os.path.join(home, "docker.sock")
     daemon_json = os.path.join(home, "daemon.json")
     _write(daemon_json, "{}\n")
@@ -118,7 +118,7 @@ def start_dockerd(home, tools, containerd_socket, prefix=()):
         *prefix, tools["dockerd"], "--config-file", daemon_json,
         "--data-root", os.path.join(home, "data"), "--exec-root", os.path.join(home, "exec"),
         "--pidfile", os.path.join(home, "docker.pid"), "-H", f"unix://{socket_path}",
-        "--containerd", containerd_socket, "--iptables=false", "--ip6tables=false",
+        *(("--containerd", containerd_socket) if containerd_socket else ()), "--iptables=false", "--ip6tables=false",
         "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
     ]
     log = os.path.join(home, "dockerd.log")
