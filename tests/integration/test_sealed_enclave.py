@@ -135,3 +135,21 @@ def test_a_compose_project_runs_from_the_mirror_on_the_docker_node(sealed_enclav
     finally:
         compose.compose(sealed_enclave, node, str(project), ["down"], docker_config_dir=str(tmp_path / "docker"))
     assert sealed_enclave.witness.events(since) == []
+
+
+def test_a_workload_configured_with_a_hosted_url_is_caught_by_the_witness_and_named(sealed_enclave, standins_on_mirror, tmp_path):
+    since = time.time()
+    image = f"{sealed_enclave.registry}/sealed-test/nim/nvidia/llama-3.2-nv-embedqa-1b-v2:1.3.0"
+    manifests = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "leaky"}, "spec": {
+        "imagePullSecrets": [{"name": "mirror"}],
+        "containers": [{"name": "nim", "image": image, "ports": [{"containerPort": 8000}],
+                        "env": [{"name": "UPSTREAM_URL", "value": "https://integrate.api.nvidia.com/v1/models"}],
+                        "readinessProbe": {"httpGet": {"path": "/v1/health/ready", "port": 8000}}}]}})
+    node = sealed_enclave.nodes[1]["name"]
+    try:
+        probed = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
+        assert kubelet.ready(sealed_enclave, node, probed[0]["probe_url"]) == "ready\n"  # it tried the upstream first
+    finally:
+        kubelet.down(sealed_enclave, node, str(tmp_path / "kube"))
+    leaks = [event for event in sealed_enclave.witness.events(since) if event["name"] == "integrate.api.nvidia.com"]
+    assert {event["kind"] for event in leaks} >= {"dns", "tcp"}, sealed_enclave.witness.events(since)

@@ -41,7 +41,10 @@ if [ -n "$MODEL_DIR" ]; then
   echo "standin: read $(wc -l < /www/v1/models.sha256) model files from $MODEL_DIR"
 fi
 if [ -n "$UPSTREAM_URL" ]; then
-  wget -q -T 3 -O /dev/null "$UPSTREAM_URL" || echo "standin: upstream $UPSTREAM_URL unreachable" >&2
+  # busybox's own resolver (a static glibc cannot load NSS), then a connection to the upstream's port.
+  host=${{UPSTREAM_URL#*://}}; host=${{host%%/*}}; port=443; case "$UPSTREAM_URL" in http:*) port=80;; esac
+  address=$(nslookup "$host" 2>/dev/null | awk '/^Address/ {{a=$NF}} END {{print a}}')
+  [ -n "$address" ] && nc -w 3 "$address" "$port" </dev/null || echo "standin: upstream $UPSTREAM_URL unreachable" >&2
 fi
 echo ready > /www{HEALTH_PATH}
 exec httpd -f -p "${{PORT:-{PORT}}}" -h /www
