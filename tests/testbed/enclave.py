@@ -43,7 +43,6 @@ CLI: tests/testbed/testbed enclave up|down|status|env.
 import contextlib
 import dataclasses
 import fcntl
-import ipaddress
 import json
 import os
 import shutil
