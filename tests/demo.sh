@@ -37,7 +37,8 @@ mkdir -p "$demo_dir/usb" && cp -u "$demo_dir"/connected/volumes/* "$demo_dir/usb
 # Sealed: the controller is the jump host, the nodes are reached over SSH, and the witness counts from this run's start.
 phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" playbooks/enclave.yml -e "airlock_volumes_dir=$demo_dir/usb" \
   -e "airlock_bundle_dir=$demo_dir/enclave/bundle" -e "airlock_output_dir=$demo_dir/enclave/out" -e preload_namespace=airlock-demo \
-  -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$(date +%s)" "$@"
+  -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$(date +%s)" \
+  -e 'validate_pull_nodes={{ groups.nodes }}' "$@"
 phase inference "$AIRLOCK_ENCLAVE_INVENTORY" tests/demo/first_inference.yml "$@"
 echo
 cat "$demo_dir/phases.txt"
