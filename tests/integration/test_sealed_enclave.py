@@ -149,18 +149,20 @@ def test_a_workload_configured_with_a_hosted_url_is_caught_by_the_witness_and_na
     try:
         probed = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
         assert kubelet.ready(sealed_enclave, node, probed[0]["probe_url"]) == "ready\n"  # it tried the upstream first
+        health = [{"url": probed[0]["probe_url"], "host": node}]
+        validated = validate_with_witness(sealed_enclave, since, tmp_path, health)
     finally:
         kubelet.down(sealed_enclave, node, str(tmp_path / "kube"))
     leaks = [event for event in sealed_enclave.witness.events(since) if event["name"] == "integrate.api.nvidia.com"]
     assert {event["kind"] for event in leaks} >= {"dns", "tcp"}, sealed_enclave.witness.events(since)
-    validated = validate_with_witness(sealed_enclave, since, tmp_path)
     assert validated.returncode != 0, validated.stdout[-3000:]
+    assert "1/1 health URLs answered" in validated.stdout, validated.stdout[-3000:]
     assert f"egress witness counted {sealed_enclave.witness.count(since)} attempts to leave the enclave" in validated.stdout
     assert "tcp from " in validated.stdout and "to 198.18." in validated.stdout and "(integrate.api.nvidia.com)" in validated.stdout
 
 
-def validate_with_witness(sealed, since, tmp_path):
-    """The validate role on a deployment with nothing to audit, asking the sealed enclave's witness since `since`."""
+def validate_with_witness(sealed, since, tmp_path, health_urls):
+    """The validate role on a deployment with nothing to audit: health URLs from their node, the witness since `since`."""
     output = tmp_path / "out"
     output.mkdir()
     (output / "airlock-deploy.json").write_text(json.dumps({"charts": [], "compose": []}))
@@ -171,6 +173,6 @@ def validate_with_witness(sealed, since, tmp_path):
     }]))
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="default")
     return subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", sealed.inventory, str(tmp_path / "validate.yml"),
-                           "-e", f"airlock_output_dir={output}",
+                           "-e", f"airlock_output_dir={output}", "-e", json.dumps({"validate_health_urls": health_urls}),
                            "-e", f"validate_witness_url={sealed.witness_url}", "-e", f"validate_witness_since={since}"],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
