@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STAGES := pytest sanity units lint changelog ee build
 
-.PHONY: help test demo bootstrap testbed-up testbed-down clean $(STAGES)
+.PHONY: help test demo bootstrap testbed-up testbed-down enclave-up enclave-down clean $(STAGES)
 
 help:
 	@echo "make test       every check: pytest against the real-service testbed, ansible-test"
@@ -12,6 +12,7 @@ help:
 	@echo "                layout -> private registry (TLS, auth), with a summary"
 	@echo "make STAGE      one of: $(STAGES)"
 	@echo "make testbed-up / testbed-down   the services, for working by hand"
+	@echo "make enclave-up / enclave-down   the sealed enclave (registry, S3, SSH nodes, egress witness)"
 
 test: bootstrap
 	tests/run $(STAGES)
@@ -31,5 +32,11 @@ testbed-up: bootstrap
 testbed-down:
 	tests/testbed/testbed down
 
-clean: testbed-down
+enclave-up: bootstrap
+	tests/testbed/testbed enclave up
+
+enclave-down:
+	tests/testbed/testbed enclave down
+
+clean: enclave-down testbed-down
 	rm -rf .venv .cache .pytest_cache tests/output
