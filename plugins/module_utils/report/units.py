@@ -32,12 +32,16 @@ def duration(seconds):
     return f"{minutes // 60} h {minutes % 60} min"
 
 
-def progress_line(label, done, total, per_second):
-    """'images: 12.4 of 40.1 GB, 85 MB/s, about 5 min left': both sizes in the unit of the total."""
+def progress_line(label, done, total, per_second, seconds=0, finished=False):  # pylint: disable=too-many-arguments
+    """'images: 12.4 of 40.1 GB, 85 MB/s, about 5 min left' while a step runs, '... in 8 min, 85 MB/s' when it has
+    ended: both sizes in the unit of the total."""
     name, unit = unit_for(total)
     amounts = f"{done} of {total} bytes" if unit == 1 else f"{done / unit:.1f} of {total / unit:.1f} {name}"
+    rate = f"{size(per_second)}/s" if per_second else ""
+    if finished:
+        return f"{label}: {amounts} in {duration(seconds)}" + (f", {rate}" if rate else "")
     if not per_second:
         return f"{label}: {amounts}"
     if done >= total:
-        return f"{label}: {amounts}, {size(per_second)}/s, finishing"
-    return f"{label}: {amounts}, {size(per_second)}/s, about {duration((total - done) / per_second)} left"
+        return f"{label}: {amounts}, {rate}, finishing"
+    return f"{label}: {amounts}, {rate}, about {duration((total - done) / per_second)} left"
