@@ -92,11 +92,9 @@ def run_job(pdd, playbook, testbed):
     return {"stdout": done.stdout, "events": events, "artifacts": artifacts}
 
 
-
-
 @pytest.fixture(scope="session")
 def awx_jobs(testbed, tmp_path_factory):
-    """The world pushed, then one prepare job and one enclave job, shared by the tests of this file."""
+    """The world pushed, then one prepare job and one enclave job, shared by the AWX, transfer report and molecule tests."""
     root = str(tmp_path_factory.mktemp("awx"))
     run_id = uuid.uuid4().hex[:8]
     world_env = dict(os.environ, **testbed.env, AIRLOCK_DEMO_DIR=root, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"),

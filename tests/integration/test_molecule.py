@@ -15,7 +15,8 @@ VENV_BIN = os.path.join(REPO, ".venv", "bin")
 
 
 def test_molecule_converges_idempotently_and_verifies(awx_jobs, testbed, tmp_path):
-    site = dict(awx_jobs["site"], airlock_volumes_dir=awx_jobs["usb"], airlock_bundle_dir=str(tmp_path / "enclave" / "bundle"))
+    site = dict(awx_jobs["site"], airlock_volumes_dir=awx_jobs["usb"], airlock_bundle_dir=str(tmp_path / "enclave" / "bundle"),
+                airlock_output_dir=str(tmp_path / "enclave" / "out"))
     vars_file = tmp_path / "site.yml"
     vars_file.write_text(yaml.safe_dump(site), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRLOCK_")}

@@ -66,7 +66,5 @@ def test_the_report_renders_in_a_browser_and_its_totals_read_back(awx_jobs, tmp_
 
 def test_the_report_carried_with_the_volumes_shows_it_is_not_verified_yet(awx_jobs, tmp_path):
     report = os.path.join(awx_jobs["usb"], "embedding-server.transfer-report.html")
-    dom = read_page(report, tmp_path)
-    assert dict(TOTALS.findall(dom))["images"] == "3" and "not verified here yet" in dom
     green, red = verdict_pixels(screenshot(report, tmp_path))
     assert red > 100 and green == 0, (green, red)
