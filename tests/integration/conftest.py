@@ -6,6 +6,9 @@ import sys
 
 import pytest
 
+# The prepare and enclave jobs through ansible-runner, shared by the AWX and the transfer report tests.
+# pylint: disable-next=unused-import
+from awx_jobs import awx_jobs  # noqa: F401
 from module_runner import run_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

