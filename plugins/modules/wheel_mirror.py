@@ -72,6 +72,17 @@ options:
     description: The folder (a bundle's C(wheels/)).
     type: path
     required: true
+  cache_dir:
+    description:
+      - Where resolutions are kept on the connected side. A second run with the same requirements and target reuses the files
+        downloaded before (each verified again) without asking the index, so what is carried stays the same until O(refresh).
+      - Empty turns the cache off.
+    type: path
+    default: ~/.cache/airlock/wheels
+  refresh:
+    description: Ask the index again (newer releases satisfying the requirements are then taken) rather than reuse the cached resolution.
+    type: bool
+    default: false
   lock_file:
     description: The lock (C(airlock.lock.json)) whose C(wheels) section records every file and its sha256.
     type: path
@@ -142,6 +153,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
 
 ARGUMENT_SPEC = dict(
+    cache_dir=dict(type="path", default="~/.cache/airlock/wheels"),
+    refresh=dict(type="bool", default=False),
     requirements=dict(type="list", elements="str", default=[]),
     requirements_file=dict(type="path"),
     sdists=dict(type="list", elements="str", default=[]),
@@ -155,19 +168,8 @@ ARGUMENT_SPEC = dict(
 
 
 def requirements_of(params):
-    """The requirement specifiers, a file's lines included; pip options in a file are refused (they would change the target)."""
-    found = list(params["requirements"])
-    if params["requirements_file"]:
-        with open(params["requirements_file"], encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                text = line.split(" #")[0].strip()
-                if not text or text.startswith("#"):
-                    continue
-                if text.startswith("-"):
-                    raise download.WheelError(f"{params['requirements_file']} line {number}: {text!r} is a pip option; only requirement "
-                                              "specifiers are accepted (the target is set by the module's options)")
-                found.append(text)
-    return found
+    """The requirement specifiers, a file's lines included."""
+    return list(params["requirements"]) + (download.read_requirements(params["requirements_file"]) if params["requirements_file"] else [])
 
 
 def main():
@@ -177,7 +179,8 @@ def main():
     try:
         wanted = target.Target(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"]))
         records, changed = download.download(requirements_of(params), params["sdists"], params["dest"], wanted,
-                                             params["lock_file"], module.check_mode)
+                                             params["lock_file"], module.check_mode, cache_dir=params["cache_dir"] or None,
+                                             refresh=params["refresh"])
     except (download.WheelError, target.TargetError) as error:
         module.fail_json(msg=str(error))
     except OSError as error:

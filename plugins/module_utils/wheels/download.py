@@ -12,6 +12,8 @@ later serves other bytes under the same file name is refused.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -32,22 +34,28 @@ REQUIREMENTS = "requirements.txt"
 INDEX = "simple"
 PIP_TIMEOUT = 1800
 DISTRIBUTIONS = (".whl", ".tar.gz", ".zip")
+RECORDS = "records.json"
 
 
 class WheelError(Exception):
     """Packages could not be downloaded for the target, or do not fit it; the message names them and the fix."""
 
 
-def download(requirements, sdists, folder, target, lock_file=None, check_mode=False, section=SECTION):
-    """Download the requirements (wheels for the target only) and sdists into folder; (records, changed)."""
+def download(requirements, sdists, folder, target, lock_file=None, check_mode=False, section=SECTION, cache_dir=None, refresh=False):
+    """Download the requirements (wheels for the target only) and sdists into folder; (records, changed).
+
+    With cache_dir, the files of an earlier download of the same requirements for the same target are reused (each verified
+    again), unless refresh: a resolution stays as it was, like a lock, until it is refreshed."""
     if not requirements and not sdists:
         raise WheelError("no requirements given: name the packages (name==version, or name) to carry")
     scratch = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=_scratch_parent(folder, check_mode))
     try:
-        _pip_download(requirements, scratch, ["--only-binary=:all:"] + target.pip_arguments())
-        if sdists:
-            _pip_download(sdists, scratch, ["--no-deps", "--no-binary=:all:"])
-        records = [_record(scratch, name, target) for name in sorted(os.listdir(scratch))]
+        cache_entry = _cache_entry(cache_dir, requirements, sdists, target)
+        records = _from_cache(cache_entry, scratch, target) if cache_entry and not refresh else None
+        if records is None:
+            records = _from_index(requirements, sdists, scratch, target)
+            if cache_entry and not check_mode:
+                _store_in_cache(scratch, records, cache_entry)
         _refuse_repinned(records, _locked(lock_file, section), lock_file)
         changed = _place(scratch, folder, records, check_mode)
     finally:
@@ -57,6 +65,52 @@ def download(requirements, sdists, folder, target, lock_file=None, check_mode=Fa
     if lock_file:
         changed = lockfile.update(lock_file, lambda lock: lock.__setitem__(section, records), check_mode) or changed
     return records, changed
+
+
+def _from_index(requirements, sdists, scratch, target):
+    _pip_download(requirements, scratch, ["--only-binary=:all:"] + target.pip_arguments())
+    if sdists:
+        _pip_download(sdists, scratch, ["--no-deps", "--no-binary=:all:"])
+    return [_record(scratch, name, target) for name in sorted(os.listdir(scratch))]
+
+
+def _cache_entry(cache_dir, requirements, sdists, target):
+    """The cache folder of this exact resolution: the requirements, sdists and target, hashed."""
+    if not cache_dir:
+        return None
+    inputs = json.dumps({"requirements": sorted(requirements), "sdists": sorted(sdists), "target": dataclasses.asdict(target)}, sort_keys=True)
+    return os.path.join(cache_dir, hashlib.sha256(inputs.encode()).hexdigest()[:32])
+
+
+def _from_cache(entry, scratch, target):
+    """The records of a cached resolution, its files copied into scratch and verified again; None when there is none that verifies."""
+    try:
+        with open(os.path.join(entry, RECORDS), encoding="utf-8") as handle:
+            cached = json.load(handle)
+        for record in cached:
+            shutil.copyfile(os.path.join(entry, transfer.check_name(record["file"])), os.path.join(scratch, record["file"]))
+        records = [_record(scratch, record["file"], target) for record in cached]
+    except (OSError, ValueError, KeyError, TypeError, transfer.FileError, WheelError):
+        return None
+    return records if records == cached else None
+
+
+def _store_in_cache(scratch, records, entry):
+    """Keep this resolution's files for the next run (written aside, then renamed into place)."""
+    staging = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=_made(os.path.dirname(entry)))
+    try:
+        for record in records:
+            shutil.copyfile(os.path.join(scratch, record["file"]), os.path.join(staging, record["file"]))
+        write_text_if_changed(os.path.join(staging, RECORDS), json.dumps(records, indent=1))
+        shutil.rmtree(entry, ignore_errors=True)
+        os.replace(staging, entry)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _made(folder):
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def _scratch_parent(folder, check_mode):
@@ -140,6 +194,21 @@ def _prune(folder, kept, check_mode):
     for name in [] if check_mode else stale:
         os.unlink(os.path.join(folder, name))
     return bool(stale)
+
+
+def read_requirements(path):
+    """The requirement specifiers of a requirements file (comments and blank lines skipped); a pip option is refused, as it
+    could change the target or the index."""
+    found = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.split(" #")[0].strip()
+            if not text or text.startswith("#"):
+                continue
+            if text.startswith("-"):
+                raise WheelError(f"{path} line {number}: {text!r} is a pip option; only requirement specifiers are accepted")
+            found.append(text)
+    return found
 
 
 def render_requirements(records):
