@@ -142,8 +142,8 @@ seconds:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.release import __version__ as ANSIBLE_CORE_VERSION
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 
 from ansible_collections.airlock.airgap.plugins.module_utils.files.transfer import FileError
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import assemble, collections
@@ -168,6 +168,10 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if target.PACKAGING_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("packaging"), exception=target.PACKAGING_IMPORT_ERROR)
+    if collections.YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=collections.YAML_IMPORT_ERROR)
     params = module.params
     started = time.monotonic()
     try:

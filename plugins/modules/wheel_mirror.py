@@ -148,7 +148,7 @@ seconds:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
 
@@ -174,6 +174,8 @@ def requirements_of(params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if target.PACKAGING_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("packaging"), exception=target.PACKAGING_IMPORT_ERROR)
     params = module.params
     started = time.monotonic()
     try:

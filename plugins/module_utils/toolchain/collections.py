@@ -21,8 +21,14 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import traceback
 
-import yaml
+try:
+    import yaml
+    YAML_IMPORT_ERROR = None
+except ImportError:
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
 
 BUILD_TIMEOUT = 600
 

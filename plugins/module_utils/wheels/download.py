@@ -21,13 +21,11 @@ import subprocess
 import sys
 import tempfile
 
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
-from ansible_collections.airlock.airgap.plugins.module_utils.wheels.target import TargetError
+from ansible_collections.airlock.airgap.plugins.module_utils.wheels.target import TargetError, distribution_of
 
 SECTION = "wheels"
 REQUIREMENTS = "requirements.txt"
@@ -48,7 +46,7 @@ def download(requirements, sdists, folder, target, lock_file=None, check_mode=Fa
     again), unless refresh: a resolution stays as it was, like a lock, until it is refreshed."""
     if not requirements and not sdists:
         raise WheelError("no requirements given: name the packages (name==version, or name) to carry")
-    scratch = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=_scratch_parent(folder, check_mode))
+    scratch = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)  # not in folder: a run that changes nothing leaves it untouched
     try:
         cache_entry = _cache_entry(cache_dir, requirements, sdists, target)
         records = _from_cache(cache_entry, scratch, target) if cache_entry and not refresh else None
@@ -113,15 +111,6 @@ def _made(folder):
     return folder
 
 
-def _scratch_parent(folder, check_mode):
-    """Where pip's scratch folder goes: inside the destination (one file system, so moves are renames), but never
-    created there in check mode."""
-    if check_mode:
-        return None
-    os.makedirs(folder, exist_ok=True)
-    return folder
-
-
 def _pip_download(requirements, scratch, options):
     command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
                "--dest", scratch] + options + list(requirements)
@@ -139,19 +128,15 @@ def _pip_download(requirements, scratch, options):
 def _record(scratch, name, target):
     """One downloaded file, checked to fit the target and hashed: its lock record."""
     path = os.path.join(scratch, name)
-    if name.endswith(".whl"):
-        try:
+    try:
+        if name.endswith(".whl"):
             target.check_wheel(name)
-        except TargetError as error:
-            raise WheelError(str(error)) from None
-        project, version = parse_wheel_filename(name)[:2]
-        kind = "wheel"
-    else:
-        project, version = parse_sdist_filename(name)
-        kind = "sdist"
+        project, version, kind = distribution_of(name)
+    except TargetError as error:
+        raise WheelError(str(error)) from None
     with open(path, "rb") as handle:
         size, sha256 = transfer.hash_open(handle)
-    return {"file": name, "project": str(canonicalize_name(project)), "version": str(version), "kind": kind,
+    return {"file": name, "project": project, "version": version, "kind": kind,
             "sha256": sha256, "size": size}
 
 
@@ -175,7 +160,7 @@ def _refuse_repinned(records, locked, lock_file):
 
 
 def _place(scratch, folder, records, check_mode):
-    """Move each verified file to its name (one that holds the same bytes is kept); True when any moved."""
+    """Copy each file to its name, verified again on the way (one that holds the same bytes is kept); True when any was."""
     changed = False
     for record in records:
         final = os.path.join(folder, record["file"])
@@ -183,8 +168,9 @@ def _place(scratch, folder, records, check_mode):
             continue
         changed = True
         if not check_mode:
-            os.chmod(os.path.join(scratch, record["file"]), 0o644)
-            os.replace(os.path.join(scratch, record["file"]), final)
+            partial = transfer.Partial(folder, record["file"], resume=False)
+            transfer.fetch_local(partial, os.path.join(scratch, record["file"]))
+            partial.commit(record["sha256"], os.path.join(scratch, record["file"]))
     return _prune(folder, {record["file"] for record in records}, check_mode) or changed
 
 

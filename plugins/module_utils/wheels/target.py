@@ -13,8 +13,16 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from packaging import tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+import traceback
+
+try:
+    from packaging import tags
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
+    PACKAGING_IMPORT_ERROR = None
+except ImportError:
+    tags = canonicalize_name = parse_sdist_filename = parse_wheel_filename = None
+    InvalidWheelFilename = ValueError
+    PACKAGING_IMPORT_ERROR = traceback.format_exc()
 
 MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -60,7 +68,8 @@ class Target:
 
     def supported(self):
         """Every wheel tag an interpreter of this target installs."""
-        version = (int(self.python_version.split(".")[0]), int(self.python_version.split(".")[1]))
+        major, minor = self.python_version.split(".")
+        version = (int(major), int(minor))
         platforms = [tag for platform in self.platforms for tag in expand(platform)]
         found = set(tags.cpython_tags(version, self.effective_abis, platforms)) if self.implementation == "cp" else set()
         found.update(tags.compatible_tags(version, f"{self.implementation}{self.nodot}", platforms))
@@ -75,6 +84,18 @@ class Target:
         if not wheel_tags & self.supported():
             raise TargetError(f"{filename} does not install on {', '.join(self.platforms)} with Python {self.python_version} "
                               f"({', '.join(sorted(str(tag) for tag in wheel_tags))}): refusing it")
+
+
+def distribution_of(filename):
+    """(normalised project, version, kind) a wheel or sdist file name says."""
+    try:
+        if filename.endswith(".whl"):
+            project, version = parse_wheel_filename(filename)[:2]
+            return str(canonicalize_name(project)), str(version), "wheel"
+        project, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, ValueError) as error:
+        raise TargetError(f"{filename} is neither a wheel nor a source distribution ({error})") from None
+    return str(canonicalize_name(project)), str(version), "sdist"
 
 
 def expand(platform):
