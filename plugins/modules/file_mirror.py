@@ -248,6 +248,8 @@ def main():
         module.fail_json(msg=str(error))
     except ModelError as error:
         module.fail_json(msg=str(error))
+    except ValueError as error:  # a path or name with a NUL byte, say
+        module.fail_json(msg=f"{error}")
     except OSError as error:
         module.fail_json(msg=f"{error.filename or params['path']}: {error.strerror or error}")
     module.exit_json(changed=created or lock_changed or any(result["changed"] for result in results), files=results,

@@ -185,6 +185,8 @@ def main():
         result = assemble.assemble(recipe)
     except (assemble.ToolchainError, collections.CollectionError, download.WheelError, target.TargetError, FileError) as error:
         module.fail_json(msg=str(error))
+    except ValueError as error:  # a path or name with a NUL byte, say
+        module.fail_json(msg=f"{error}")
     except OSError as error:
         module.fail_json(msg=f"{error.filename or params['dest']}: {error.strerror or error}")
     module.exit_json(seconds=round(time.monotonic() - started, 3), **result)

@@ -185,6 +185,8 @@ def main():
                                              refresh=params["refresh"])
     except (download.WheelError, target.TargetError) as error:
         module.fail_json(msg=str(error))
+    except ValueError as error:  # a path or name with a NUL byte, say
+        module.fail_json(msg=f"{error}")
     except OSError as error:
         module.fail_json(msg=f"{error.filename or params['dest']}: {error.strerror or error}")
     module.exit_json(changed=changed, wheels=records, bytes=sum(record["size"] for record in records),

@@ -107,8 +107,9 @@ def fetch_one(spec, folder, locked, lock_file, settings):
     final = os.path.join(folder, spec.name)
     if expected and transfer.holds(final, expected):
         return _result(spec, expected, os.path.getsize(final), moved=0)
-    if settings.check_mode:
-        return _result(spec, expected or "", locked.get(spec.name, {}).get("size", 0), moved=locked.get(spec.name, {}).get("size", 0))
+    if settings.check_mode:  # it would be fetched (its size known only when the lock has it)
+        size = locked.get(spec.name, {}).get("size", 0)
+        return dict(_result(spec, expected or "", size, moved=size), changed=True)
     partial = transfer.Partial(folder, spec.name, resume=bool(expected) and spec.scheme == "http")
     if spec.scheme == "http":
         transfer.fetch_http(partial, spec.source, settings)
