@@ -101,7 +101,7 @@ def _differential_base(root, base_path):
         held = jsontext.read(base_path, f"the differential base {base_path}")
         image_digests = {d for image in held.get("images", []) for d in (image.get("digest"), image.get("source_digest")) if d}
         return {"file": LOCK_NAME, "sha256": digests.of_file(base_path), "removed": [],
-                "unchanged": _blobs_reachable(root, "images", image_digests)}
+                "unchanged": _blobs_reachable(root, "images", image_digests) | _same_toolchain_files(root, held)}
     own_sums = os.path.join(root, sums.SUMS_NAME)
     if not os.path.exists(own_sums):
         raise BundleError(f"{root} has no {sums.SUMS_NAME}: seal it with the checksum module (state=present) before a differential pack")
@@ -109,6 +109,17 @@ def _differential_base(root, base_path):
     return {"file": sums.SUMS_NAME, "sha256": digests.of_file(base_path),
             "unchanged": {path for path, digest in current.items() if held.get(path) == digest},
             "removed": sorted(path for path in held if path not in current)}
+
+
+def _same_toolchain_files(root, held):
+    """The toolchain files this bundle's lock records with the same sha256 as the enclave's lock (held) does."""
+    lock_path, listed = os.path.join(root, LOCK_NAME), held.get("toolchain")
+    if not os.path.isfile(lock_path) or not isinstance(listed, list):
+        return set()
+    with open(lock_path, encoding="utf-8") as handle:
+        current = json.load(handle).get("toolchain", [])
+    wanted = {(entry.get("path"), entry.get("sha256")) for entry in listed if isinstance(entry, dict)}
+    return {entry["path"] for entry in current if (entry["path"], entry["sha256"]) in wanted}
 
 
 def _blobs_reachable(root, layout, roots):
