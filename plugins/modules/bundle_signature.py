@@ -135,6 +135,8 @@ def sign(module):
                         changed=detached.ssh_sign(params["ssh_key"], params["namespace"], path, module.check_mode))
                    for path in params["files"]]
         return dict(files=entries, changed=any(entry["changed"] for entry in entries))
+    if not params["key"]:
+        raise SignatureError("state=signed needs the signing key: key (an ECDSA P-256 PEM private key) or ssh_key")
     signer = key_lib.load_signer(params["key"], params["key_password"])
     entries = [dict(file=path, signed_by=signer.public_key.fingerprint, changed=detached.sign(signer, path, module.check_mode))
                for path in params["files"]]
@@ -148,9 +150,11 @@ def verify(module):
     params = module.params
     if params["allowed_signers"]:
         signed_by = [detached.ssh_verify(params["allowed_signers"], params["identity"], params["namespace"], path) for path in params["files"]]
-    else:
+    elif params["public_keys"]:
         allowed = key_lib.load_public_keys(params["public_keys"], "public_keys")
         signed_by = [detached.verify(allowed, path) for path in params["files"]]
+    else:
+        raise SignatureError("state=verified needs the keys to accept: public_keys (PEM public keys) or allowed_signers (SSH)")
     return dict(files=[dict(file=path, signed_by=signer, changed=False) for path, signer in zip(params["files"], signed_by)], changed=False)
 
 
@@ -162,7 +166,7 @@ def main():
     )
     try:
         result = sign(module) if module.params["state"] == "signed" else verify(module)
-    except (SignatureError, OSError) as error:
+    except (SignatureError, OSError, ValueError) as error:  # ValueError: a path with a NUL byte, say
         module.fail_json(msg=str(error))
     module.exit_json(**result)
 

@@ -47,7 +47,7 @@ options:
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       match:
         description: A shell-style pattern matched against the image's name without tag (C(ghcr.io/org/*)) or its full reference.
         type: str

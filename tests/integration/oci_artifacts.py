@@ -58,3 +58,18 @@ def add_referrer(layout, subject, media_type, blob):
 
 def _manifest(raw):
     return Manifest(raw, OCI_MANIFEST, "sha256:" + hashlib.sha256(raw).hexdigest())
+
+
+def delete_pushed(result, scheme="http", **request_options):
+    """Delete what an image_copy run pushed to a registry: images, their signature tags, referrers and referrers tag indexes."""
+    import requests  # pylint: disable=import-outside-toplevel
+    for image in result.get("images", []):
+        host, _sep, path = image["destination"].partition("/")
+        repository = path.rsplit(":", 1)[0] if "@" not in path else path.split("@", 1)[0]
+        base = f"{scheme}://{host}/v2/{repository}/manifests"
+        digests = [image["digest"]] + [entry.get("digest") or entry.get("referrer") for entry in image.get("signatures", [])]
+        index = requests.head(f"{base}/{image['digest'].replace(':', '-')}", headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+                              timeout=30, **request_options)
+        digests += [index.headers["Docker-Content-Digest"]] if index.status_code == 200 else []
+        for digest in filter(None, digests):
+            requests.delete(f"{base}/{digest}", timeout=30, **request_options)

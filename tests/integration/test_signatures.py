@@ -6,7 +6,6 @@ public registry, copied into a bundle layout by image_copy. Every verification r
 """
 
 import base64
-import datetime
 import hashlib
 import json
 import os
@@ -19,7 +18,9 @@ import oci_artifacts
 import signers
 from module_runner import run_module
 from offline_runner import network_namespace, run_module_offline, unreachable_from
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import Credentials
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RegistryClient
 
 pytestmark = pytest.mark.testbed
 
@@ -127,7 +128,8 @@ def carried(testbed, material, tmp_path_factory):
     copied = run_module("image_copy", {"images": sorted(f"{prefix}/{case}:v1" for case in images), "destination": f"oci:{bundle}/images",
                                        "registries": registries, "include_signatures": True, "lock_file": str(bundle / "airlock.lock.json")})
     assert not copied.get("failed"), copied.get("msg")
-    return {"prefix": prefix, "bundle": bundle, "images": images, "root": root}
+    yield {"prefix": prefix, "bundle": bundle, "images": images, "root": root}
+    oci_artifacts.delete_pushed(pushed)
 
 
 def _policy(carried, material, trusted_root=None):
@@ -144,7 +146,7 @@ def test_each_format_and_case_gets_its_verdict_offline(testbed, carried, materia
         result = run_module_offline(namespace, "image_signatures", {
             "layout": str(bundle / "images"), "lock_file": str(bundle / "airlock.lock.json"), "record": True,
             "policy": _policy(carried, material)})
-    assert result["failed"] and result["refused"] == sum(verdict == "refused" for verdict, _ in CASES_SIGNED.values())
+    assert result["failed"] and result["refused"] == sum(verdict == "refused" for verdict, _detail in CASES_SIGNED.values())
     verdicts = {entry["image"].rsplit("/", 1)[1].split(":")[0]: entry for entry in result["images"]}
     fingerprint = "SHA256:" + hashlib.sha256(subprocess.run(["openssl", "pkey", "-pubin", "-in", material["keys"]["release"][1],
                                                              "-outform", "DER"], capture_output=True, check=True).stdout).hexdigest()
@@ -167,8 +169,7 @@ def test_each_format_and_case_gets_its_verdict_offline(testbed, carried, materia
 
 def test_signed_images_pass_and_are_recorded_once_then_pushed_in_both_forms(testbed, carried, material, private_registry_settings):
     bundle = carried["bundle"]
-    valid = [f"{carried['prefix']}/{case}" for case, (verdict, _) in CASES_SIGNED.items() if verdict == "verified"]
-    policy = [dict(rule, match=name) for name in valid for rule in _policy(carried, material)[:1]]
+    valid = [f"{carried['prefix']}/{case}" for case, (verdict, _detail) in CASES_SIGNED.items() if verdict == "verified"]
     layout = Layout(str(bundle / "images"))
     passing = Layout(str(carried["root"] / "passing"), create=True)
     for name in layout.ref_names():  # the verified images and their signatures, in a layout of their own
@@ -200,16 +201,23 @@ def test_signed_images_pass_and_are_recorded_once_then_pushed_in_both_forms(test
     pushed = run_module("image_copy", {"images": [f"oci:{passing.root}"], "destination": f"docker://{testbed.private_registry}/w19",
                                        "registries": [private_registry_settings], "include_signatures": True})
     assert not pushed.get("failed"), pushed.get("msg")
-    from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RegistryClient  # pylint: disable=import-outside-toplevel
-    from ansible_collections.airlock.airgap.plugins.module_utils.oci.auth import Credentials  # pylint: disable=import-outside-toplevel
+    request_options = {"auth": (testbed.private_user, testbed.private_password), "verify": testbed.private_ca}
+    try:
+        _check_both_forms(testbed, carried)
+    finally:
+        oci_artifacts.delete_pushed(pushed, "https", **request_options)
+
+
+def _check_both_forms(testbed, carried):
+    """The signatures in the enclave registry as cosign tags, and the referrers under the referrers tag schema."""
     client = RegistryClient(testbed.private_registry, Credentials(testbed.private_user, testbed.private_password), ca_file=testbed.private_ca)
-    repository = lambda case: f"w19/{carried['prefix'].split('/', 1)[1]}/{case}"  # noqa: E731
+    enclave_path = f"w19/{carried['prefix'].split('/', 1)[1]}"
     sig_hex = carried["images"]["sig-valid"].digest.split(":")[1]
-    assert client.manifest_digest(repository("sig-valid"), f"sha256-{sig_hex}.sig")
+    assert client.manifest_digest(f"{enclave_path}/sig-valid", f"sha256-{sig_hex}.sig")
     bundle_subject = carried["images"]["bundle-valid"].digest
-    listed = client.referrers(repository("bundle-valid"), bundle_subject)
+    listed = client.referrers(f"{enclave_path}/bundle-valid", bundle_subject)
     assert [entry["artifactType"] for entry in listed] == [oci_artifacts.SIGSTORE_BUNDLE]
-    assert client.manifest_digest(repository("bundle-valid"), bundle_subject.replace(":", "-"))
+    assert client.manifest_digest(f"{enclave_path}/bundle-valid", bundle_subject.replace(":", "-"))
 
 
 def _share_blobs(source, destination, names):

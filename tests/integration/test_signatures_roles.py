@@ -51,7 +51,8 @@ def write_manifest(root, manifest):
 @pytest.fixture
 def signed_source(testbed, tmp_path):
     """One image on the public registry, signed by openssl (.sig) and by @sigstore/sign (a referrer); removed afterwards."""
-    release, stranger = (signers.openssl_keypair(str(tmp_path), name) for name in ("release", "stranger"))
+    release = signers.openssl_keypair(str(tmp_path), "release")
+    signers.openssl_keypair(str(tmp_path), "stranger")  # the key receive is told to accept in the refused run
     repository = f"w19role-{uuid.uuid4().hex[:8]}/app"
     layout = Layout(str(tmp_path / "source"), create=True)
     image = oci_artifacts.add_image(layout, f"{testbed.public_registry}/{repository}:v1", "signed app\n")
@@ -63,14 +64,12 @@ def signed_source(testbed, tmp_path):
     pushed = run_module("image_copy", {"images": [f"oci:{layout.root}"], "destination": f"docker://{testbed.public_registry}",
                                        "registries": [{"host": testbed.public_registry, "insecure": True}], "include_signatures": True})
     assert not pushed.get("failed"), pushed.get("msg")
-    yield {"repository": repository, "image": image, "release": release, "stranger": stranger}
-    for result in pushed["images"]:
-        requests.delete(f"http://{testbed.public_registry}/v2/{result['destination'].split('/', 1)[1].rsplit(':', 1)[0]}/manifests/{result['digest']}",
-                        timeout=30)
+    yield {"repository": repository, "image": image, "release": release}
+    oci_artifacts.delete_pushed(pushed)
 
 
 def test_prepare_signs_receive_refuses_the_wrong_key_offline_publish_pushes_both_forms(testbed, signed_source, tmp_path):
-    release, stranger = signed_source["release"], signed_source["stranger"]
+    release = signed_source["release"]
     subprocess.run(["openssl", "pkcs8", "-topk8", "-in", release[0], "-out", str(tmp_path / "bundle.key"), "-passout", "pass:w19-pass"],
                    check=True, timeout=30)
     image = f"{CANONICAL}/{signed_source['repository']}:v1"
@@ -122,9 +121,11 @@ def test_prepare_signs_receive_refuses_the_wrong_key_offline_publish_pushes_both
     assert [entry["verdict"] for entry in evidence["images"]] == ["verified"]
     auth, repository = (testbed.private_user, testbed.private_password), f"{prefix}/{signed_source['repository']}"
     digest = signed_source["image"].digest
-    for tag in (f"sha256-{digest.split(':')[1]}.sig", digest.replace(":", "-")):
-        found = requests.head(f"https://{testbed.private_registry}/v2/{repository}/manifests/{tag}", auth=auth, verify=testbed.private_ca,
-                              headers={"Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"}, timeout=30)
-        assert found.status_code == 200, (tag, found.status_code)
-        requests.delete(f"https://{testbed.private_registry}/v2/{repository}/manifests/{found.headers['Docker-Content-Digest']}",
-                        auth=auth, verify=testbed.private_ca, timeout=30)
+    published = json.loads((enclave / "out" / "published.lock.json").read_text())
+    try:
+        for tag in (f"sha256-{digest.split(':')[1]}.sig", digest.replace(":", "-")):
+            found = requests.head(f"https://{testbed.private_registry}/v2/{repository}/manifests/{tag}", auth=auth, verify=testbed.private_ca,
+                                  headers={"Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"}, timeout=30)
+            assert found.status_code == 200, (tag, found.status_code)
+    finally:
+        oci_artifacts.delete_pushed({"images": published["images"]}, "https", auth=auth, verify=testbed.private_ca)

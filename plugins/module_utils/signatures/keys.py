@@ -150,5 +150,5 @@ def _pem_text(text, origin):
     try:
         with open(os.path.expanduser(text), encoding="ascii") as handle:
             return handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise SignatureError(f"{origin}: {text} cannot be read ({error}); give the PEM text or a readable path") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise SignatureError(f"{origin}: {text!r} cannot be read ({error}); give the PEM text or a readable path") from None
