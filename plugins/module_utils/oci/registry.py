@@ -239,19 +239,47 @@ class RegistryClient:
     def referrers(self, repository, digest):
         """Descriptors of the artifacts whose subject is digest (OCI 1.1 referrers API).
 
-        A registry without the API answers 404: that means none can be listed, not an error.
+        A registry without the API answers 404; then the referrers tag schema (an index tagged
+        sha256-<hex>, as cosign, oras and notation keep it there) lists them, and without that tag there are none.
         """
         response = self._request("GET", f"/v2/{repository}/referrers/{digest}", _scope(repository, "pull"),
                                  headers={"Accept": mediatypes.OCI_INDEX}, allow_missing=True,
                                  what=f"referrers of {self.registry}/{repository}@{digest}")
         if response is None:
-            return []
+            return self._referrers_tag_index(repository, digest).get("manifests", [])
         try:
             return response.json().get("manifests", [])
         except ValueError:
             return []
         finally:
             response.close()
+
+    def add_referrer_to_tag_schema(self, repository, subject, descriptor):
+        """On a registry without the referrers API, list descriptor in the sha256-<hex> index of subject (OCI 1.1 fallback),
+        so clients find the artifact either way; True when the index changed."""
+        probe = self._request("GET", f"/v2/{repository}/referrers/{subject}", _scope(repository, "pull"),
+                              headers={"Accept": mediatypes.OCI_INDEX}, allow_missing=True,
+                              what=f"referrers of {self.registry}/{repository}@{subject}")
+        if probe is not None:
+            probe.close()
+            return False  # the registry lists referrers by their subject field itself
+        index = self._referrers_tag_index(repository, subject)
+        if any(entry.get("digest") == descriptor["digest"] for entry in index["manifests"]):
+            return False
+        index["manifests"].append(descriptor)
+        raw = json.dumps(index, separators=(",", ":")).encode()
+        self.put_manifest(repository, _referrers_tag(subject), Manifest(raw, mediatypes.OCI_INDEX, digests.of_bytes(raw)))
+        return True
+
+    def _referrers_tag_index(self, repository, subject):
+        """The referrers tag schema's index for subject, or an empty one."""
+        tag = _referrers_tag(subject)
+        if self.manifest_digest(repository, tag) is None:
+            return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
+        index = self.get_manifest(repository, tag)
+        parsed = index.parsed() if mediatypes.is_index(index.media_type) else {}
+        manifests = parsed.get("manifests") if isinstance(parsed.get("manifests"), list) else []
+        return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [m for m in manifests if isinstance(m, dict)]}
 
     # --- blobs -------------------------------------------------------------------------
 
@@ -609,6 +637,11 @@ class _Rest:
 
 def _scope(repository, actions):
     return f"repository:{repository}:{actions}"
+
+
+def _referrers_tag(subject):
+    """sha256:<hex> -> sha256-<hex>, the tag the OCI 1.1 referrers tag schema gives a subject's referrers."""
+    return subject.replace(":", "-", 1)
 
 
 def _next_page(link_header):
