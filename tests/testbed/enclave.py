@@ -65,7 +65,9 @@ def default_dir():
     explicit = os.environ.get("AIRLOCK_ENCLAVE_DIR")
     if explicit:
         return os.path.abspath(explicit)
-    return os.path.join(tempfile.gettempdir(), f"airlock-enclave-{os.getuid()}")
+    # One enclave per pytest-xdist worker: each worker's session starts and stops its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return os.path.join(tempfile.gettempdir(), f"airlock-enclave-{os.getuid()}" + (f"-{worker}" if worker else ""))
 
 
 def addresses(index):
