@@ -18,7 +18,7 @@ def progress_line(progress, label, waited=0, finished=False):
         return units.progress_line(label, int(progress["bytes_done"]), int(progress["bytes_total"]),
                                    int(progress.get("bytes_per_second") or 0), float(progress.get("seconds") or 0), finished)
     except (KeyError, TypeError, ValueError) as error:
-        raise AnsibleFilterError(f"the progress file of {label} is not what the modules write (bytes_done, bytes_total): {error}") from None
+        raise AnsibleFilterError(f"the progress file of {label} is not what the modules write (bytes_done, bytes_total): {error}") from error
 
 
 class FilterModule:  # pylint: disable=too-few-public-methods

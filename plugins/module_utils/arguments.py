@@ -24,3 +24,23 @@ def refuse_scalars_for_dict_options(argument_spec):
     if wrong:
         module = basic.AnsibleModule(argument_spec={}, bypass_checks=True)
         module.fail_json(msg="; ".join(f"{name} must be a dictionary of its suboptions, not {raw[name]!r}" for name in wrong))
+
+
+def refuse_nul_bytes(module):
+    """Fail the module, naming the option, when a string in its arguments holds a NUL byte: no path or name can,
+    and the standard library would answer with a bare ValueError from wherever the value is first used."""
+    for name, value in _strings(module.params):
+        if "\0" in value:
+            module.fail_json(msg=f"{name} holds a NUL byte, which no path, name or reference can contain: {value!r}")
+
+
+def _strings(value, name=""):
+    """(option path, string) for every string in value, however deeply nested."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{name}[{index}]")

@@ -111,6 +111,8 @@ public_key:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures import detached, keys as key_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures.errors import SignatureError
 
@@ -164,10 +166,11 @@ def main():
         mutually_exclusive=[("key", "ssh_key"), ("public_keys", "allowed_signers")],
         required_if=[("state", "signed", ("key", "ssh_key"), True), ("state", "verified", ("public_keys", "allowed_signers"), True)],
     )
+    refuse_nul_bytes(module)
     try:
         result = sign(module) if module.params["state"] == "signed" else verify(module)
-    except (SignatureError, OSError, ValueError) as error:  # ValueError: a path with a NUL byte, say
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     module.exit_json(**result)
 
 

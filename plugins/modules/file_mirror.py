@@ -172,10 +172,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.files import mirror, transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
-from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 S3_OPTIONS = dict(
     bucket=dict(type="str"),
@@ -228,6 +229,7 @@ def main():
     refuse_scalars_for_dict_options(ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, mutually_exclusive=[("dest", "s3")],
                            supports_check_mode=True)
+    refuse_nul_bytes(module)
     params = module.params
     started = time.monotonic()
     created = lock_changed = False
@@ -244,14 +246,8 @@ def main():
             if settings.s3 and settings.s3.create_bucket:
                 created = s3store.Store(settings.s3).create_bucket(module.check_mode)
             results = mirror.publish(params["path"], params["lock_file"], params["dest"], settings)
-    except transfer.FileError as error:
-        module.fail_json(msg=str(error))
-    except ModelError as error:
-        module.fail_json(msg=str(error))
-    except ValueError as error:  # a path or name with a NUL byte, say
-        module.fail_json(msg=f"{error}")
-    except OSError as error:
-        module.fail_json(msg=f"{error.filename or params['path']}: {error.strerror or error}")
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, where=params["path"])
     module.exit_json(changed=created or lock_changed or any(result["changed"] for result in results), files=results,
                      bytes_moved=sum(result["bytes_moved"] for result in results), seconds=round(time.monotonic() - started, 3))
 

@@ -154,11 +154,11 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures import images, policy as policies
-from ansible_collections.airlock.airgap.plugins.module_utils.signatures.errors import SignatureError
 
 ARGUMENT_SPEC = dict(
     layout=dict(type="path", required=True),
@@ -184,12 +184,13 @@ def write_report(path, verdicts, check_mode):
     except FileNotFoundError:
         pass
     if not check_mode:
-        write_text_atomically(path, text)
+        atomic.write_text(path, text)
     return True
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_if=[("record", True, ["lock_file"])])
+    refuse_nul_bytes(module)
     params = module.params
     try:
         rules = policies.load_rules(params["policy"])
@@ -199,8 +200,8 @@ def main():
         changed = write_report(params["report"], verdicts, module.check_mode) if params["report"] else False
         if params["record"] and not refused:
             changed = images.record(params["lock_file"], verdicts, module.check_mode) or changed
-    except (SignatureError, OciError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     result = dict(changed=changed, images=verdicts, verified=sum(v["verdict"] == "verified" for v in verdicts), refused=len(refused))
     if refused:
         module.fail_json(msg=images.refusal_message(refused), **result)

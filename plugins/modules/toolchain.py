@@ -145,9 +145,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 
-from ansible_collections.airlock.airgap.plugins.module_utils.files.transfer import FileError
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import assemble, collections
-from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
+from ansible_collections.airlock.airgap.plugins.module_utils.wheels import target
 
 ARGUMENT_SPEC = dict(
     cache_dir=dict(type="path", default="~/.cache/airlock/wheels"),
@@ -168,6 +169,7 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    refuse_nul_bytes(module)
     if target.PACKAGING_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("packaging"), exception=target.PACKAGING_IMPORT_ERROR)
     if collections.YAML_IMPORT_ERROR:
@@ -183,12 +185,8 @@ def main():
             lock_file=params["lock_file"],
             check_mode=module.check_mode)
         result = assemble.assemble(recipe)
-    except (assemble.ToolchainError, collections.CollectionError, download.WheelError, target.TargetError, FileError) as error:
-        module.fail_json(msg=str(error))
-    except ValueError as error:  # a path or name with a NUL byte, say
-        module.fail_json(msg=f"{error}")
-    except OSError as error:
-        module.fail_json(msg=f"{error.filename or params['dest']}: {error.strerror or error}")
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, where=params["dest"])
     module.exit_json(seconds=round(time.monotonic() - started, 3), **result)
 
 

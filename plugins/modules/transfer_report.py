@@ -112,6 +112,8 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
 from ansible_collections.airlock.airgap.plugins.module_utils.report import evidence, html
 
@@ -129,12 +131,13 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    refuse_nul_bytes(module)
     params = module.params
     try:
         summary = evidence.collect(params["path"], params["name"], params["volumes_dir"], params["volume_report"],
                                    params["bundle_report"], params["audit"])
-    except evidence.ReportError as error:
-        module.fail_json(msg=str(error))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
     changed = sums.write_text_if_changed(params["dest"], html.render(summary), module.check_mode)
     result = dict(totals=summary["totals"], evidence=summary["evidence"], html_file=params["dest"])
     if params["json_dest"]:

@@ -150,6 +150,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
 
 ARGUMENT_SPEC = dict(
@@ -174,6 +176,7 @@ def requirements_of(params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    refuse_nul_bytes(module)
     if target.PACKAGING_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("packaging"), exception=target.PACKAGING_IMPORT_ERROR)
     params = module.params
@@ -183,12 +186,8 @@ def main():
         records, changed = download.download(requirements_of(params), params["sdists"], params["dest"], wanted,
                                              params["lock_file"], module.check_mode, cache_dir=params["cache_dir"] or None,
                                              refresh=params["refresh"])
-    except (download.WheelError, target.TargetError) as error:
-        module.fail_json(msg=str(error))
-    except ValueError as error:  # a path or name with a NUL byte, say
-        module.fail_json(msg=f"{error}")
-    except OSError as error:
-        module.fail_json(msg=f"{error.filename or params['dest']}: {error.strerror or error}")
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error, where=params["dest"])
     module.exit_json(changed=changed, wheels=records, bytes=sum(record["size"] for record in records),
                      requirements_file=os.path.join(params["dest"], download.REQUIREMENTS), index=os.path.join(params["dest"], download.INDEX),
                      seconds=round(time.monotonic() - started, 3))

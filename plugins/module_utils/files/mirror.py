@@ -65,7 +65,7 @@ def parse(entry):
     try:
         return FileSpec(source, transfer.check_name(name, f"{source}: the"), transfer.check_sha256(entry.get("sha256"), source))
     except FileError as error:
-        raise FileError(f"{error}; give name") from None
+        raise FileError(f"{error}; give name") from error
 
 
 def locked_entries(lock_file):
@@ -76,7 +76,7 @@ def locked_entries(lock_file):
         with open(lock_file, encoding="utf-8") as handle:
             listed = json.load(handle).get(SECTION, [])
     except (OSError, ValueError, AttributeError) as error:
-        raise FileError(f"{lock_file} is not a readable lock ({error}): write it again with file_mirror state=fetched") from None
+        raise FileError(f"{lock_file} is not a readable lock ({error}): write it again with file_mirror state=fetched") from error
     entries = {}
     for entry in listed if isinstance(listed, list) else [None]:
         if not isinstance(entry, dict) or not isinstance(entry.get("size"), int) or not isinstance(entry.get("source"), str):
@@ -181,7 +181,7 @@ def _publish_to_store(folder, locked, settings):
             results.append(_locked_result(entry, moved=entry["size"]))
         return results
     except ModelError as error:
-        raise FileError(str(error)) from None
+        raise FileError(str(error)) from error
 
 
 def _prove(path, entry):

@@ -18,6 +18,7 @@ import re
 import time
 import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
 
@@ -32,7 +33,7 @@ CHUNK = 256 * 1024
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class FileError(Exception):
+class FileError(AirlockError):
     """A file could not be fetched, verified or placed; the message names it and the fix."""
 
 
@@ -140,7 +141,7 @@ def fetch_http(partial, url, settings):
                 resumes += 1
                 if resumes > settings.retries:
                     raise FileError(f"download of {url} kept failing at byte {partial.size} after {settings.retries} resumes ({error}); "
-                                    "run again: the bytes fetched are kept and the download resumes there when the sha256 is known") from None
+                                    "run again: the bytes fetched are kept and the download resumes there when the sha256 is known") from error
                 time.sleep(min(0.2 * 2 ** resumes, 5))
 
 
@@ -196,7 +197,7 @@ def fetch_local(partial, path, follow_links=True):
         with os.fdopen(os.open(path, flags), "rb") as handle:
             partial.append(iter(lambda: handle.read(FILE_READ_SIZE), b""))
     except OSError as error:
-        raise FileError(f"{path} cannot be read ({error.strerror}): give an existing file") from None
+        raise FileError(f"{path} cannot be read ({error.strerror}): give an existing file") from error
 
 
 def fetch_s3(partial, store, key):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle_index
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
@@ -18,7 +19,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import L
 FILE_SECTIONS = ("files", "wheels", "datasets")
 
 
-class ReportError(ValueError):
+class ReportError(AirlockError, ValueError):
     """A lock or report that is missing or not what the collection writes."""
 
 
@@ -26,10 +27,10 @@ def _load_json(path, what):
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
-    except FileNotFoundError:
-        raise ReportError(f"{what} {path} is missing: give the path the role wrote it to") from None
+    except FileNotFoundError as error:
+        raise ReportError(f"{what} {path} is missing: give the path the role wrote it to") from error
     except (OSError, ValueError) as error:
-        raise ReportError(f"{what} {path} cannot be read as JSON ({error}): write it again from its source") from None
+        raise ReportError(f"{what} {path} cannot be read as JSON ({error}): write it again from its source") from error
     if not isinstance(document, dict):
         raise ReportError(f"{what} {path} is not a JSON object: it is not what the collection writes")
     return document
@@ -138,7 +139,7 @@ def _volumes(volumes_dir, name):
     try:
         return bundle_index.load(os.path.join(volumes_dir, name + bundle_index.INDEX_SUFFIX), name)
     except bundle_index.BundleIndexError as error:
-        raise ReportError(str(error)) from None
+        raise ReportError(str(error)) from error
 
 
 def _verification(path, what):

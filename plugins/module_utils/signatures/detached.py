@@ -19,7 +19,7 @@ import os
 import subprocess
 import tempfile
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_atomically
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures import keys as key_lib, sigstore_bundle
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures.errors import SignatureError
 
@@ -40,8 +40,8 @@ def sign(signer, path, check_mode=False):
         return False
     if not check_mode:
         bundle = sigstore_bundle.build(signer, data)
-        write_text_atomically(path + SIGNATURE_SUFFIX, bundle["messageSignature"]["signature"])
-        write_text_atomically(path + BUNDLE_SUFFIX, sigstore_bundle.json_text(bundle))
+        atomic.write_text(path + SIGNATURE_SUFFIX, bundle["messageSignature"]["signature"])
+        atomic.write_text(path + BUNDLE_SUFFIX, sigstore_bundle.json_text(bundle))
     return True
 
 
@@ -55,7 +55,7 @@ def write_public_key(signer, path, check_mode=False):
     except (FileNotFoundError, UnicodeDecodeError):
         pass
     if not check_mode:
-        write_text_atomically(path, pem)
+        atomic.write_text(path, pem)
     return True
 
 
@@ -97,7 +97,7 @@ def ssh_sign(key_path, namespace, path, check_mode=False):
             completed = _ssh_keygen(["-Y", "sign", "-f", key_path, "-n", namespace], source)
         if completed.returncode != 0:
             raise SignatureError(f"ssh-keygen -Y sign with {key_path} failed: {completed.stderr.decode(errors='replace').strip()}")
-        write_text_atomically(path + SSH_SUFFIX, completed.stdout.decode("ascii"))
+        atomic.write_text(path + SSH_SUFFIX, completed.stdout.decode("ascii"))
     return True
 
 
@@ -123,19 +123,19 @@ def _ssh_public_line(key_path):
     try:
         with open(key_path + ".pub", encoding="ascii") as handle:
             return handle.read().strip()
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         completed = _ssh_keygen(["-y", "-P", "", "-f", key_path], subprocess.DEVNULL)
         if completed.returncode != 0:
             raise SignatureError(f"{key_path}: its public key cannot be read (no {key_path}.pub, and ssh-keygen -y failed: "
-                                 f"{completed.stderr.decode(errors='replace').strip()}); put the .pub beside it") from None
+                                 f"{completed.stderr.decode(errors='replace').strip()}); put the .pub beside it") from error
         return completed.stdout.decode("ascii").strip()
 
 
 def _ssh_keygen(arguments, stdin):
     try:
         return subprocess.run(["ssh-keygen", *arguments], stdin=stdin, capture_output=True, timeout=SSH_TIMEOUT, check=False)
-    except FileNotFoundError:
-        raise SignatureError("ssh-keygen is not installed: install OpenSSH's client (Debian openssh-client)") from None
+    except FileNotFoundError as error:
+        raise SignatureError("ssh-keygen is not installed: install OpenSSH's client (Debian openssh-client)") from error
 
 
 def _signed_by(public_key, path, data):
@@ -153,7 +153,7 @@ def _read(path):
     try:
         with open(path, "rb") as handle:
             return handle.read()
-    except FileNotFoundError:
-        raise SignatureError(f"{path} does not exist") from None
+    except FileNotFoundError as error:
+        raise SignatureError(f"{path} does not exist") from error
     except OSError as error:
-        raise SignatureError(f"{path} cannot be read ({error.strerror})") from None
+        raise SignatureError(f"{path} cannot be read ({error.strerror})") from error

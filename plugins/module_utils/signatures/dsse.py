@@ -60,7 +60,7 @@ def load_envelope(raw):
     try:
         envelope = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
-        raise SignatureError(f"the DSSE envelope is not JSON ({error})") from None
+        raise SignatureError(f"the DSSE envelope is not JSON ({error})") from error
     if not isinstance(envelope, dict):
         raise SignatureError("the DSSE envelope is not a JSON object")
     return envelope

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
-class SignatureError(ValueError):
+
+class SignatureError(AirlockError, ValueError):
     """A signature, key, policy or trusted root that cannot be used or does not verify."""

@@ -68,7 +68,7 @@ def source_digests_of(lock_path):
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as error:
-        raise SignatureError(f"lock {lock_path} cannot be read ({error}): it is needed to know which digests were signed") from None
+        raise SignatureError(f"lock {lock_path} cannot be read ({error}): it is needed to know which digests were signed") from error
     images = lock.get("images", []) if isinstance(lock, dict) else []
     return {entry["digest"]: entry["source_digest"] for entry in images
             if isinstance(entry, dict) and isinstance(entry.get("digest"), str) and isinstance(entry.get("source_digest"), str)}

@@ -79,7 +79,7 @@ def load_public_key(text, origin="public key"):
         return PublicKey(serialization.load_pem_public_key(pem.encode()), origin)
     except (ValueError, UnsupportedAlgorithm) as error:
         raise SignatureError(f"{origin} is not a PEM public key ({error}): give the key as 'cosign public-key' "
-                             "or 'openssl pkey -pubout' writes it") from None
+                             "or 'openssl pkey -pubout' writes it") from error
 
 
 def load_der_public_key(raw, origin):
@@ -87,7 +87,7 @@ def load_der_public_key(raw, origin):
     try:
         return PublicKey(serialization.load_der_public_key(raw), origin)
     except (ValueError, UnsupportedAlgorithm) as error:
-        raise SignatureError(f"{origin} is not a DER public key ({error})") from None
+        raise SignatureError(f"{origin} is not a DER public key ({error})") from error
 
 
 def load_public_keys(texts, origin):
@@ -122,15 +122,15 @@ def load_signer(path, password):
         with open(path, "rb") as handle:
             pem = handle.read()
     except OSError as error:
-        raise SignatureError(f"signing key {path} cannot be read ({error.strerror}): give the path of the PEM private key") from None
+        raise SignatureError(f"signing key {path} cannot be read ({error.strerror}): give the path of the PEM private key") from error
     try:
         private_key = serialization.load_pem_private_key(pem, password.encode() if password else None)
-    except TypeError:
+    except TypeError as error:
         raise SignatureError(f"signing key {path} is encrypted and no password was given, or it is not encrypted and one was: "
-                             "set the password variable to the key's password, or leave it unset") from None
-    except (ValueError, UnsupportedAlgorithm):
+                             "set the password variable to the key's password, or leave it unset") from error
+    except (ValueError, UnsupportedAlgorithm) as error:
         raise SignatureError(f"signing key {path} could not be read as a PEM private key with this password: "
-                             "check the password and that the file is the private key") from None
+                             "check the password and that the file is the private key") from error
     return Signer(private_key, f"signing key {path}")
 
 
@@ -138,8 +138,8 @@ def b64decode(text, what):
     """Strict base64, refusing what is not, with a message naming what it was."""
     try:
         return base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise SignatureError(f"{what} is not base64") from None
+    except (ValueError, TypeError) as error:
+        raise SignatureError(f"{what} is not base64") from error
 
 
 def _pem_text(text, origin):
@@ -151,4 +151,4 @@ def _pem_text(text, origin):
         with open(os.path.expanduser(text), encoding="ascii") as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SignatureError(f"{origin}: {text!r} cannot be read ({error}); give the PEM text or a readable path") from None
+        raise SignatureError(f"{origin}: {text!r} cannot be read ({error}); give the PEM text or a readable path") from error

@@ -28,7 +28,7 @@ def load(raw, what):
     try:
         bundle = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
-        raise SignatureError(f"{what} is not JSON ({error})") from None
+        raise SignatureError(f"{what} is not JSON ({error})") from error
     if not isinstance(bundle, dict) or not str(bundle.get("mediaType", "")).startswith(MEDIA_TYPE_PREFIX):
         raise SignatureError(f"{what} is not a sigstore bundle (mediaType {MEDIA_TYPE_PREFIX}.v0.x+json expected)")
     material = bundle.get("verificationMaterial")

@@ -50,11 +50,11 @@ def load(path, now=None):
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         raise SignatureError(f"trusted root {path} is missing: carry sigstore's trusted_root.json (the Fulcio, Rekor, CT and "
-                             "timestamp keys) in the bundle and name it in the policy") from None
+                             "timestamp keys) in the bundle and name it in the policy") from error
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise SignatureError(f"trusted root {path} cannot be read as JSON ({error}): carry the trusted_root.json sigstore publishes") from None
+        raise SignatureError(f"trusted root {path} cannot be read as JSON ({error}): carry the trusted_root.json sigstore publishes") from error
     if not isinstance(document, dict) or not str(document.get("mediaType", "")).startswith(MEDIA_TYPE_PREFIX):
         raise SignatureError(f"trusted root {path} is not a sigstore trusted root (mediaType {MEDIA_TYPE_PREFIX};version=0.1 expected)")
     tlogs = document.get("tlogs")
@@ -110,7 +110,7 @@ def _log_key(entry, where):
         validity = entry["publicKey"].get("validFor") or {}
         return LogKey(public_key, _time(validity.get("start"), where), _time(validity.get("end"), where))
     except (KeyError, TypeError, ValueError, AttributeError, SignatureError) as error:
-        raise SignatureError(f"{where}: the log's publicKey.rawBytes must be a base64 DER public key ({error})") from None
+        raise SignatureError(f"{where}: the log's publicKey.rawBytes must be a base64 DER public key ({error})") from error
 
 
 def _time(text, where):
@@ -118,6 +118,6 @@ def _time(text, where):
         return None
     try:
         moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        raise SignatureError(f"{where}: {text!r} is not an RFC 3339 time") from None
+    except ValueError as error:
+        raise SignatureError(f"{where}: {text!r} is not an RFC 3339 time") from error
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile, sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX
@@ -30,7 +31,7 @@ LOCK_SECTION = "toolchain"
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183, "ppc64le": 21, "s390x": 22, "i686": 3, "armv7l": 40}
 
 
-class ToolchainError(Exception):
+class ToolchainError(AirlockError):
     """The toolchain could not be assembled; the message names the part and the fix."""
 
 

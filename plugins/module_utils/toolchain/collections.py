@@ -23,6 +23,8 @@ import tarfile
 import tempfile
 import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 try:
     import yaml
     YAML_IMPORT_ERROR = None
@@ -33,7 +35,7 @@ except ImportError:
 BUILD_TIMEOUT = 600
 
 
-class CollectionError(Exception):
+class CollectionError(AirlockError):
     """A collection could not be found, checked or packed; the message names it and the fix."""
 
 
@@ -47,8 +49,8 @@ def identity(root):
         info = _manifest(root)["collection_info"]
     try:
         return info["namespace"], info["name"], str(info["version"]), dict(info.get("dependencies") or {})
-    except (KeyError, TypeError):
-        raise CollectionError(f"{root} has no namespace, name and version in galaxy.yml or MANIFEST.json: is it a collection?") from None
+    except (KeyError, TypeError) as error:
+        raise CollectionError(f"{root} has no namespace, name and version in galaxy.yml or MANIFEST.json: is it a collection?") from error
 
 
 def _manifest(root):
@@ -56,7 +58,7 @@ def _manifest(root):
         with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as handle:
             return json.load(handle)
     except (OSError, ValueError) as error:
-        raise CollectionError(f"{root} is neither a collection checkout (galaxy.yml) nor an installed collection (MANIFEST.json): {error}") from None
+        raise CollectionError(f"{root} is neither a collection checkout (galaxy.yml) nor an installed collection (MANIFEST.json): {error}") from error
 
 
 def find(fqcn, search_paths):

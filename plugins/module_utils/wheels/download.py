@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX
@@ -35,7 +36,7 @@ DISTRIBUTIONS = (".whl", ".tar.gz", ".zip")
 RECORDS = "records.json"
 
 
-class WheelError(Exception):
+class WheelError(AirlockError):
     """Packages could not be downloaded for the target, or do not fit it; the message names them and the fix."""
 
 
@@ -116,8 +117,8 @@ def _pip_download(requirements, scratch, options):
                "--dest", scratch] + options + list(requirements)
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise WheelError(f"pip download of {', '.join(requirements)} took more than {PIP_TIMEOUT} s: check the package index") from None
+    except subprocess.TimeoutExpired as error:
+        raise WheelError(f"pip download of {', '.join(requirements)} took more than {PIP_TIMEOUT} s: check the package index") from error
     if completed.returncode != 0:
         detail = "\n".join(line for line in completed.stderr.splitlines() if line.startswith("ERROR"))[-2000:] or completed.stderr[-2000:]
         raise WheelError(f"pip download of {', '.join(requirements)} failed for the target ({' '.join(options)}): {detail.strip()}; "
@@ -133,7 +134,7 @@ def _record(scratch, name, target):
             target.check_wheel(name)
         project, version, kind = distribution_of(name)
     except TargetError as error:
-        raise WheelError(str(error)) from None
+        raise WheelError(str(error)) from error
     with open(path, "rb") as handle:
         size, sha256 = transfer.hash_open(handle)
     return {"file": name, "project": project, "version": version, "kind": kind,
@@ -148,7 +149,7 @@ def _locked(lock_file, section):
         with open(lock_file, encoding="utf-8") as handle:
             listed = json.load(handle).get(section, [])
     except (OSError, ValueError, AttributeError) as error:
-        raise WheelError(f"{lock_file} is not a readable lock ({error}): remove it or write it again") from None
+        raise WheelError(f"{lock_file} is not a readable lock ({error}): remove it or write it again") from error
     return {entry.get("file"): entry.get("sha256") for entry in listed if isinstance(entry, dict)} if isinstance(listed, list) else {}
 
 

@@ -15,6 +15,8 @@ import re
 
 import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+
 try:
     from packaging import tags
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -30,7 +32,7 @@ PLATFORM_TAG = re.compile(r"^[a-z0-9_]+$")
 PYTHON_VERSION = re.compile(r"^3\.\d{1,2}$")
 
 
-class TargetError(ValueError):
+class TargetError(AirlockError, ValueError):
     """A target that cannot be, or a wheel that does not fit it."""
 
 
@@ -80,7 +82,7 @@ class Target:
         try:
             wheel_tags = parse_wheel_filename(filename)[3]
         except InvalidWheelFilename as error:
-            raise TargetError(f"{filename} is not a wheel file name ({error})") from None
+            raise TargetError(f"{filename} is not a wheel file name ({error})") from error
         if not wheel_tags & self.supported():
             raise TargetError(f"{filename} does not install on {', '.join(self.platforms)} with Python {self.python_version} "
                               f"({', '.join(sorted(str(tag) for tag in wheel_tags))}): refusing it")
@@ -94,7 +96,7 @@ def distribution_of(filename):
             return str(canonicalize_name(project)), str(version), "wheel"
         project, version = parse_sdist_filename(filename)
     except (InvalidWheelFilename, ValueError) as error:
-        raise TargetError(f"{filename} is neither a wheel nor a source distribution ({error})") from None
+        raise TargetError(f"{filename} is neither a wheel nor a source distribution ({error})") from error
     return str(canonicalize_name(project)), str(version), "sdist"
 
 
