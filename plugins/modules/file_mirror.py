@@ -172,9 +172,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes, refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.files import mirror, transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
 

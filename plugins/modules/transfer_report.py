@@ -112,7 +112,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
+from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes, refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
 from ansible_collections.airlock.airgap.plugins.module_utils.report import evidence, html
@@ -130,6 +130,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
+    refuse_scalars_for_dict_options(ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     refuse_nul_bytes(module)
     params = module.params

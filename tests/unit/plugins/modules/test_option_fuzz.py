@@ -27,6 +27,10 @@ BASE_ARGS = {
     "mirror_overrides": {"registry": "127.0.0.1:9", "compose": [{"files": ["compose.yml"], "override": "override.yml"}]},
     "egress_audit": {"paths": ["manifests"], "allowed_registries": ["127.0.0.1:9"]},
     "model_cache": {"models": ["./model"], "path": "cache"},
+    "file_mirror": {"files": [{"src": "notes.txt"}], "path": "bundle"},
+    "transfer_report": {"path": "bundle", "name": "site", "dest": "report.html"},
+    "image_signatures": {"layout": "layout", "policy": [{"match": "*", "keys": []}]},
+    "bundle_signature": {"files": ["index.json"], "public_keys": ["k.pub"]},
 }
 # Scalars of every type, empty, huge, unicode and control characters; lists with elements of every wrong kind.
 BAD_VALUES = [
