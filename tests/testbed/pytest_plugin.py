@@ -62,6 +62,25 @@ def testbed():
             core.down(state_dir)
 
 
+@pytest.fixture(scope="session")
+def sealed_enclave():
+    """The sealed enclave (testbed.enclave.Sealed): registry, S3, SSH nodes and the egress witness.
+
+    One is started per session (or a running one in $AIRLOCK_ENCLAVE_DIR reused and left running);
+    tests that count egress take `since=time.time()` first, as other tests share the witness.
+    """
+    from . import enclave  # pylint: disable=import-outside-toplevel
+    state_dir = enclave.default_dir()
+    running = enclave.load(state_dir)
+    reused = bool(running) and enclave.is_alive(running)
+    current = enclave.up(state_dir, log=lambda message: None)
+    try:
+        yield enclave.Sealed.from_state(current)
+    finally:
+        if not reused:
+            enclave.down(state_dir)
+
+
 @pytest.fixture
 def testbed_cli():
     """argv prefix of the testbed command, for tests of its own behaviour."""
