@@ -68,6 +68,6 @@ def test_the_vendor_flows_cross_sealed_audited_and_a_second_run_changes_nothing(
     lock = json.loads((tmp_path / "object-store" / "connected" / "bundle" / "airlock.lock.json").read_text())
     assert all(entry["platforms"] == ["linux/amd64"] and entry["source_digest"] != entry["digest"] for entry in lock["images"])
     override = (tmp_path / "object-store" / "enclave" / "out" / "objstore-operator" / "mirror.yaml").read_text()
-    assert f"hostname: {testbed.env['AIRLOCK_PRIVATE_REGISTRY']}" in override and "pathPrefix: mirror/objstore" in override
+    assert f"hostname: {sealed_enclave.registry}" in override and "pathPrefix: mirror/objstore" in override
     for name, (_second, recaps) in run_side_by_side(testbed, sealed_enclave, tmp_path).items():
         assert all(recap.count(" changed=0 ") == recap.count("ok=") for recap in recaps.values()), (name, recaps)
