@@ -12,7 +12,9 @@ description:
     it runs, then rewrites the values that produce them - split C(registry)/C(repository)/C(tag)/C(digest) mappings (in
     subcharts too), image strings, and image references in env values and arguments - and sets C(pullPolicy) /
     C(imagePullPolicy) and C(pullSecrets) / C(imagePullSecrets) where the chart has them (else C(global.imagePullSecrets)
-    and C(imagePullSecrets)). The result is a values file to pass after the site's own (C(helm install -f site.yaml -f override.yaml)).
+    and C(imagePullSecrets)). An operator's per-repository host map - a C({hostname, pathPrefix}) mapping such as
+    C(repositories.<name>), from which it assembles C(HOST/PREFIX/NAME:TAG) - is pointed at the mirror path its images land
+    under, when an image the chart runs lies under it. The result is a values file to pass after the site's own (C(helm install -f site.yaml -f override.yaml)).
   - For a Compose project, writes an override file (C(docker compose -f compose.yml -f override.yml)) giving every service
     (all profiles) its mirrored image and pull policy, and every env value naming an image its mirrored reference.
   - Each override is proven before anything is written - the chart is rendered again with it, or the project read again with
@@ -280,7 +282,7 @@ overrides:
       description: Whether the override file was (or in check mode would be) written; never on a failed task, which writes nothing.
       type: bool
     mapped:
-      description: Each value rewritten - kind (V(image), V(endpoint), V(value_map)), path, from, to.
+      description: Each value rewritten - kind (V(image), V(host_map), V(endpoint), V(value_map)), path, from, to.
       type: list
       elements: dict
     unmapped:

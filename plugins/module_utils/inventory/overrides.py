@@ -6,8 +6,10 @@ Helm: the values the templates see (chart defaults, subcharts under their keys, 
 files) are rewritten where they name an image the render runs: split `{registry, repository,
 tag, digest}` mappings, image strings, and image tokens in env values and arguments (a list is
 written whole, as Helm replaces lists). Pull policies and pull secrets are set where the chart
-has them. What no value controls (a tag assembled from several values, an image in a template)
-is covered by a user-supplied map. Hosted endpoints (a Hugging Face or NVIDIA API URL in a value)
+has them. An operator's per-repository host map (`repositories.<name>: {hostname, pathPrefix}`,
+from which it assembles `HOST/PREFIX/NAME:TAG`) is pointed at the mirror where an image the render
+runs lies under it. What no value controls (a tag assembled from several values, an image in a
+template) is covered by a user-supplied map. Hosted endpoints (a Hugging Face or NVIDIA API URL in a value)
 are replaced by the enclave's own when a map of them is given. The override is then proven by
 rendering with it.
 """
@@ -28,6 +30,9 @@ POLICY_KEYS = ("pullPolicy", "imagePullPolicy")
 SECRET_KEYS = ("pullSecrets", "imagePullSecrets", "pullSecretNames", "imagePullSecretNames")
 # Keys that hold secret names as plain strings (NATS's `global.image.pullSecretNames`), never `{name: ...}` mappings.
 NAME_LIST_SECRET_KEYS = ("pullSecretNames", "imagePullSecretNames")
+# A per-repository host map entry: the registry host and the path under it that an operator puts before each image's name.
+HOST_MAP_KEYS = ("hostname", "pathPrefix")
+PLACEHOLDER = "airlock-placeholder"
 MAP_PARTS = ("reference", "registry", "repository", "name", "tag", "digest")
 COMPOSE_POLICIES = {"IfNotPresent": "missing", "Always": "always", "Never": "never"}
 HEADER = "# Written by airlock.airgap: every image points at the mirror. Do not edit; rerun the task.\n"
@@ -67,9 +72,10 @@ class ValuesRewriter:
         result = dict(node)
         composed = split_image(node, hinted)
         handled = self._split(node, composed, path, result) if composed else False
+        hosted = self._host_map(node, path, result)
         for key, value in node.items():
             where = f"{path}.{key}" if path else str(key)
-            if handled and key in SPLIT_KEYS:
+            if (handled and key in SPLIT_KEYS) or (hosted and key in HOST_MAP_KEYS):
                 continue
             if key in POLICY_KEYS and isinstance(value, str) and self.settings.pull_policy:
                 result[key] = self.settings.pull_policy
@@ -99,6 +105,36 @@ class ValuesRewriter:
         if exact and target.digest != parsed.digest:
             self._pin_split(node, target, result)
         self.mapped.append({"kind": "image", "path": path, "from": str(parsed), "to": str(target) if exact else target.name})
+        return True
+
+    def _host_map(self, node, path, result) -> bool:
+        """A `{hostname, pathPrefix}` entry under which images the render runs lie, pointed at where the mirror holds them.
+
+        The entry names no image, so it is rewritten only when a known image lies under it; every image under it must land
+        under one mirror path (path=flatten of nested names cannot), else the override would run the wrong images.
+        """
+        host, prefix = node.get("hostname"), node.get("pathPrefix", "")
+        if not isinstance(host, str) or not host or not isinstance(prefix, str):
+            return False
+        try:
+            stem = references.parse("/".join(part for part in (host, prefix.strip("/"), PLACEHOLDER) if part))
+        except references.InvalidReference:
+            return False
+        under = [image for image in map(references.parse, self.known) if image.registry == stem.registry
+                 and image.repository.startswith(stem.repository[:-len(PLACEHOLDER)])]
+        if not under:
+            return False
+        placing = dataclasses.replace(self.settings.mirror, pin="keep", pin_exceptions=frozenset())
+        prefixes = set()
+        for image in under:
+            name = image.repository[len(stem.repository) - len(PLACEHOLDER):]
+            target = placing.map(str(image))
+            prefixes.add(target.repository[:-len(name)].rstrip("/") if target.repository.endswith("/" + name) else None)
+        if len(prefixes) != 1 or None in prefixes:
+            raise MirrorError(f"{path} ({host}/{prefix}): its images cannot share one mirror path with path={placing.path}; use path=keep")
+        result["hostname"], result["pathPrefix"] = placing.registry, prefixes.pop()
+        self.mapped.append({"kind": "host_map", "path": path, "from": f"{host}/{prefix}".rstrip("/"),
+                            "to": f"{result['hostname']}/{result['pathPrefix']}".rstrip("/")})
         return True
 
     @staticmethod

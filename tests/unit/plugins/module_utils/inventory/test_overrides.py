@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import overrides
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.rewrite import Mirror
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.rewrite import Mirror, MirrorError
 
 DIGEST = "sha256:" + "d" * 64
 VALUES = {
@@ -84,3 +86,27 @@ def test_pull_secrets_go_into_every_key_subcharts_read_names_where_names_are_exp
     override, _rewriter = overrides.helm_override(values, set(), overrides.Settings(Mirror("r.lan"), pull_secrets=["pull"]))
     assert override == {"imagePullSecrets": [{"name": "pull"}],
                         "nats": {"global": {"image": {"pullSecretNames": ["pull"]}}, "natsBox": {"imagePullSecrets": ["pull"]}}}
+
+
+def test_a_per_repository_host_map_points_at_the_mirror_path_its_images_land_under():
+    values = {"repositories": {"operator": {"hostname": "quay.io", "pathPrefix": "objstore"},
+                               "hub": {"hostname": "docker.io", "pathPrefix": "objstore"},
+                               "unused": {"hostname": "ghcr.io", "pathPrefix": "other"}},
+              "ingress": {"hostname": "store.example.com"}}
+    known = {"quay.io/objstore/operator:v6.0.4", "quay.io/objstore/tools/sidecar:v1", "docker.io/objstore/console:v2"}
+    override, rewriter = overrides.helm_override(values, known, overrides.Settings(Mirror("r.lan:5000", "m"), pull_policy=None))
+    assert override["repositories"] == {"operator": {"hostname": "r.lan:5000", "pathPrefix": "m/objstore"},
+                                        "hub": {"hostname": "r.lan:5000", "pathPrefix": "m/objstore"}}
+    assert "ingress" not in override
+    assert {(m["path"], m["to"]) for m in rewriter.mapped if m["kind"] == "host_map"} == {
+        ("repositories.operator", "r.lan:5000/m/objstore"), ("repositories.hub", "r.lan:5000/m/objstore")}
+    again, _rewriter = overrides.helm_override(dict(values, repositories=override["repositories"]),
+                                               {"r.lan:5000/m/objstore/operator:v6.0.4"}, overrides.Settings(Mirror("r.lan:5000", "m")))
+    assert "repositories" not in again
+
+
+def test_a_host_map_whose_images_flatten_apart_is_refused():
+    values = {"repositories": {"quay": {"hostname": "quay.io", "pathPrefix": "objstore"}}}
+    known = {"quay.io/objstore/operator:v1", "quay.io/objstore/tools/sidecar:v1"}
+    with pytest.raises(MirrorError, match="repositories.quay .*path=keep"):
+        overrides.helm_override(values, known, overrides.Settings(Mirror("r.lan", "m", path="flatten")))
