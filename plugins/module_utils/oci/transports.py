@@ -3,7 +3,8 @@
 """Image locations as users write them, turned into copy jobs.
 
 `docker://REF` or a bare reference is a registry image; `oci:DIR[:NAME]` is an OCI layout
-(without NAME: every image in it); `docker-archive:FILE[:NAME]` is an image of a `docker save`
+(without NAME: every image in it); `volumes:DIR:BUNDLE[:NAME]` is the OCI layout of the bundle
+BUNDLE packed in DIR, read in place from its volumes (a source only); `docker-archive:FILE[:NAME]` is an image of a `docker save`
 tar. A destination `docker://HOST[/PREFIX]` keeps each image's path under the prefix; `oci:DIR`
 names each image by its full source reference; `docker-archive:FILE` writes one archive of
 every image for one platform.
@@ -18,13 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.volume_layout import VolumeLayout
 
 DOCKER = "docker://"
 OCI = "oci:"
+VOLUMES = "volumes:"
 ARCHIVE = "docker-archive:"
 
 
@@ -192,10 +196,9 @@ class Clients:
 
 
 def expand_source(text, clients):
-    """A source string -> [(endpoint, Reference naming the image)]; oci:DIR expands to all its images."""
-    if text.startswith(OCI):
-        directory, name = _layout_location(text)
-        layout = Layout(directory)
+    """A source string -> [(endpoint, Reference naming the image)]; oci:DIR and volumes:DIR:BUNDLE expand to all their images."""
+    if text.startswith((OCI, VOLUMES)):
+        layout, name = _source_layout(text)
         names = [name] if name else layout.ref_names()
         return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
     if text.startswith(ARCHIVE):
@@ -210,6 +213,9 @@ def expand_source(text, clients):
 
 def destination_for(text, image_reference, clients, per_image=False, check_mode=False):
     """The endpoint an image goes to under a destination string (prefix form unless per_image); check_mode writes nothing."""
+    if text.startswith(VOLUMES):
+        raise ValueError(f"{text}: a bundle's volumes are a source only; copy into a registry (docker://HOST) or a layout (oci:DIR), "
+                         "and pack that with the bundle module")
     if text.startswith(OCI):
         directory, name = _layout_location(text)
         layout = Layout(directory, create=True, check_mode=check_mode)
@@ -230,6 +236,18 @@ def layout_name(image_reference):
     if image_reference.tag:
         return f"{image_reference.name}:{image_reference.tag}"
     return f"{image_reference.name}@{image_reference.digest}"
+
+
+def _source_layout(text):
+    """(Layout, NAME or "") of an `oci:DIR[:NAME]` or a `volumes:DIR:BUNDLE[:NAME]` source."""
+    if text.startswith(OCI):
+        directory, name = _layout_location(text)
+        return Layout(directory), name
+    directory, _sep, rest = text[len(VOLUMES):].partition(":")
+    bundle_name, _sep, name = rest.partition(":")
+    if not (directory and bundle_name):
+        raise ValueError(f"{text!r}: a volumes source names the volumes' directory and the bundle, volumes:/media/disk:NAME[:IMAGE]")
+    return VolumeLayout(BundleFiles(directory, bundle_name)), name
 
 
 def _layout_location(text):

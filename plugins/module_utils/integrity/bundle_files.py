@@ -1,0 +1,86 @@
+# Copyright (c) 2026, airlock.airgap contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The files of a packed bundle, read in place from its volumes: no unpacked copy on disk.
+
+Publishing from the volumes needs about no disk beyond them (unpacking first needs the
+bundle's size again). The tar headers are read once and checked as an unpack checks them;
+each file is then read straight from the volumes through its own handle, so several readers
+may stream at once. What is not named by its digest (index.json, the lock) is checked
+against the bundle's SHA256SUMS as it is read; blobs are checked against their digests by
+whoever streams them (the copy engine does). Proving the volumes whole is
+bundle.verify_volumes' job (the receive role's `state: verified`), done before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, bundle_index, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import parts_of
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader
+
+
+class BundleFiles:
+    """Read-only access to the regular files a bundle's volumes hold, by their path in the bundle."""
+
+    def __init__(self, volumes_dir, name):
+        self.volumes_dir, self.name = os.path.abspath(volumes_dir), name
+        self.where = f"{os.path.join(self.volumes_dir, name)}.tar.*"
+        try:
+            index = bundle_index.load(os.path.join(volumes_dir, name + bundle_index.INDEX_SUFFIX), name)
+        except bundle_index.BundleIndexError as error:
+            raise bundle.BundleError(str(error)) from error
+        if index.get("base"):
+            raise bundle.BundleError(f"{name} is differential: it holds only what changed since the bundle it extends, so it cannot be "
+                                     "published in place; unpack it onto that bundle (bundle state: unpacked) and publish from there")
+        self.paths = [os.path.join(volumes_dir, volume["name"]) for volume in index["volumes"]]
+        reader = VolumeReader(self.paths)
+        try:
+            with tarfile.open(fileobj=reader, mode="r:", bufsize=bundle.TAR_BUFFER) as tar:
+                members = bundle._checked_members(tar, name, self.where)  # pylint: disable=protected-access
+        finally:
+            reader.close()
+        self.members = {"/".join(parts_of(m.name, "tar entry")): m for m in members if m.isfile()}
+        self._sums = None
+
+    def size(self, relative):
+        """The file's size in bytes, or None when the bundle holds no such regular file."""
+        member = self.members.get(relative)
+        return None if member is None else bundle._original_size(member)  # pylint: disable=protected-access
+
+    def chunks(self, relative):
+        """The file's bytes as they stream out of the volumes (a zstd-packed file decompressed on the way)."""
+        member = self.members.get(relative)
+        if member is None:
+            raise FileNotFoundError(f"{relative} is not in the bundle {self.where}")
+        reader = VolumeReader(self.paths)
+        try:
+            # A TarFile over this reader only to stream the member: its headers were checked once, in __init__.
+            with tarfile.open(fileobj=reader, mode="r:", bufsize=bundle.TAR_BUFFER) as tar:
+                yield from bundle._member_blocks(tar, member)  # pylint: disable=protected-access
+        finally:
+            reader.close()
+
+    def read_verified(self, relative):
+        """The whole (small) file, refused unless it matches the bundle's SHA256SUMS."""
+        data = b"".join(self.chunks(relative))
+        listed = self._listed().get(relative)
+        actual = hashlib.sha256(data).hexdigest()
+        if listed is None:
+            raise bundle.BundleError(f"{relative} in {self.where} is not listed in the bundle's {sums.SUMS_NAME}, so nothing proves it; "
+                                     "pack the bundle again after sealing it with the checksum module")
+        if listed.removeprefix("sha256:") != actual:
+            raise bundle.BundleError(f"{relative} in {self.where} does not match the bundle's {sums.SUMS_NAME} (sha256 {actual}, listed "
+                                     f"{listed}): the volumes were changed since they were verified; copy them again")
+        return data
+
+    def _listed(self):
+        if self._sums is None:
+            if sums.SUMS_NAME not in self.members:
+                raise bundle.BundleError(f"{self.where} holds no {sums.SUMS_NAME}, so nothing proves its files; seal the bundle with the "
+                                         "checksum module (state: present) and pack it again")
+            text = b"".join(self.chunks(sums.SUMS_NAME)).decode("utf-8", "surrogateescape")
+            self._sums = sums.parse(text, f"{self.where}/{sums.SUMS_NAME}")
+        return self._sums

@@ -1,0 +1,110 @@
+"""Publishing straight from a bundle's volumes (`volumes:DIR:BUNDLE`): images reach the registry with their
+digests, nothing is unpacked, and a volume changed after its verification is caught as it is read."""
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from module_runner import run_module
+
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
+
+
+@pytest.fixture(scope="module")
+def packed(image_set, tmp_path_factory):
+    """The tiny image set as a sealed bundle, packed zstd into small volumes so members straddle volumes."""
+    work = tmp_path_factory.mktemp("from-volumes")
+    root = work / "bundle"
+    root.mkdir()
+    shutil.copytree(image_set["path"], root / "images", symlinks=True)
+    (root / "airlock.lock.json").write_text(json.dumps({"version": 1, "images": []}))
+    assert not run_module("checksum", {"path": str(root), "state": "present"}).get("failed")
+    volumes = work / "usb"
+    packed_result = run_module("bundle", {"path": str(root), "volumes_dir": str(volumes), "name": "rel", "state": "packed",
+                                          "volume_size": 300 * 1024, "compression": "zstd"})
+    assert not packed_result.get("failed"), packed_result.get("msg")
+    assert len(packed_result["volumes"]) > 3
+    return {"root": root, "volumes": volumes, "index": json.loads((root / "images" / "index.json").read_text())}
+
+
+def push(testbed, source, prefix):
+    return run_module("image_copy", {"images": [source], "destination": f"docker://{testbed.public_registry}/{prefix}",
+                                     "registries": [{"host": testbed.public_registry, "insecure": True}]})
+
+
+def copy_of(packed, tmp_path):
+    """A copy of the volumes to damage."""
+    copied = tmp_path / "usb"
+    shutil.copytree(packed["volumes"], copied)
+    return copied
+
+
+def flip_byte_of(volumes, relative):
+    """Change one byte of a file inside the volumes, where it lies (which volume, which offset)."""
+    files = BundleFiles(str(volumes), "rel")
+    position = files.members[relative].offset_data + 100
+    for path in files.paths:
+        size = os.path.getsize(path)
+        if position < size:
+            with open(path, "r+b") as handle:
+                handle.seek(position)
+                byte = handle.read(1)
+                handle.seek(position)
+                handle.write(bytes([byte[0] ^ 0xFF]))
+            return
+        position -= size
+
+
+def test_images_go_from_the_volumes_to_the_registry_with_their_digests_then_nothing_changes(testbed, packed, tmp_path):
+    before = sorted(os.listdir(packed["volumes"]))
+    prefix = f"fromvolumes-{uuid.uuid4().hex[:8]}"
+    first = push(testbed, f"volumes:{packed['volumes']}:rel", prefix)
+    assert not first.get("failed"), first.get("msg")
+    expected = {f"volumes:{packed['volumes']}:rel:" + d["annotations"]["org.opencontainers.image.ref.name"]: d["digest"]
+                for d in packed["index"]["manifests"]}
+    assert {i["source"]: i["digest"] for i in first["images"]} == expected
+    assert first["changed"] and first["bytes_copied"] > 0
+    for image in first["images"][:2]:
+        listed = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{image['destination']}"],
+                                capture_output=True, check=True)
+        assert listed.stdout  # the registry serves what was pushed
+    again = push(testbed, f"volumes:{packed['volumes']}:rel", prefix)
+    assert again["changed"] is False
+    assert sorted(os.listdir(packed["volumes"])) == before  # nothing unpacked, nothing written beside the volumes
+
+
+def test_one_image_by_name_from_the_volumes(testbed, packed):
+    name = packed["index"]["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+    result = push(testbed, f"volumes:{packed['volumes']}:rel:{name}", f"fromvolumes-{uuid.uuid4().hex[:8]}")
+    assert not result.get("failed"), result.get("msg")
+    assert [i["source"] for i in result["images"]] == [f"volumes:{packed['volumes']}:rel:{name}"]
+
+
+def test_a_layer_changed_after_verification_fails_naming_the_blob(testbed, packed, tmp_path):
+    volumes = copy_of(packed, tmp_path)
+    files = BundleFiles(str(volumes), "rel")
+    layer = max((m for m in files.members if m.startswith("images/blobs/")), key=files.size)
+    flip_byte_of(volumes, layer)
+    result = push(testbed, f"volumes:{volumes}:rel", f"fromvolumes-{uuid.uuid4().hex[:8]}")
+    assert result.get("failed")
+    assert layer.rsplit("/", 1)[1] in result["msg"]
+
+
+def test_an_index_changed_after_verification_is_refused_by_the_sums(testbed, packed, tmp_path):
+    volumes = copy_of(packed, tmp_path)
+    flip_byte_of(volumes, "images/index.json")
+    result = push(testbed, f"volumes:{volumes}:rel", f"fromvolumes-{uuid.uuid4().hex[:8]}")
+    assert result.get("failed")
+    assert "images/index.json" in result["msg"] and "SHA256SUMS" in result["msg"]
+
+
+def test_volumes_are_a_source_only_and_a_missing_bundle_is_named(testbed, packed, tmp_path):
+    into = run_module("image_copy", {"images": [f"docker://{testbed.public_registry}/bench/none:v1"],
+                                     "destination": f"volumes:{packed['volumes']}:rel"})
+    assert into.get("failed") and "source only" in into["msg"]
+    missing = push(testbed, f"volumes:{tmp_path}:nothing", "fromvolumes-missing")
+    assert missing.get("failed") and f"{tmp_path}/nothing.index.json does not exist" in missing["msg"]
