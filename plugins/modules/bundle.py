@@ -17,6 +17,9 @@ description:
     absolute paths or C(..), symlinks pointing outside O(path), hard links, devices and FIFOs are refused. Files already
     in place with the same content are kept, so an interrupted unpack (a full disk) completes when run again. It ends with a
     full verification of the bundle's C(SHA256SUMS) when the bundle has one.
+  - With O(state=unpacked) and O(folders), only those top folders are unpacked, each file checked against the bundle's
+    C(SHA256SUMS) before it takes its name; the rest stays in the volumes, where M(airlock.airgap.image_copy) reads the
+    images in place (C(volumes:DIR:NAME)), so the enclave needs no second copy of the bundle.
 author:
   - airlock.airgap maintainers (@airlock)
 requirements:
@@ -73,6 +76,13 @@ options:
         C(images/) layout). With a C(SHA256SUMS), every file is compared, and files gone since are deleted on unpack.
       - Unpacking such volumes requires the target to hold exactly that base file (or the result, when already applied).
     type: path
+  folders:
+    description:
+      - With O(state=unpacked), unpack only these top folders of the bundle (for example V(charts) and V(models)) into O(path).
+      - Empty unpacks everything.
+    type: list
+    elements: str
+    default: []
   report:
     description:
       - Write a JSON verification report here to file as evidence - with O(state=verified), of the volumes (each with its
@@ -100,6 +110,14 @@ EXAMPLES = r"""
     name: release-2026-11
     state: unpacked
     report: /var/log/airlock/release-2026-11.verification.json
+
+- name: In the enclave, unpack only the charts; images are pushed from the volumes (image_copy volumes:/media/usb:release-2026-11)
+  airlock.airgap.bundle:
+    path: /srv/enclave/bundle
+    volumes_dir: /media/usb
+    name: release-2026-11
+    state: unpacked
+    folders: [charts]
 """
 
 RETURN = r"""
@@ -114,6 +132,10 @@ bytes:
   type: int
 written:
   description: Files and links written by the unpack.
+  returned: when O(state=unpacked)
+  type: int
+bytes_written:
+  description: Bytes of the files written by the unpack.
   returned: when O(state=unpacked)
   type: int
 unchanged:
@@ -140,6 +162,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -149,6 +172,7 @@ ARGUMENT_SPEC = dict(
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
     base=dict(type="path"),
     compression=dict(type="str", choices=["none", "zstd"], default="none"),
+    folders=dict(type="list", elements="str", default=[]),
     workers=dict(type="int"),
     report=dict(type="path"),
     progress_file=dict(type="path"),
@@ -169,8 +193,22 @@ def verified(module, started):
     module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
 
 
+def unpacked_folders(module, started):
+    """Only the named top folders; the rest of the bundle stays in the volumes, read there in place."""
+    params = module.params
+    index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"], params["progress_file"])
+    files = BundleFiles(params["volumes_dir"], params["name"])
+    counts = {"written": 0, "unchanged": 0, "bytes_written": 0}
+    for folder in params["folders"]:
+        for key, value in files.extract(folder.strip("/"), params["path"], module.check_mode).items():
+            counts[key] += value
+    module.exit_json(changed=counts["written"] > 0, volumes=len(index["volumes"]), seconds=round(time.monotonic() - started, 3), **counts)
+
+
 def unpacked(module, started):
     params = module.params
+    if params["folders"]:
+        unpacked_folders(module, started)
     counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode,
                            params["progress_file"])
     digests = counts.pop("digests", {})

@@ -22,6 +22,9 @@ def packed(image_set, tmp_path_factory):
     root.mkdir()
     shutil.copytree(image_set["path"], root / "images", symlinks=True)
     (root / "airlock.lock.json").write_text(json.dumps({"version": 1, "images": []}))
+    (root / "models").mkdir()
+    (root / "models" / "weights.bin").write_bytes(os.urandom(400_000))
+    (root / "models" / "current").symlink_to("weights.bin")
     assert not run_module("checksum", {"path": str(root), "state": "present"}).get("failed")
     volumes = work / "usb"
     packed_result = run_module("bundle", {"path": str(root), "volumes_dir": str(volumes), "name": "rel", "state": "packed",
@@ -108,3 +111,31 @@ def test_volumes_are_a_source_only_and_a_missing_bundle_is_named(testbed, packed
     assert into.get("failed") and "source only" in into["msg"]
     missing = push(testbed, f"volumes:{tmp_path}:nothing", "fromvolumes-missing")
     assert missing.get("failed") and f"{tmp_path}/nothing.index.json does not exist" in missing["msg"]
+
+
+def unpack_folders(packed, volumes, target, folders):
+    return run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked", "folders": folders})
+
+
+def test_only_the_named_folders_are_unpacked_verified_and_a_second_run_changes_nothing(packed, tmp_path):
+    target = tmp_path / "enclave"
+    first = unpack_folders(packed, packed["volumes"], target, ["models"])
+    assert not first.get("failed"), first.get("msg")
+    assert sorted(os.listdir(target)) == ["models"]
+    assert (target / "models" / "weights.bin").read_bytes() == (packed["root"] / "models" / "weights.bin").read_bytes()
+    assert os.readlink(target / "models" / "current") == "weights.bin"
+    assert first["changed"] and first["bytes_written"] == 400_000
+    again = unpack_folders(packed, packed["volumes"], target, ["models"])
+    assert again["changed"] is False and again["unchanged"] == 2
+
+
+def test_a_folder_file_changed_in_the_volumes_never_takes_its_name(packed, tmp_path):
+    volumes, target = copy_of(packed, tmp_path), tmp_path / "enclave"
+    flip_byte_of(volumes, "models/weights.bin")
+    # The volume no longer matches its digest: the volumes are refused before anything is read.
+    refused = unpack_folders(packed, volumes, target, ["models"])
+    assert refused.get("failed") and "does not match its sha256" in refused["msg"]
+    files = BundleFiles(str(volumes), "rel")
+    with pytest.raises(ValueError, match="SHA256SUMS"):
+        files.extract("models", str(target))
+    assert not (target / "models" / "weights.bin").exists()

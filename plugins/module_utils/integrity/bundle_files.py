@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tarfile
 
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, bundle_index, sums
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import parts_of
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, bundle_index, digest as digests, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader
 
 
@@ -42,7 +43,8 @@ class BundleFiles:
                 members = bundle._checked_members(tar, name, self.where)  # pylint: disable=protected-access
         finally:
             reader.close()
-        self.members = {"/".join(parts_of(m.name, "tar entry")): m for m in members if m.isfile()}
+        self.entries = {"/".join(parts_of(m.name, "tar entry")): m for m in members}
+        self.members = {relative: m for relative, m in self.entries.items() if m.isfile()}
         self._sums = None
 
     def size(self, relative):
@@ -66,15 +68,68 @@ class BundleFiles:
     def read_verified(self, relative):
         """The whole (small) file, refused unless it matches the bundle's SHA256SUMS."""
         data = b"".join(self.chunks(relative))
+        self._check_listed(relative, hashlib.sha256(data).hexdigest())
+        return data
+
+    def _check_listed(self, relative, actual):
         listed = self._listed().get(relative)
-        actual = hashlib.sha256(data).hexdigest()
         if listed is None:
             raise bundle.BundleError(f"{relative} in {self.where} is not listed in the bundle's {sums.SUMS_NAME}, so nothing proves it; "
                                      "pack the bundle again after sealing it with the checksum module")
         if listed.removeprefix("sha256:") != actual:
             raise bundle.BundleError(f"{relative} in {self.where} does not match the bundle's {sums.SUMS_NAME} (sha256 {actual}, listed "
                                      f"{listed}): the volumes were changed since they were verified; copy them again")
-        return data
+
+    def extract(self, folder, target, check_mode=False):
+        """Unpack one top folder of the bundle (models/, charts/) into target, each file checked against SHA256SUMS
+        before it takes its name; everything else stays in the volumes. A file already there with the listed digest
+        is kept. Returns {"written", "unchanged", "bytes_written"} (in check mode: what would be)."""
+        if not check_mode:
+            os.makedirs(target, exist_ok=True)
+        tree = ConfinedRoot(target)
+        counts = {"written": 0, "unchanged": 0, "bytes_written": 0}
+        for relative, member in sorted(self.entries.items()):
+            if relative != folder and not relative.startswith(folder + "/"):
+                continue
+            if member.isdir():
+                if not check_mode:
+                    tree.makedirs(relative)
+            elif member.issym():
+                same = tree.readlink(relative) == member.linkname
+                counts["unchanged" if same else "written"] += 1
+                if not (same or check_mode):
+                    tree.symlink(relative, member.linkname)
+            elif self._holds_listed(tree, relative):
+                counts["unchanged"] += 1
+            else:
+                counts["written"] += 1
+                counts["bytes_written"] += self.size(relative)
+                if not check_mode:
+                    fill, check = self._verified_writer(relative)
+                    tree.write(relative, fill, mode=member.mode & 0o755 | 0o644, mtime=member.mtime, before_commit=check)
+        return counts
+
+    def _holds_listed(self, tree, relative):
+        """Whether the tree already holds this file with the digest SHA256SUMS lists (never followed through a link)."""
+        status = tree.status(relative)
+        if status is None or not stat.S_ISREG(status.st_mode) or status.st_size != self.size(relative):
+            return False
+        with tree.open_read(relative) as handle:
+            return digests.hex_of_open_file(handle) == self._listed().get(relative)
+
+    def _verified_writer(self, relative):
+        """(fill, check) for ConfinedRoot.write: fill streams the file out of the volumes hashing it, check refuses
+        the temporary file unless that digest is the one SHA256SUMS lists."""
+        hasher = hashlib.sha256()
+
+        def fill(handle):
+            for block in self.chunks(relative):
+                hasher.update(block)
+                handle.write(block)
+
+        def check(_handle):
+            self._check_listed(relative, hasher.hexdigest())
+        return fill, check
 
     def _listed(self):
         if self._sums is None:
