@@ -54,7 +54,6 @@ def main():
     tarball = os.path.join(manual, "plain.tar")
     pack_args = {"state": "packed", "path": tree, "volumes_dir": volumes, "name": "bench"}
     unpack_args = {"state": "unpacked", "path": target, "volumes_dir": volumes, "name": "bench"}
-    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731  pylint: disable=unnecessary-lambda-assignment
     print(f"{args.preset} set: {size / 1e9:.2f} GB, volumes of {VOLUME_SIZE} bytes; load {measure.load_average():.2f}")
     report = {"bytes": size}
     report["pack"] = measure.compare([
@@ -64,7 +63,7 @@ def main():
             lambda: fresh(manual)),
         measure.Tool("bundle packed (module process)", lambda: measure.module("bundle", pack_args, args.work), lambda: fresh(volumes)),
         measure.Tool("bundle packed (ansible-playbook)", lambda: measure.playbook("bundle", pack_args, args.work), lambda: fresh(volumes)),
-    ], args.runs, progress)
+    ], args.runs)
     measure.run_quietly(["tar", "cf", tarball, "-C", tree, "."])
     shell(f"tar c -C {tree} . | split -b {VOLUME_SIZE} -d -a 3 - bench.tar. && sha256sum bench.tar.* > volumes.sha256", manual)
     manual_volumes = " ".join(sorted(os.path.basename(p) for p in glob.glob(os.path.join(manual, "bench.tar.[0-9]*"))))
@@ -75,7 +74,7 @@ def main():
             f"cd {target} && sha256sum --quiet -c {sums.SUMS_NAME}", manual), lambda: fresh(target)),
         measure.Tool("bundle unpacked (module process)", lambda: measure.module("bundle", unpack_args, args.work), lambda: fresh(target)),
         measure.Tool("bundle unpacked (ansible-playbook)", lambda: measure.playbook("bundle", unpack_args, args.work), lambda: fresh(target)),
-    ], args.runs, progress)
+    ], args.runs)
     measure.table("pack (warm cache)", report["pack"], size, "bundle packed (module process)")
     measure.table("unpack (warm cache)", report["unpack"], size, "bundle unpacked (module process)")
     report["differential"] = differential(args.work, tree, volumes)

@@ -52,7 +52,7 @@ def main():
         measure.Tool("checksum (ansible-playbook)", lambda: measure.playbook("checksum", module_args, args.work)),
     ]
     print(f"{len(listed)} files, {total / 1e9:.2f} GB, {os.cpu_count()} cores, load {measure.load_average():.2f}")
-    samples = measure.compare(tools, args.runs, lambda line: print(line, file=sys.stderr))
+    samples = measure.compare(tools, args.runs)
     found = measure.table("checksum verify, warm cache", samples, total, reference="checksum (module process)")
     ours, openssl = found["checksum (module process)"], found["xargs -P2 openssl dgst -sha256"]
     rate = total / ours["wall"] / 1e9

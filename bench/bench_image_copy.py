@@ -156,13 +156,13 @@ def main():  # pylint: disable=too-many-locals
     refs = sorted(imageset.ref_names(set_dir))
     source = Registry(os.path.join(args.work, "reg-src"), tools).reset()
     destination = Registry(os.path.join(args.work, "reg-dst"), tools).start()
-    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731  pylint: disable=unnecessary-lambda-assignment
     print(f"{args.preset} set: {len(refs)} images, {summary['unique_bytes'] / 1e9:.2f} GB unique; {os.cpu_count()} cores; "
           f"load {measure.load_average():.2f}")
     report = {"images": len(refs), "unique_bytes": summary["unique_bytes"]}
     try:
         ours_in_process([f"oci:{set_dir}"], f"docker://{source.address}", [source.address])
         src_images = [f"{source.address}/{ref}" for ref in refs]
+
         def to_registry():  # the destination's port changes with every reset
             return [(f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}") for i in src_images]
 
@@ -177,7 +177,7 @@ def main():  # pylint: disable=too-many-locals
         ]
         for tool in copy_tools:
             tool.reset = destination.reset
-        report["full"] = measure.compare(copy_tools, args.runs, progress)
+        report["full"] = measure.compare(copy_tools, args.runs)
 
         layout_dir = os.path.join(args.work, "layout")
 
@@ -188,7 +188,7 @@ def main():  # pylint: disable=too-many-locals
         report["layout"] = measure.compare([
             measure.Tool("skopeo copy, sequential", lambda: skopeo_sequential(skopeo, to_layout, args.work), fresh_layout),
             measure.Tool("image_copy (module process)", lambda: measure.module("image_copy", layout_args, args.work), fresh_layout),
-        ], args.runs, progress)
+        ], args.runs)
         layout_bytes = sum(os.path.getsize(os.path.join(root, f)) for root, _dirs, files in os.walk(os.path.join(layout_dir, "blobs"))
                            for f in files)
 
@@ -196,7 +196,7 @@ def main():  # pylint: disable=too-many-locals
         measure.module("image_copy", copy_args(), args.work)
         requests = {}
         noop_tools = [counting(measure.Tool(tool.name, tool.action), destination, requests) for tool in copy_tools]
-        report["noop"] = measure.compare(noop_tools, args.runs, progress)
+        report["noop"] = measure.compare(noop_tools, args.runs)
         report["noop_manifest_requests"] = requests
     finally:
         source.stop()

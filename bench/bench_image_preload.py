@@ -92,7 +92,6 @@ def main():  # pylint: disable=too-many-locals
     print(f"set: {len(refs)} images, {summary['unique_bytes'] / 1e9:.2f} GB unique; load {measure.load_average():.2f}")
     archives, combined = write_archives(layout, refs, os.path.join(args.work, f"archives-{args.preset}"))
     node = Containerd(os.path.join(args.work, "containerd"), tools)
-    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731  pylint: disable=unnecessary-lambda-assignment
     moved = {}
 
     def preload_args():
@@ -109,11 +108,11 @@ def main():  # pylint: disable=too-many-locals
     report = {"images": len(refs), "unique_bytes": summary["unique_bytes"], "archive_bytes": sum(os.path.getsize(p) for p in archives),
               "combined_archive_bytes": os.path.getsize(combined)}
     try:
-        report["first"] = measure.compare([measure.Tool(name, action, node.reset) for name, action in contenders], args.runs, progress)
+        report["first"] = measure.compare([measure.Tool(name, action, node.reset) for name, action in contenders], args.runs)
         node.reset()
         ours()
         moved["noop"] = measure.module("image_preload", preload_args(), args.work)
-        report["noop"] = measure.compare([measure.Tool(name, action) for name, action in contenders], args.runs, progress)
+        report["noop"] = measure.compare([measure.Tool(name, action) for name, action in contenders], args.runs)
     finally:
         node.stop()
     report.update(preload_bytes_moved=moved["first"]["bytes_moved"], noop_changed=moved["noop"]["changed"])

@@ -114,7 +114,7 @@ def main():
                 peak_rss_of(argv, rss["skopeo copy --preserve-digests"], skopeo_env)
             samples = measure.compare([measure.Tool("image_copy (module process)", ours, registry.reset),
                                        measure.Tool("skopeo copy --preserve-digests", skopeo, registry.reset)],
-                                      args.runs, lambda line: print(line, file=sys.stderr))
+                                      args.runs)
             measure.table(f"one {size} MiB layer, OCI layout -> registry", samples, size * BLOCK, "image_copy (module process)")
             for name, peaks in rss.items():
                 print(f"  peak RSS {name}: median {statistics.median(peaks):.1f} MiB [{min(peaks):.1f}-{max(peaks):.1f}]")

@@ -96,7 +96,6 @@ def measure_model(name, cache, repo_id, store, client, aws_command, args):  # py
     s3_args = dict(store, bucket=BUCKET, prefix=f"ours-{name}")
     push_args = {"state": "pushed", "path": cache, "models": [f"hf://{repo_id}"], "s3": s3_args}
     pull_args = {"state": "pulled", "path": pulled, "models": [f"hf://{repo_id}"], "s3": s3_args}
-    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731  pylint: disable=unnecessary-lambda-assignment
 
     def emptied(prefix):
         return lambda: clear(client, prefix)
@@ -112,14 +111,14 @@ def measure_model(name, cache, repo_id, store, client, aws_command, args):  # py
                      emptied(f"aws-{name}/")),
         measure.Tool("aws s3 sync", lambda: aws(aws_command, store, "sync", snapshot_dir, f"s3://{BUCKET}/sync-{name}/"),
                      emptied(f"sync-{name}/")),
-    ], args.runs, progress)
+    ], args.runs)
     measure.module("model_cache", push_args, args.work)
     aws(aws_command, store, "cp", snapshot_dir, f"s3://{BUCKET}/aws-{name}/")
     results["pull"] = measure.compare([
         measure.Tool("model_cache pulled (module process)", lambda: measure.module("model_cache", pull_args, args.work), fresh_pull),
         measure.Tool("aws s3 cp --recursive", lambda: aws(aws_command, store, "cp", f"s3://{BUCKET}/aws-{name}/", pulled), fresh_pull),
         measure.Tool("aws s3 sync", lambda: aws(aws_command, store, "sync", f"s3://{BUCKET}/aws-{name}/", pulled), fresh_pull),
-    ], args.runs, progress)
+    ], args.runs)
     results["stored_ours"] = stored_bytes(client, f"ours-{name}/")
     clear(client, f"whole-{name}/")
     aws(aws_command, store, "cp", hf_cache.repo_folder(cache, repo_id), f"s3://{BUCKET}/whole-{name}/")

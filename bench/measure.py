@@ -49,7 +49,12 @@ class Tool:
         self.name, self.action, self.reset = name, action, reset or (lambda: None)
 
 
-def compare(tools, runs, progress=None):
+def progress(line):
+    """Where each run's figures go as they come: stderr, so the tables on stdout stay clean."""
+    print(line, file=sys.stderr)
+
+
+def compare(tools, runs):
     """Run every tool `runs` times, the order reversed on every other run; {name: [samples]} in the tools' order."""
     samples = {tool.name: [] for tool in tools}
     for number in range(runs):
@@ -58,8 +63,7 @@ def compare(tools, runs, progress=None):
             tool.reset()
             measured = sample(tool.action)
             samples[tool.name].append(measured)
-            if progress:
-                progress(f"run {number + 1}/{runs} {tool.name}: {measured['wall']:.2f} s wall, {measured['cpu']:.2f} s CPU, load {measured['load']:.2f}")
+            progress(f"run {number + 1}/{runs} {tool.name}: {measured['wall']:.2f} s wall, {measured['cpu']:.2f} s CPU, load {measured['load']:.2f}")
     return samples
 
 

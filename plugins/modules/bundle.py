@@ -17,9 +17,9 @@ description:
     absolute paths or C(..), symlinks pointing outside O(path), hard links, devices and FIFOs are refused. Files already
     in place with the same content are kept, so an interrupted unpack (a full disk) completes when run again. It ends with a
     full verification of the bundle's C(SHA256SUMS) when the bundle has one.
-  - With O(state=unpacked) and O(folders), only those top folders are unpacked, each file checked against the bundle's
-    C(SHA256SUMS) before it takes its name; the rest stays in the volumes, where M(airlock.airgap.image_copy) reads the
-    images in place (C(volumes:DIR:NAME)), so the enclave needs no second copy of the bundle.
+  - With O(state=unpacked) and O(keep_in_volumes), those top folders are not unpacked and each file that is, is checked against
+    the bundle's C(SHA256SUMS) before it takes its name. M(airlock.airgap.image_copy) reads the images in place from the volumes
+    (C(volumes:DIR:NAME)), so the enclave needs no second copy of them.
 author:
   - airlock.airgap maintainers (@airlock)
 requirements:
@@ -76,9 +76,9 @@ options:
         C(images/) layout). With a C(SHA256SUMS), every file is compared, and files gone since are deleted on unpack.
       - Unpacking such volumes requires the target to hold exactly that base file (or the result, when already applied).
     type: path
-  folders:
+  keep_in_volumes:
     description:
-      - With O(state=unpacked), unpack only these top folders of the bundle (for example V(charts) and V(models)) into O(path).
+      - With O(state=unpacked), top folders of the bundle left in the volumes, not unpacked (for example V(images)).
       - Empty unpacks everything.
     type: list
     elements: str
@@ -111,13 +111,13 @@ EXAMPLES = r"""
     state: unpacked
     report: /var/log/airlock/release-2026-11.verification.json
 
-- name: In the enclave, unpack only the charts; images are pushed from the volumes (image_copy volumes:/media/usb:release-2026-11)
+- name: In the enclave, unpack all but the images, which image_copy pushes from the volumes (volumes:/media/usb:release-2026-11)
   airlock.airgap.bundle:
     path: /srv/enclave/bundle
     volumes_dir: /media/usb
     name: release-2026-11
     state: unpacked
-    folders: [charts]
+    keep_in_volumes: [images]
 """
 
 RETURN = r"""
@@ -172,7 +172,7 @@ ARGUMENT_SPEC = dict(
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
     base=dict(type="path"),
     compression=dict(type="str", choices=["none", "zstd"], default="none"),
-    folders=dict(type="list", elements="str", default=[]),
+    keep_in_volumes=dict(type="list", elements="str", default=[]),
     workers=dict(type="int"),
     report=dict(type="path"),
     progress_file=dict(type="path"),
@@ -193,22 +193,19 @@ def verified(module, started):
     module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
 
 
-def unpacked_folders(module, started):
-    """Only the named top folders; the rest of the bundle stays in the volumes, read there in place."""
+def unpacked_but_kept(module, started):
+    """All but the kept top folders, which stay in the volumes to be read there in place."""
     params = module.params
     index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"], params["progress_file"])
-    files = BundleFiles(params["volumes_dir"], params["name"])
-    counts = {"written": 0, "unchanged": 0, "bytes_written": 0}
-    for folder in params["folders"]:
-        for key, value in files.extract(folder.strip("/"), params["path"], module.check_mode).items():
-            counts[key] += value
+    keep = {folder.strip("/") for folder in params["keep_in_volumes"]}
+    counts = BundleFiles(params["volumes_dir"], params["name"]).extract(params["path"], keep, module.check_mode)
     module.exit_json(changed=counts["written"] > 0, volumes=len(index["volumes"]), seconds=round(time.monotonic() - started, 3), **counts)
 
 
 def unpacked(module, started):
     params = module.params
-    if params["folders"]:
-        unpacked_folders(module, started)
+    if params["keep_in_volumes"]:
+        unpacked_but_kept(module, started)
     counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode,
                            params["progress_file"])
     digests = counts.pop("digests", {})

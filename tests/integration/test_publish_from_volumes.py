@@ -113,29 +113,30 @@ def test_volumes_are_a_source_only_and_a_missing_bundle_is_named(testbed, packed
     assert missing.get("failed") and f"{tmp_path}/nothing.index.json does not exist" in missing["msg"]
 
 
-def unpack_folders(packed, volumes, target, folders):
-    return run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked", "folders": folders})
+def unpack_but_images(volumes, target):
+    return run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked",
+                                 "keep_in_volumes": ["images"]})
 
 
-def test_only_the_named_folders_are_unpacked_verified_and_a_second_run_changes_nothing(packed, tmp_path):
+def test_all_but_the_images_is_unpacked_verified_and_a_second_run_changes_nothing(packed, tmp_path):
     target = tmp_path / "enclave"
-    first = unpack_folders(packed, packed["volumes"], target, ["models"])
+    first = unpack_but_images(packed["volumes"], target)
     assert not first.get("failed"), first.get("msg")
-    assert sorted(os.listdir(target)) == ["models"]
+    assert sorted(os.listdir(target)) == ["SHA256SUMS", "airlock.lock.json", "models"]
     assert (target / "models" / "weights.bin").read_bytes() == (packed["root"] / "models" / "weights.bin").read_bytes()
     assert os.readlink(target / "models" / "current") == "weights.bin"
-    assert first["changed"] and first["bytes_written"] == 400_000
-    again = unpack_folders(packed, packed["volumes"], target, ["models"])
-    assert again["changed"] is False and again["unchanged"] == 2
+    assert first["changed"] and first["bytes_written"] == 400_000 + sum(os.path.getsize(target / n) for n in ("SHA256SUMS", "airlock.lock.json"))
+    again = unpack_but_images(packed["volumes"], target)
+    assert again["changed"] is False and again["unchanged"] == 4
 
 
 def test_a_folder_file_changed_in_the_volumes_never_takes_its_name(packed, tmp_path):
     volumes, target = copy_of(packed, tmp_path), tmp_path / "enclave"
     flip_byte_of(volumes, "models/weights.bin")
     # The volume no longer matches its digest: the volumes are refused before anything is read.
-    refused = unpack_folders(packed, volumes, target, ["models"])
+    refused = unpack_but_images(volumes, target)
     assert refused.get("failed") and "does not match its sha256" in refused["msg"]
     files = BundleFiles(str(volumes), "rel")
     with pytest.raises(ValueError, match="SHA256SUMS"):
-        files.extract("models", str(target))
+        files.extract(str(target), keep={"images"})
     assert not (target / "models" / "weights.bin").exists()

@@ -72,6 +72,9 @@ class BundleFiles:
         return data
 
     def _check_listed(self, relative, actual):
+        """SHA256SUMS itself is proven by the volumes' digests (bundle.verify_volumes); every other file by it."""
+        if relative == sums.SUMS_NAME:
+            return
         listed = self._listed().get(relative)
         if listed is None:
             raise bundle.BundleError(f"{relative} in {self.where} is not listed in the bundle's {sums.SUMS_NAME}, so nothing proves it; "
@@ -80,16 +83,16 @@ class BundleFiles:
             raise bundle.BundleError(f"{relative} in {self.where} does not match the bundle's {sums.SUMS_NAME} (sha256 {actual}, listed "
                                      f"{listed}): the volumes were changed since they were verified; copy them again")
 
-    def extract(self, folder, target, check_mode=False):
-        """Unpack one top folder of the bundle (models/, charts/) into target, each file checked against SHA256SUMS
-        before it takes its name; everything else stays in the volumes. A file already there with the listed digest
-        is kept. Returns {"written", "unchanged", "bytes_written"} (in check mode: what would be)."""
+    def extract(self, target, keep=(), check_mode=False):
+        """Unpack the bundle into target except its top folders named in keep (images/), which stay in the volumes
+        to be read there in place. Each file is checked against SHA256SUMS before it takes its name; a file already
+        there with the listed digest is kept. Returns {"written", "unchanged", "bytes_written"} (in check mode: what would be)."""
         if not check_mode:
             os.makedirs(target, exist_ok=True)
         tree = ConfinedRoot(target)
         counts = {"written": 0, "unchanged": 0, "bytes_written": 0}
         for relative, member in sorted(self.entries.items()):
-            if relative != folder and not relative.startswith(folder + "/"):
+            if relative.split("/", 1)[0] in keep:
                 continue
             if member.isdir():
                 if not check_mode:
@@ -114,8 +117,9 @@ class BundleFiles:
         status = tree.status(relative)
         if status is None or not stat.S_ISREG(status.st_mode) or status.st_size != self.size(relative):
             return False
+        expected = hashlib.sha256(b"".join(self.chunks(relative))).hexdigest() if relative == sums.SUMS_NAME else self._listed().get(relative)
         with tree.open_read(relative) as handle:
-            return digests.hex_of_open_file(handle) == self._listed().get(relative)
+            return digests.hex_of_open_file(handle) == expected
 
     def _verified_writer(self, relative):
         """(fill, check) for ConfinedRoot.write: fill streams the file out of the volumes hashing it, check refuses
