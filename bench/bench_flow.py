@@ -1,7 +1,8 @@
 """The whole flow, connected side to a preloaded node, beside the manual pipeline of the vendor guides, on the same data.
 
 Data: an image set (--preset, default large) in a registry of the bench's own (the connected side's
-upstream), and a synthetic model (--model-mb, default 2048, in 512 MB shards) as a plain folder.
+upstream), and a synthetic model (--model-mb, default 2048, in 512 MB shards) as a plain folder
+(--model-mb 0: images only, no model and no S3 step in either pipeline).
 Both pipelines go through the same phases; every run starts both sides empty, with a fresh enclave
 registry, an empty S3 prefix and a fresh containerd (the node), and the two pipelines alternate
 which goes first. Each phase is timed as measure.py times (wall, CPU of the clients, load before).
@@ -107,6 +108,11 @@ class Flow:  # pylint: disable=too-many-instance-attributes
         self.refs = sorted(imageset.ref_names(set_dir))
         self.upstream.reset()
         ours_in_process([f"oci:{set_dir}"], f"docker://{self.upstream.address}", [self.upstream.address])
+        if self.args.model_mb:
+            self._set_up_model()
+        return {"images": len(self.refs), "image_bytes": summary["unique_bytes"], "model_bytes": self.model_bytes()}
+
+    def _set_up_model(self):
         shards = max(1, self.args.model_mb // SHARD_MB)
         self.model_folder = synthetic_model(os.path.join(self.work, "model"), shards, min(self.args.model_mb, SHARD_MB))
         self.model_cache = os.path.join(self.work, "connected-hf-cache")
@@ -118,13 +124,17 @@ class Flow:  # pylint: disable=too-many-instance-attributes
                                       aws_secret_access_key=self.store["secret_key"], region_name=self.store["region"])
         self.s3_client.create_bucket(Bucket=BUCKET)
         warm_up(self.s3_client)
-        model_bytes = sum(os.path.getsize(os.path.join(self.model_folder, n)) for n in os.listdir(self.model_folder))
-        return {"images": len(self.refs), "image_bytes": summary["unique_bytes"], "model_bytes": model_bytes}
+
+    def model_bytes(self):
+        if not self.model_folder:
+            return 0
+        return sum(os.path.getsize(os.path.join(self.model_folder, n)) for n in os.listdir(self.model_folder))
 
     def fresh_enclave(self, prefix):
         self.enclave.reset()
         self.node.reset()
-        clear(self.s3_client, prefix + "/")
+        if self.s3_client:
+            clear(self.s3_client, prefix + "/")
 
     def registries(self, *registries):
         return [{"host": r.address, "insecure": True} for r in registries]
@@ -140,19 +150,21 @@ def ours(flow, connected, enclave):
     """The collection's flow, phase by phase: [(phase, action)]."""
     bundle, volumes, carried = (os.path.join(connected, "bundle"), os.path.join(connected, "volumes"), os.path.join(enclave, "volumes"))
     unpacked, work = os.path.join(enclave, "bundle"), flow.work
-    s3 = dict(flow.store, bucket=BUCKET, prefix="ours")
 
     def prepare():
         measure.module("image_copy", {"images": [f"{flow.upstream.address}/{ref}" for ref in flow.refs], "destination": f"oci:{bundle}/images",
                                       "registries": flow.registries(flow.upstream)}, work)
-        measure.module("model_cache", {"state": "staged", "path": f"{bundle}/models", "models": [{"path": flow.model_folder, "repo_id": MODEL_ID}]},
-                       work)
+        if flow.model_folder:
+            measure.module("model_cache", {"state": "staged", "path": f"{bundle}/models", "models": [{"path": flow.model_folder, "repo_id": MODEL_ID}]},
+                           work)
         measure.module("checksum", {"path": bundle, "state": "present"}, work)
 
     def publish():
         measure.module("image_copy", {"images": [f"volumes:{carried}:flow"], "destination": f"docker://{flow.enclave.address}/mirror",
                                       "registries": flow.registries(flow.enclave)}, work)
-        measure.module("model_cache", {"state": "pushed", "path": f"{unpacked}/models", "models": [f"hf://{MODEL_ID}"], "s3": s3}, work)
+        if flow.model_folder:
+            measure.module("model_cache", {"state": "pushed", "path": f"{unpacked}/models", "models": [f"hf://{MODEL_ID}"],
+                                           "s3": dict(flow.store, bucket=BUCKET, prefix="ours")}, work)
 
     return [
         ("prepare", prepare),
@@ -173,20 +185,19 @@ def manual(flow, connected, enclave):
     images, carried, tree, saved = (os.path.join(connected, "images"), os.path.join(enclave, "carried"), os.path.join(enclave, "tree"),
                                     os.path.join(enclave, "saved"))
     folders = {ref: f"img-{number:03d}" for number, ref in enumerate(flow.refs)}
-    aws_env = dict(os.environ, AWS_ACCESS_KEY_ID=flow.store["access_key"], AWS_SECRET_ACCESS_KEY=flow.store["secret_key"],
-                   AWS_DEFAULT_REGION=flow.store["region"])
 
     def skopeo_copy(source, destination, *extra):
         measure.run_quietly([skopeo, "copy", "-q", *extra, "--src-tls-verify=false", "--dest-tls-verify=false", source, destination],
                             env=skopeo_env(work))
 
     def prepare():
+        os.makedirs(images)
         for ref, folder in folders.items():
             skopeo_copy(f"docker://{flow.upstream.address}/{ref}", f"dir:{images}/{folder}", "--all", "--preserve-digests")
 
     def pack():
-        measure.run_quietly(["tar", "cf", os.path.join(connected, "transfer.tar"), "-C", connected, "images", "-C", flow.work,
-                             os.path.basename(flow.model_cache)])
+        model = ["-C", flow.work, os.path.basename(flow.model_cache)] if flow.model_folder else []
+        measure.run_quietly(["tar", "cf", os.path.join(connected, "transfer.tar"), "-C", connected, "images", *model])
         measure.run_quietly(["bash", "-c", "sha256sum transfer.tar > transfer.tar.sha256"], cwd=connected)
 
     def carry():
@@ -200,8 +211,11 @@ def manual(flow, connected, enclave):
     def publish():
         for ref, folder in folders.items():
             skopeo_copy(f"dir:{tree}/images/{folder}", f"docker://{flow.enclave.address}/manual/{ref}", "--all", "--preserve-digests")
-        measure.run_quietly([flow.aws, "s3", "sync", "--only-show-errors", "--endpoint-url", flow.store["endpoint_url"],
-                             os.path.join(tree, os.path.basename(flow.model_cache)), f"s3://{BUCKET}/manual/"], env=aws_env)
+        if flow.model_folder:
+            aws_env = dict(os.environ, AWS_ACCESS_KEY_ID=flow.store["access_key"], AWS_SECRET_ACCESS_KEY=flow.store["secret_key"],
+                           AWS_DEFAULT_REGION=flow.store["region"])
+            measure.run_quietly([flow.aws, "s3", "sync", "--only-show-errors", "--endpoint-url", flow.store["endpoint_url"],
+                                 os.path.join(tree, os.path.basename(flow.model_cache)), f"s3://{BUCKET}/manual/"], env=aws_env)
 
     def preload():
         os.makedirs(saved)
@@ -250,7 +264,7 @@ def report(runs, data):
     print(f"{'phase':10} {'ours s':>7} {'[min-max]':>15} {'manual s':>9} {'[min-max]':>15}")
 
     def cell(values):
-        return f"{statistics.median(values):7.1f} [{min(values):6.1f}-{max(values):6.1f}]"
+        return f"{statistics.median(values):7.2f} [{min(values):6.2f}-{max(values):6.2f}]"
     for phase in PHASES:
         print(f"{phase:10} {cell([r['phases'][phase]['wall'] for r in runs['ours']])}  "
               f"{cell([r['phases'][phase]['wall'] for r in runs['manual']])}")

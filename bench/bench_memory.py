@@ -84,6 +84,32 @@ def module_argv(work, arguments):
     return [sys.executable, "-m", f"{measure.MODULES}.image_copy", path]
 
 
+def measure_size(size, registry, tools, args):
+    """Both tools on one image whose only layer is size MiB: samples and peak RSS of every run."""
+    layout = os.path.join(args.work, f"layout-{size}")
+    shutil.rmtree(layout, ignore_errors=True)
+    make_layout(layout, size)
+    rss = {"image_copy (module process)": [], "skopeo copy --preserve-digests": []}
+    skopeo_env = dict(os.environ, XDG_DATA_HOME=os.path.join(args.work, "xdg"), _CONTAINERS_ROOTLESS_UID="0")
+
+    def ours():
+        arguments = {"images": [f"oci:{layout}"], "destination": f"docker://{registry.address}/ours",
+                     "registries": [{"host": registry.address, "insecure": True}]}
+        peak_rss_of(module_argv(args.work, arguments), rss["image_copy (module process)"], measure.module_env())
+
+    def skopeo():
+        argv = [tools["skopeo"], "copy", "-q", "--preserve-digests", "--dest-tls-verify=false", f"oci:{layout}:bench/huge{size}:v1",
+                f"docker://{registry.address}/skopeo/huge:v1"]
+        peak_rss_of(argv, rss["skopeo copy --preserve-digests"], skopeo_env)
+    samples = measure.compare([measure.Tool("image_copy (module process)", ours, registry.reset),
+                               measure.Tool("skopeo copy --preserve-digests", skopeo, registry.reset)], args.runs)
+    measure.table(f"one {size} MiB layer, OCI layout -> registry", samples, size * BLOCK, "image_copy (module process)")
+    for name, peaks in rss.items():
+        print(f"  peak RSS {name}: median {statistics.median(peaks):.1f} MiB [{min(peaks):.1f}-{max(peaks):.1f}]")
+    shutil.rmtree(layout, ignore_errors=True)
+    return {"samples": samples, "peak_rss_mib": rss}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[64, 5120])
@@ -97,29 +123,7 @@ def main():
     print(f"load {measure.load_average():.2f}")
     try:
         for size in args.sizes_mib:
-            layout = os.path.join(args.work, f"layout-{size}")
-            shutil.rmtree(layout, ignore_errors=True)
-            make_layout(layout, size)
-            rss = {"image_copy (module process)": [], "skopeo copy --preserve-digests": []}
-            skopeo_env = dict(os.environ, XDG_DATA_HOME=os.path.join(args.work, "xdg"), _CONTAINERS_ROOTLESS_UID="0")
-
-            def ours(layout=layout, rss=rss):
-                arguments = {"images": [f"oci:{layout}"], "destination": f"docker://{registry.address}/ours",
-                             "registries": [{"host": registry.address, "insecure": True}]}
-                peak_rss_of(module_argv(args.work, arguments), rss["image_copy (module process)"], measure.module_env())
-
-            def skopeo(layout=layout, size=size, rss=rss):
-                argv = [tools["skopeo"], "copy", "-q", "--preserve-digests", "--dest-tls-verify=false", f"oci:{layout}:bench/huge{size}:v1",
-                        f"docker://{registry.address}/skopeo/huge:v1"]
-                peak_rss_of(argv, rss["skopeo copy --preserve-digests"], skopeo_env)
-            samples = measure.compare([measure.Tool("image_copy (module process)", ours, registry.reset),
-                                       measure.Tool("skopeo copy --preserve-digests", skopeo, registry.reset)],
-                                      args.runs)
-            measure.table(f"one {size} MiB layer, OCI layout -> registry", samples, size * BLOCK, "image_copy (module process)")
-            for name, peaks in rss.items():
-                print(f"  peak RSS {name}: median {statistics.median(peaks):.1f} MiB [{min(peaks):.1f}-{max(peaks):.1f}]")
-            report[size] = {"samples": samples, "peak_rss_mib": rss}
-            shutil.rmtree(layout, ignore_errors=True)
+            report[size] = measure_size(size, registry, tools, args)
     finally:
         registry.stop()
         shutil.rmtree(args.work, ignore_errors=True)
