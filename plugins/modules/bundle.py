@@ -147,7 +147,10 @@ removed:
   returned: when O(state=unpacked)
   type: int
 verification:
-  description: The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
+  description:
+    - The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
+    - With O(keep_in_volumes), of the files unpacked or kept, each proven as it was written, and the folders left in the volumes
+      (kept_in_volumes).
   returned: when O(state=unpacked) and the bundle has a SHA256SUMS
   type: dict
 seconds:
@@ -198,8 +201,13 @@ def unpacked_but_kept(module, started):
     params = module.params
     index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"], params["progress_file"])
     keep = {folder.strip("/") for folder in params["keep_in_volumes"]}
-    counts = BundleFiles(params["volumes_dir"], params["name"]).extract(params["path"], keep, module.check_mode)
-    module.exit_json(changed=counts["written"] > 0, volumes=len(index["volumes"]), seconds=round(time.monotonic() - started, 3), **counts)
+    counts, proven = BundleFiles(params["volumes_dir"], params["name"]).extract(params["path"], keep, module.check_mode)
+    result = dict(counts, changed=counts["written"] > 0, volumes=len(index["volumes"]), seconds=round(time.monotonic() - started, 3))
+    if module.check_mode:
+        module.exit_json(**result)
+    if params["report"]:
+        sums.write_report(params["report"], params["path"], os.path.join(params["path"], sums.SUMS_NAME), proven)
+    module.exit_json(verification=dict(proven.summary(), kept_in_volumes=sorted(keep)), **result)
 
 
 def unpacked(module, started):

@@ -126,8 +126,9 @@ def test_all_but_the_images_is_unpacked_verified_and_a_second_run_changes_nothin
     assert (target / "models" / "weights.bin").read_bytes() == (packed["root"] / "models" / "weights.bin").read_bytes()
     assert os.readlink(target / "models" / "current") == "weights.bin"
     assert first["changed"] and first["bytes_written"] == 400_000 + sum(os.path.getsize(target / n) for n in ("SHA256SUMS", "airlock.lock.json"))
+    assert first["verification"]["ok"] and first["verification"]["checked"] == 3 and first["verification"]["kept_in_volumes"] == ["images"]
     again = unpack_but_images(packed["volumes"], target)
-    assert again["changed"] is False and again["unchanged"] == 4
+    assert again["changed"] is False and again["unchanged"] == 4 and again["verification"]["checked"] == 3
 
 
 def test_a_folder_file_changed_in_the_volumes_never_takes_its_name(packed, tmp_path):

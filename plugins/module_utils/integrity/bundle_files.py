@@ -86,11 +86,13 @@ class BundleFiles:
     def extract(self, target, keep=(), check_mode=False):
         """Unpack the bundle into target except its top folders named in keep (images/), which stay in the volumes
         to be read there in place. Each file is checked against SHA256SUMS before it takes its name; a file already
-        there with the listed digest is kept. Returns {"written", "unchanged", "bytes_written"} (in check mode: what would be)."""
+        there with the listed digest is kept. Returns {"written", "unchanged", "bytes_written"} (in check mode: what would be)
+        and the Verification of every regular file unpacked or kept, each proven against SHA256SUMS."""
         if not check_mode:
             os.makedirs(target, exist_ok=True)
         tree = ConfinedRoot(target)
         counts = {"written": 0, "unchanged": 0, "bytes_written": 0}
+        proven = sums.Verification()
         for relative, member in sorted(self.entries.items()):
             if relative.split("/", 1)[0] in keep:
                 continue
@@ -104,22 +106,31 @@ class BundleFiles:
                     tree.symlink(relative, member.linkname)
             elif self._holds_listed(tree, relative):
                 counts["unchanged"] += 1
+                proven.digests[relative] = self._listed_digest(relative)
             else:
                 counts["written"] += 1
                 counts["bytes_written"] += self.size(relative)
                 if not check_mode:
                     fill, check = self._verified_writer(relative)
                     tree.write(relative, fill, mode=member.mode & 0o755 | 0o644, mtime=member.mtime, before_commit=check)
-        return counts
+                    proven.digests[relative] = self._listed_digest(relative)
+        proven.checked = len(proven.digests)
+        proven.bytes = sum(self.size(relative) for relative in proven.digests)
+        return counts, proven
 
     def _holds_listed(self, tree, relative):
         """Whether the tree already holds this file with the digest SHA256SUMS lists (never followed through a link)."""
         status = tree.status(relative)
         if status is None or not stat.S_ISREG(status.st_mode) or status.st_size != self.size(relative):
             return False
-        expected = hashlib.sha256(b"".join(self.chunks(relative))).hexdigest() if relative == sums.SUMS_NAME else self._listed().get(relative)
         with tree.open_read(relative) as handle:
-            return digests.hex_of_open_file(handle) == expected
+            return digests.hex_of_open_file(handle) == self._listed_digest(relative)
+
+    def _listed_digest(self, relative):
+        """The digest SHA256SUMS lists for the file; SHA256SUMS itself is taken as the verified volumes hold it."""
+        if relative == sums.SUMS_NAME:
+            return hashlib.sha256(b"".join(self.chunks(relative))).hexdigest()
+        return self._listed().get(relative)
 
     def _verified_writer(self, relative):
         """(fill, check) for ConfinedRoot.write: fill streams the file out of the volumes hashing it, check refuses
