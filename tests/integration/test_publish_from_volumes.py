@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+import s3_bucket
 from module_runner import run_module
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
@@ -25,13 +26,25 @@ def packed(image_set, tmp_path_factory):
     (root / "models").mkdir()
     (root / "models" / "weights.bin").write_bytes(os.urandom(400_000))
     (root / "models" / "current").symlink_to("weights.bin")
+    model = work / "tiny-model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"architectures": ["Tiny"]}))
+    (model / "model.safetensors").write_bytes(os.urandom(6 * 1024 * 1024))  # above the multipart threshold the tests set
+    staged = run_module("model_cache", {"state": "staged", "path": str(root / "models"), "models": [{"path": str(model), "repo_id": MODEL}]})
+    assert not staged.get("failed"), staged.get("msg")
     assert not run_module("checksum", {"path": str(root), "state": "present"}).get("failed")
-    volumes = work / "usb"
-    packed_result = run_module("bundle", {"path": str(root), "volumes_dir": str(volumes), "name": "rel", "state": "packed",
-                                          "volume_size": 300 * 1024, "compression": "zstd"})
-    assert not packed_result.get("failed"), packed_result.get("msg")
-    assert len(packed_result["volumes"]) > 3
-    return {"root": root, "volumes": volumes, "index": json.loads((root / "images" / "index.json").read_text())}
+    volumes = {}
+    for compression in ("zstd", "none"):  # zstd members are decompressed as read, plain ones read in place
+        volumes[compression] = work / f"usb-{compression}"
+        packed_result = run_module("bundle", {"path": str(root), "volumes_dir": str(volumes[compression]), "name": "rel", "state": "packed",
+                                              "volume_size": 1024 * 1024, "compression": compression})
+        assert not packed_result.get("failed"), packed_result.get("msg")
+        assert len(packed_result["volumes"]) > 3
+    return {"root": root, "volumes": volumes["zstd"], "plain_volumes": volumes["none"], "model": model,
+            "index": json.loads((root / "images" / "index.json").read_text())}
+
+
+MODEL = "acme/tiny-from-volumes"
 
 
 def push(testbed, source, prefix):
@@ -125,10 +138,15 @@ def test_all_but_the_images_is_unpacked_verified_and_a_second_run_changes_nothin
     assert sorted(os.listdir(target)) == ["SHA256SUMS", "airlock.lock.json", "models"]
     assert (target / "models" / "weights.bin").read_bytes() == (packed["root"] / "models" / "weights.bin").read_bytes()
     assert os.readlink(target / "models" / "current") == "weights.bin"
-    assert first["changed"] and first["bytes_written"] == 400_000 + sum(os.path.getsize(target / n) for n in ("SHA256SUMS", "airlock.lock.json"))
-    assert first["verification"]["ok"] and first["verification"]["checked"] == 3 and first["verification"]["kept_in_volumes"] == ["images"]
+    files = [os.path.join(folder, name) for folder, _dirs, names in os.walk(target) for name in names
+             if not os.path.islink(os.path.join(folder, name))]
+    links = [os.path.join(folder, name) for folder, dirs, names in os.walk(target) for name in dirs + names
+             if os.path.islink(os.path.join(folder, name))]
+    assert first["changed"] and first["bytes_written"] == sum(os.path.getsize(path) for path in files)
+    assert first["verification"]["ok"] and first["verification"]["checked"] == len(files)
+    assert first["verification"]["kept_in_volumes"] == ["images"]
     again = unpack_but_images(packed["volumes"], target)
-    assert again["changed"] is False and again["unchanged"] == 4 and again["verification"]["checked"] == 3
+    assert again["changed"] is False and again["unchanged"] == len(files) + len(links) and again["verification"]["checked"] == len(files)
 
 
 def test_a_folder_file_changed_in_the_volumes_never_takes_its_name(packed, tmp_path):
@@ -141,3 +159,19 @@ def test_a_folder_file_changed_in_the_volumes_never_takes_its_name(packed, tmp_p
     with pytest.raises(ValueError, match="SHA256SUMS"):
         files.extract(str(target), keep={"images"})
     assert not (target / "models" / "weights.bin").exists()
+
+
+@pytest.mark.parametrize("which", ["volumes", "plain_volumes"])
+def test_a_model_goes_from_the_volumes_to_s3_whole_then_nothing_changes(testbed, packed, tmp_path, which):
+    client = s3_bucket.client_for(testbed)
+    with s3_bucket.temporary_bucket(client, "fromvolumes") as bucket:
+        s3 = dict(s3_bucket.settings_for(testbed, bucket), multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+        arguments = {"state": "pushed", "volumes": f"{packed[which]}:rel", "models": [f"hf://{MODEL}"], "s3": s3}
+        first = run_module("model_cache", arguments)
+        assert not first.get("failed"), first.get("msg")
+        assert first["changed"] and first["bytes_moved"] == sum(p.stat().st_size for p in packed["model"].iterdir())
+        assert run_module("model_cache", arguments)["changed"] is False
+        pulled = run_module("model_cache", {"state": "pulled", "path": str(tmp_path / "cache"), "models": [f"hf://{MODEL}"], "s3": s3})
+        assert not pulled.get("failed"), pulled.get("msg")
+        snapshot = next((tmp_path / "cache").glob("models--acme--tiny-from-volumes/snapshots/*"))
+        assert (snapshot / "model.safetensors").read_bytes() == (packed["model"] / "model.safetensors").read_bytes()

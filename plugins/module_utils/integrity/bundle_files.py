@@ -14,6 +14,7 @@ bundle.verify_volumes' job (the receive role's `state: verified`), done before.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import tarfile
@@ -21,6 +22,68 @@ import tarfile
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, bundle_index, digest as digests, sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader
+
+
+SMALL_FILE = 64 * 1024 * 1024
+
+
+class _Forward(io.RawIOBase):
+    """Blocks from a generator as a file that reads only forward."""
+
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks, self.pending = blocks, b""
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self.pending:
+            self.pending = next(self.blocks, b"")
+            if not self.pending:
+                return 0
+        count = min(len(buffer), len(self.pending))
+        buffer[:count] = self.pending[:count]
+        self.pending = self.pending[count:]
+        return count
+
+
+class _Window(io.RawIOBase):
+    """size bytes from offset of a VolumeReader, as a file of their own (read, seek, tell)."""
+
+    def __init__(self, reader, offset, size):
+        super().__init__()
+        self.reader, self.offset, self.length, self.position = reader, offset, size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.position
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.length}[whence]
+        self.position = min(max(0, base + offset), self.length)
+        return self.position
+
+    def read(self, size=-1):
+        wanted = self.length - self.position if size is None or size < 0 else min(size, self.length - self.position)
+        self.reader.seek(self.offset + self.position)
+        data = self.reader.read(wanted)
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer):
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self):
+        self.reader.close()
+        super().close()
 
 
 class BundleFiles:
@@ -64,6 +127,18 @@ class BundleFiles:
                 yield from bundle._member_blocks(tar, member)  # pylint: disable=protected-access
         finally:
             reader.close()
+
+    def open(self, relative):
+        """The file as a read-only file object: seekable over its bytes in the volumes when stored as is. A zstd-packed
+        file is decompressed as it is read: held in memory when small, else a stream that reads only forward."""
+        member = self.members.get(relative)
+        if member is None:
+            raise FileNotFoundError(f"{relative} is not in the bundle {self.where}")
+        if bundle.COMPRESSION_KEY not in member.pax_headers:
+            return _Window(VolumeReader(self.paths), member.offset_data, member.size)
+        if self.size(relative) <= SMALL_FILE:
+            return io.BytesIO(b"".join(self.chunks(relative)))
+        return _Forward(self.chunks(relative))
 
     def read_verified(self, relative):
         """The whole (small) file, refused unless it matches the bundle's SHA256SUMS."""
