@@ -5,10 +5,12 @@
 Publishing from the volumes needs about no disk beyond them (unpacking first needs the
 bundle's size again). The tar headers are read once and checked as an unpack checks them;
 each file is then read straight from the volumes through its own handle, so several readers
-may stream at once. What is not named by its digest (index.json, the lock) is checked
+may stream at once. What is not named by its digest (index.json, a model's refs) is checked
 against the bundle's SHA256SUMS as it is read; blobs are checked against their digests by
-whoever streams them (the copy engine does). Proving the volumes whole is
-bundle.verify_volumes' job (the receive role's `state: verified`), done before.
+whoever streams them (the copy engine, the model push). What must be on disk after all (the
+lock, charts) is unpacked alone, each file checked against SHA256SUMS before it takes its name.
+Proving the volumes whole is bundle.verify_volumes' job (the receive role's `state: verified`),
+done before.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bu
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader
 
-
+# A zstd-packed file up to this size is decompressed into memory when opened (a seekable upload body); a larger one
+# streams forward only (a multipart upload reads it so).
 SMALL_FILE = 64 * 1024 * 1024
 
 
