@@ -1,16 +1,18 @@
-"""checksum's verify side by side with coreutils sha256sum on the large image set, in one run.
+"""checksum's verify beside coreutils and OpenSSL on the large image set, in one run.
 
 Warm page cache (a first read is discarded), so the hashing itself is compared:
-  sha256sum -c SHA256SUMS            one process, coreutils
-  xargs -P2 sha256sum                two processes in parallel
-  checksum verify (our engine)       every core, hashlib
+  sha256sum -c SHA256SUMS                one process, coreutils (no SHA extensions used)
+  xargs -P2 sha256sum                    two coreutils processes in parallel
+  xargs -P2 openssl dgst -sha256         two OpenSSL processes (hardware SHA when the CPU has it)
+  checksum module process                as Ansible runs it, at its defaults (state: verified)
+  checksum via ansible-playbook          one task on localhost, start-up included
+Tools alternate their order between runs; see measure.py for how each figure is taken.
 
-Usage: python bench/bench_checksum.py [--preset large] [--runs 3] [--work DIR]
+Usage: python bench/bench_checksum.py [--preset large] [--runs 3] [--work DIR] [--json FILE]
 """
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -18,23 +20,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, ".cache", "collections")]
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
-from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
+import measure  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums  # noqa: E402  pylint: disable=wrong-import-position
 
 
-def coreutils_check(tree):
-    subprocess.run(["sha256sum", "--quiet", "-c", sums.SUMS_NAME], cwd=tree, check=True)
-
-
-def coreutils_parallel(tree, listed):
-    subprocess.run(["xargs", "-0", "-P2", "-n", str(max(1, len(listed) // 8)), "sha256sum"], cwd=tree, check=True,
-                   input="\0".join(listed).encode(), stdout=subprocess.DEVNULL)
-
-
-def ours(tree):
-    found = sums.verify(tree)
-    if not found.ok:
-        raise RuntimeError(f"verification failed: {found.summary()}")
+def parallel(argv, tree, listed, processes=2):
+    """argv over every listed file, `processes` at a time, in even batches (as xargs -P does)."""
+    measure.run_quietly(["xargs", "-0", f"-P{processes}", "-n", str(max(1, len(listed) // (4 * processes))), *argv], cwd=tree,
+                        input="\0".join(listed).encode())
 
 
 def main():
@@ -42,24 +35,31 @@ def main():
     parser.add_argument("--preset", default="large", choices=sorted(imageset.PRESETS))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-bench"))
+    parser.add_argument("--json", help="write every sample here")
     args = parser.parse_args()
     tree = os.path.join(args.work, f"set-{args.preset}")
     imageset.generate(tree, **imageset.PRESETS[args.preset])
     sums.write(tree)
     listed = sums.tree_files(tree)
     total = sum(os.path.getsize(os.path.join(tree, p)) for p in listed)
-    ours(tree)  # warm the page cache
-    tools = {"sha256sum -c": lambda: coreutils_check(tree), "xargs -P2 sha256sum": lambda: coreutils_parallel(tree, listed),
-             "checksum verify": lambda: ours(tree)}
-    medians = {}
-    print(f"{len(listed)} files, {total / 1e9:.2f} GB, {os.cpu_count()} cores")
-    print(f"{'tool':22} {'median s':>9} {'MB/s':>7}  runs")
-    for name, action in tools.items():
-        medians[name], samples = median_of(args.runs, lambda action=action: timed(action))
-        print(f"{name:22} {medians[name]:9.2f} {total / medians[name] / 1e6:7.0f}  {' '.join(f'{s:.2f}' for s in samples)}")
-    for name, median in medians.items():
-        if name != "checksum verify":
-            print(f"checksum verify is {median / medians['checksum verify']:.2f}x the speed of {name}")
+    module_args = {"path": tree}
+    measure.module("checksum", module_args, args.work)  # warm the page cache
+    tools = [
+        measure.Tool("sha256sum -c", lambda: measure.run_quietly(["sha256sum", "--quiet", "-c", sums.SUMS_NAME], cwd=tree)),
+        measure.Tool("xargs -P2 sha256sum", lambda: parallel(["sha256sum"], tree, listed)),
+        measure.Tool("xargs -P2 openssl dgst -sha256", lambda: parallel(["openssl", "dgst", "-sha256"], tree, listed)),
+        measure.Tool("checksum (module process)", lambda: measure.module("checksum", module_args, args.work)),
+        measure.Tool("checksum (ansible-playbook)", lambda: measure.playbook("checksum", module_args, args.work)),
+    ]
+    print(f"{len(listed)} files, {total / 1e9:.2f} GB, {os.cpu_count()} cores, load {measure.load_average():.2f}")
+    samples = measure.compare(tools, args.runs)
+    found = measure.table("checksum verify, warm cache", samples, total, reference="checksum (module process)")
+    ours, openssl = found["checksum (module process)"], found["xargs -P2 openssl dgst -sha256"]
+    rate = total / ours["wall"] / 1e9
+    print(f"target checksum module >= 1.6 GB/s: {rate:.2f} GB/s -> {'met' if rate >= 1.6 else 'MISSED'}")
+    print(f"target no slower than openssl two at a time: {openssl['wall'] / ours['wall']:.2f}x -> "
+          f"{'met' if ours['wall'] <= openssl['wall'] else 'MISSED'}")
+    measure.write_report(args.json, {"bytes": total, "files": len(listed), "samples": samples})
 
 
 if __name__ == "__main__":

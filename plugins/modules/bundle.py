@@ -17,6 +17,9 @@ description:
     absolute paths or C(..), symlinks pointing outside O(path), hard links, devices and FIFOs are refused. Files already
     in place with the same content are kept, so an interrupted unpack (a full disk) completes when run again. It ends with a
     full verification of the bundle's C(SHA256SUMS) when the bundle has one.
+  - With O(state=unpacked) and O(keep_in_volumes), those top folders are not unpacked and each file that is, is checked against
+    the bundle's C(SHA256SUMS) before it takes its name. M(airlock.airgap.image_copy) reads the images in place from the volumes
+    (C(volumes:DIR:NAME)), so the enclave needs no second copy of them.
 author:
   - airlock.airgap maintainers (@airlock)
 requirements:
@@ -73,6 +76,13 @@ options:
         C(images/) layout). With a C(SHA256SUMS), every file is compared, and files gone since are deleted on unpack.
       - Unpacking such volumes requires the target to hold exactly that base file (or the result, when already applied).
     type: path
+  keep_in_volumes:
+    description:
+      - With O(state=unpacked), top folders of the bundle left in the volumes, not unpacked (for example V(images)).
+      - Empty unpacks everything.
+    type: list
+    elements: str
+    default: []
   report:
     description:
       - Write a JSON verification report here to file as evidence - with O(state=verified), of the volumes (each with its
@@ -100,6 +110,14 @@ EXAMPLES = r"""
     name: release-2026-11
     state: unpacked
     report: /var/log/airlock/release-2026-11.verification.json
+
+- name: In the enclave, unpack all but the images, which image_copy pushes from the volumes (volumes:/media/usb:release-2026-11)
+  airlock.airgap.bundle:
+    path: /srv/enclave/bundle
+    volumes_dir: /media/usb
+    name: release-2026-11
+    state: unpacked
+    keep_in_volumes: [images]
 """
 
 RETURN = r"""
@@ -116,6 +134,10 @@ written:
   description: Files and links written by the unpack.
   returned: when O(state=unpacked)
   type: int
+bytes_written:
+  description: Bytes of the files written by the unpack.
+  returned: when O(state=unpacked)
+  type: int
 unchanged:
   description: Files and links already in place with the same content (named so that Ansible never reads it as the task's skip status).
   returned: when O(state=unpacked)
@@ -125,7 +147,10 @@ removed:
   returned: when O(state=unpacked)
   type: int
 verification:
-  description: The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
+  description:
+    - The final SHA256SUMS verification of the unpacked bundle (checked, ok, missing, extra, mismatched).
+    - With O(keep_in_volumes), of the files unpacked or kept, each proven as it was written, and the folders left in the volumes
+      (kept_in_volumes).
   returned: when O(state=unpacked) and the bundle has a SHA256SUMS
   type: dict
 seconds:
@@ -141,6 +166,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -150,6 +176,7 @@ ARGUMENT_SPEC = dict(
     volume_size=dict(type="int", default=4 * 1024 ** 3 - 1),
     base=dict(type="path"),
     compression=dict(type="str", choices=["none", "zstd"], default="none"),
+    keep_in_volumes=dict(type="list", elements="str", default=[]),
     workers=dict(type="int"),
     report=dict(type="path"),
     progress_file=dict(type="path"),
@@ -170,8 +197,24 @@ def verified(module, started):
     module.exit_json(changed=False, volumes=index["volumes"], bytes=index["bytes"], seconds=round(time.monotonic() - started, 3))
 
 
+def unpacked_but_kept(module, started):
+    """All but the kept top folders, which stay in the volumes to be read there in place."""
+    params = module.params
+    index = bundle.verify_volumes(params["volumes_dir"], params["name"], params["workers"], params["progress_file"])
+    keep = {folder.strip("/") for folder in params["keep_in_volumes"]}
+    counts, proven = BundleFiles(params["volumes_dir"], params["name"]).extract(params["path"], keep, module.check_mode)
+    result = dict(counts, changed=counts["written"] > 0, volumes=len(index["volumes"]), seconds=round(time.monotonic() - started, 3))
+    if module.check_mode:
+        module.exit_json(**result)
+    if params["report"]:
+        sums.write_report(params["report"], params["path"], os.path.join(params["path"], sums.SUMS_NAME), proven)
+    module.exit_json(verification=dict(proven.summary(), kept_in_volumes=sorted(keep)), **result)
+
+
 def unpacked(module, started):
     params = module.params
+    if params["keep_in_volumes"]:
+        unpacked_but_kept(module, started)
     counts = bundle.unpack(params["volumes_dir"], params["name"], params["path"], params["workers"], module.check_mode,
                            params["progress_file"])
     digests = counts.pop("digests", {})

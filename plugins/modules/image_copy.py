@@ -42,7 +42,10 @@ options:
         (no other keys). Entries of any other type are refused, naming their position.
       - A source is an image reference (C(nats:2.12.6-alpine), C(docker://ghcr.io/org/app:v1@sha256:...)), or
         C(oci:DIR:NAME) for one image of an OCI layout, or C(oci:DIR) for every image in it, or
-        C(docker-archive:FILE[:NAME]) for an image of a C(docker save) archive.
+        C(docker-archive:FILE[:NAME]) for an image of a C(docker save) archive, or C(volumes:DIR:BUNDLE[:NAME]) for the images of
+        the bundle BUNDLE packed in DIR by M(airlock.airgap.bundle), read in place from its volumes (no unpacking; verify the
+        volumes first with M(airlock.airgap.bundle) C(state=verified); index.json is checked against the bundle's SHA256SUMS and
+        every manifest and blob against its digest as it is read).
     type: list
     elements: raw
     required: true
@@ -144,6 +147,11 @@ EXAMPLES = r"""
       - ghcr.io/org/app:v1.4.2
     destination: oci:/srv/bundle/images
     lock_file: /srv/bundle/airlock.lock.json
+
+- name: Push the images of a bundle straight from its volumes on the transfer disk, without unpacking it
+  airlock.airgap.image_copy:
+    images: ["volumes:/media/transfer:release-42"]
+    destination: docker://registry.enclave:5000/mirror
 
 - name: Push everything in the bundle to the enclave registry under mirror/
   airlock.airgap.image_copy:
@@ -291,7 +299,8 @@ INTEGER_RANGES = {"concurrency": (1, None), "image_concurrency": (1, None), "ret
                   "upload_chunk_size": (1024, None)}
 LONGEST_STRING = 4096  # PATH_MAX
 IMAGE_KEYS = ("source", "destination")
-SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME] or docker-archive:/path/file.tar[:NAME]) "
+SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME], docker-archive:/path/file.tar[:NAME] or "
+               "volumes:/path/volumes:BUNDLE[:NAME]) "
                "or a dictionary with source and destination")
 DESTINATION_FORM = "a destination string (docker://HOST[/PREFIX], oci:/path/layout or docker-archive:/path/file.tar)"
 

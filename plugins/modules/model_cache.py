@@ -76,7 +76,7 @@ options:
   path:
     description:
       - The Hugging Face cache directory (C(HF_HUB_CACHE)) to stage into, push from, pull into or verify.
-      - Required, except with O(state=verified) and O(s3).
+      - Required, except with O(state=verified) and O(s3), or O(state=pushed) and O(volumes).
     type: path
   tree_path:
     description:
@@ -177,6 +177,13 @@ options:
   bundle_tree_path:
     description: With O(bundle_path), the bundle's folder of generic trees.
     type: path
+  volumes:
+    description:
+      - With O(state=pushed), push the Hugging Face models of the bundle NAME packed in DIR, given as V(DIR:NAME), read in place
+        from its volumes (its C(models/) folder), instead of O(path). Nothing is unpacked; verify the volumes first with
+        M(airlock.airgap.bundle) O(state=verified). Each ref is checked against the bundle's C(SHA256SUMS) and every byte sent against
+        its sha256. Generic trees (NGC models, folders) are pushed from an unpacked C(model-trees/) with O(path) and O(tree_path).
+    type: str
   lock_file:
     description:
       - Merge the models, their commits and every file's sha256 into this lock file (C(airlock.lock.json)).
@@ -366,7 +373,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hub, lock, ngc, operations, s3store, sources
+from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 S3_OPTIONS = dict(
     bucket=dict(type="str", required=True),
@@ -400,10 +409,11 @@ ARGUMENT_SPEC = dict(
     s3=dict(type="dict", options=S3_OPTIONS),
     bundle_path=dict(type="path"),
     bundle_tree_path=dict(type="path"),
+    volumes=dict(type="str"),
     lock_file=dict(type="path"),
     verify_remote=dict(type="bool", default=False),
 )
-REQUIRED_IF = [("state", "staged", ["path"]), ("state", "pushed", ["path"]), ("state", "pulled", ["path"]),
+REQUIRED_IF = [("state", "staged", ["path"]), ("state", "pushed", ["path", "volumes"], True), ("state", "pulled", ["path"]),
                ("state", "verified", ["path", "s3"], True)]
 
 OPERATIONS = {"staged": operations.stage, "pushed": operations.push, "pulled": operations.pull, "verified": operations.verify}
@@ -436,8 +446,20 @@ def places_from(params, check_mode):
         hub=hub.HubSettings(params["hf_endpoint"], params["hf_token"], params["allow_patterns"], params["ignore_patterns"]),
         ngc_key=params["ngc_api_key"], ngc_endpoint=params["ngc_endpoint"], ngc_auth_endpoint=params["ngc_auth_endpoint"],
         s3=settings, check_mode=check_mode, bundle_cache=params["bundle_path"], bundle_tree_root=params["bundle_tree_path"],
-        lock_file=params["lock_file"], verify_remote=params["verify_remote"],
+        lock_file=params["lock_file"], verify_remote=params["verify_remote"], volumes=bundle_volumes(params),
     )
+
+
+def bundle_volumes(params):
+    """The `volumes` option (DIR:NAME) as the bundle's files, read in place; only a push reads them."""
+    if not params["volumes"]:
+        return None
+    if params["state"] != "pushed":
+        raise ModelError(f"volumes is read only with state=pushed, not state={params['state']}: unpack the bundle to {params['state']} its models")
+    directory, _sep, name = params["volumes"].rpartition(":")
+    if not (directory and name):
+        raise ModelError(f"volumes is {params['volumes']!r}: give DIR:NAME, the volumes' directory and the bundle's name (/media/usb:release-42)")
+    return BundleFiles(directory, name)
 
 
 def main():

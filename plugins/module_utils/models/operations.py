@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 
-from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees, volume_cache
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFiles, ModelError
 
@@ -48,6 +48,7 @@ class Places:  # pylint: disable=too-many-instance-attributes
     bundle_tree_root: str = None
     lock_file: str = None
     verify_remote: bool = False
+    volumes: object = None  # a bundle's volumes (integrity.bundle_files.BundleFiles) to push from, read in place
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -139,12 +140,28 @@ def open_store(settings):
 def push(models, places):
     store = open_store(places.s3)
     results = []
-    for snapshot in local_snapshots(models, places, verify=False):
-        moved = transfer.push(store, snapshot, functools.partial(local_file, places, snapshot), places.check_mode, places.verify_remote)
+    for snapshot, locate in _pushable(models, places):
+        moved = transfer.push(store, snapshot, functools.partial(locate, snapshot), places.check_mode, places.verify_remote)
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
         if places.verify_remote:
             results[-1]["repaired"] = sorted(moved.repaired)
     return results
+
+
+def _pushable(models, places):
+    """[(snapshot, locate(snapshot, entry))]: Hugging Face models from a bundle's volumes when given, read in place;
+    generic trees (and every model without volumes) from the local cache and tree root."""
+    local = functools.partial(local_file, places)
+    if places.volumes is None:
+        return [(snapshot, local) for snapshot in local_snapshots(models, places, verify=False)]
+    cache = volume_cache.VolumeCache(places.volumes)
+    if not models:  # all: the bundle's Hugging Face models, and the trees of the tree root when there is one
+        trees_held = [trees.read_record(places.tree_root, name) for name in trees.listed_trees(places.tree_root)] if places.tree_root else []
+        return [(snapshot, cache.opener) for snapshot in cache.snapshots([])] + [(snapshot, local) for snapshot in trees_held]
+    in_cache = [m for m in models if isinstance(m, (sources.HubSource, sources.LocalSource))]
+    elsewhere = [m for m in models if m not in in_cache]
+    found = [(snapshot, cache.opener) for snapshot in cache.snapshots(in_cache)] if in_cache else []
+    return found + ([(snapshot, local) for snapshot in local_snapshots(elsewhere, places, verify=False)] if elsewhere else [])
 
 
 def local_file(places, snapshot, entry):

@@ -199,13 +199,14 @@ class Store:
         return bool(found) and found[0] == entry.size and found[1] == entry.sha256
 
     def upload(self, key, path, entry):
-        """Upload a file as key, proving its bytes are the entry's; raise (leaving no object) if not."""
+        """Upload a file as key, proving its bytes are the entry's; raise (leaving no object) if not.
+        path is a local file, or a callable opening the bytes elsewhere (a bundle's volumes)."""
         metadata = {"sha256": entry.sha256, "blob": entry.blob}
         if entry.size > self.settings.multipart_threshold:
             self._upload_in_parts(key, path, entry, metadata)
             return
         checksum = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
-        with self.explained(f"upload of {entry.path}"), open(path, "rb") as handle:
+        with self.explained(f"upload of {entry.path}"), _opened(path) as handle:
             try:
                 self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle, ChecksumSHA256=checksum, Metadata=metadata)
             except ClientError as error:
@@ -218,7 +219,7 @@ class Store:
         """A multipart upload that reads the file once, front to back, through a reader that hashes it and refuses
         to reach its end unless the bytes are the entry's. S3 completes a multipart upload only after the last part
         has been read, so a corrupted file abandons the upload: no object ever carries a sha256 its bytes lack."""
-        with self.explained(f"upload of {entry.path}"), open(path, "rb") as handle:
+        with self.explained(f"upload of {entry.path}"), _opened(path) as handle:
             self.client.upload_fileobj(_ProvenReader(handle, entry, path), self.settings.bucket, key,
                                        ExtraArgs={"Metadata": metadata}, Config=self.transfer)
 
@@ -293,6 +294,11 @@ def _is_missing(error):
 
 def hf_folder(repo_id):
     return "models--" + hf_cache.check_repo_id(repo_id).replace("/", "--")
+
+
+def _opened(path):
+    """A local file opened for reading, or what a callable opens (a file in a bundle's volumes)."""
+    return path() if callable(path) else open(path, "rb")  # pylint: disable=consider-using-with
 
 
 class _ProvenReader:

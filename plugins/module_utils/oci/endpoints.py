@@ -133,7 +133,7 @@ class LayoutEndpoint:
     is_local = True
 
     def __str__(self):
-        return f"oci:{self.layout.root}:{self.ref_name}"
+        return f"{self.layout.location}:{self.ref_name}"
 
     @property
     def identity(self):

@@ -56,6 +56,11 @@ class Layout:
         elif not create and not os.path.isfile(os.path.join(self.root, "oci-layout")):
             raise NotFound(f"{self.root} is not an OCI image layout (no oci-layout file)")
 
+    @property
+    def location(self):
+        """The source string that names this layout (a volume-backed one names its volumes)."""
+        return f"oci:{self.root}"
+
     # --- blobs -------------------------------------------------------------------------
 
     def blob_path(self, digest):
@@ -93,11 +98,9 @@ class Layout:
     # --- manifests and the index --------------------------------------------------------
 
     def read_manifest(self, digest):
-        path = self.blob_path(digest)
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError as error:
+            raw = b"".join(self.blob_chunks(digest))
+        except NotFound as error:
             raise NotFound(f"manifest {digest} is not in the layout {self.root}") from error
         if digests.of_bytes(raw) != digest:
             raise digests.DigestMismatch(f"manifest {digest} in {self.root}", digest, digests.of_bytes(raw))

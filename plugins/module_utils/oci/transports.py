@@ -3,7 +3,8 @@
 """Image locations as users write them, turned into copy jobs.
 
 `docker://REF` or a bare reference is a registry image; `oci:DIR[:NAME]` is an OCI layout
-(without NAME: every image in it); `docker-archive:FILE[:NAME]` is an image of a `docker save`
+(without NAME: every image in it); `volumes:DIR:BUNDLE[:NAME]` is the OCI layout of the bundle
+BUNDLE packed in DIR, read in place from its volumes (a source only); `docker-archive:FILE[:NAME]` is an image of a `docker save`
 tar. A destination `docker://HOST[/PREFIX]` keeps each image's path under the prefix; `oci:DIR`
 names each image by its full source reference; `docker-archive:FILE` writes one archive of
 every image for one platform.
@@ -19,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.volume_layout import VolumeLayout
 
 DOCKER = "docker://"
 OCI = "oci:"
+VOLUMES = "volumes:"
 ARCHIVE = "docker-archive:"
 
 
@@ -33,15 +37,17 @@ ARCHIVE = "docker-archive:"
 class Location:
     """An image location string split once, the only place that knows the prefixes.
 
-    transport is DOCKER, OCI or ARCHIVE; for a registry, target is the text after `docker://`
-    (a reference, or HOST[/PREFIX]); for a layout or an archive, path is DIR or FILE and name
-    the NAME after it ("" when none).
+    transport is DOCKER, OCI, ARCHIVE or VOLUMES; for a registry, target is the text after
+    `docker://` (a reference, or HOST[/PREFIX]); for a layout or an archive, path is DIR or FILE
+    and name the NAME after it ("" when none); for a bundle's volumes (`volumes:DIR:BUNDLE[:NAME]`),
+    path is DIR, bundle is BUNDLE and name the image.
     """
 
     transport: str
     target: str = ""
     path: str = ""
     name: str = ""
+    bundle: str = ""  # for VOLUMES: the bundle's name (its volumes are BUNDLE.tar.NNN in path)
     bare: bool = False  # a registry reference written without docker://
 
     @property
@@ -51,6 +57,10 @@ class Location:
 
 def location(text):
     """The Location a source or destination string names; a bare reference is a registry image."""
+    if text.startswith(VOLUMES):
+        path, _sep, rest = text[len(VOLUMES):].partition(":")
+        bundle, _sep, name = rest.partition(":")
+        return Location(VOLUMES, path=path, bundle=bundle, name=name)
     for transport in (OCI, ARCHIVE):
         if text.startswith(transport):
             path, _sep, name = text[len(transport):].partition(":")
@@ -224,10 +234,10 @@ class Clients:
 
 
 def expand_source(text, clients):
-    """A source string -> [(endpoint, Reference naming the image)]; oci:DIR expands to all its images."""
+    """A source string -> [(endpoint, Reference naming the image)]; oci:DIR and volumes:DIR:BUNDLE expand to all their images."""
     where = location(text)
-    if where.transport == OCI:
-        layout = Layout(_layout_directory(where, text))
+    if where.transport in (OCI, VOLUMES):
+        layout = _source_layout(where, text)
         names = [where.name] if where.name else layout.ref_names()
         return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
     if where.transport == ARCHIVE:
@@ -242,6 +252,9 @@ def expand_source(text, clients):
 def destination_for(text, image_reference, clients, per_image=False, check_mode=False):
     """The endpoint an image goes to under a destination string (prefix form unless per_image); check_mode writes nothing."""
     where = location(text)
+    if where.transport == VOLUMES:
+        raise InvalidInput(f"{text}: a bundle's volumes are a source only; copy into a registry (docker://HOST) or a layout (oci:DIR), "
+                           "and pack that with the bundle module")
     if where.transport == OCI:
         layout = Layout(_layout_directory(where, text), create=True, check_mode=check_mode)
         return LayoutEndpoint(layout, where.name or layout_name(image_reference), image_reference)
@@ -260,6 +273,15 @@ def layout_name(image_reference):
     if image_reference.tag:
         return f"{image_reference.name}:{image_reference.tag}"
     return f"{image_reference.name}@{image_reference.digest}"
+
+
+def _source_layout(where, text):
+    """The Layout of an `oci:DIR[:NAME]` source, or the read-only one over a `volumes:DIR:BUNDLE[:NAME]` source."""
+    if where.transport == OCI:
+        return Layout(_layout_directory(where, text))
+    if not (where.path and where.bundle):
+        raise InvalidInput(f"{text!r}: a volumes source names the volumes' directory and the bundle, volumes:/media/disk:NAME[:IMAGE]")
+    return VolumeLayout(BundleFiles(where.path, where.bundle))
 
 
 def _layout_directory(where, text):
