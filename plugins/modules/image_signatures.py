@@ -156,7 +156,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures import images, policy as policies
 
@@ -176,16 +176,7 @@ ARGUMENT_SPEC = dict(
 
 def write_report(path, verdicts, check_mode):
     """The verdicts as evidence; True when the file changes (times of unchanged verdicts kept by the caller's lock)."""
-    text = json.dumps({"images": verdicts}, indent=2, sort_keys=True) + "\n"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    if not check_mode:
-        atomic.write_text(path, text)
-    return True
+    return write_text_if_changed(path, json.dumps({"images": verdicts}, indent=2, sort_keys=True) + "\n", check_mode)
 
 
 def main():
