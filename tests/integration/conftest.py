@@ -17,20 +17,6 @@ sys.path.insert(0, os.path.join(REPO, "bench"))
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
 
 
-# Session fixtures too costly to run once per worker: the tests that use them share one worker.
-SHARED_SESSIONS = ("awx_jobs",)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (make test runs the suite on several workers), keep each file on one worker, so
-    its module fixtures run once, and every test of a costly session fixture on the same worker."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        shared = [name for name in SHARED_SESSIONS if name in getattr(item, "fixturenames", ())]
-        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.path.name))
-
-
 @pytest.fixture(scope="session")
 def image_set(tmp_path_factory):
     """The tiny preset as an OCI layout: multi-arch indexes, shared layers, real tar+gzip."""

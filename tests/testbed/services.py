@@ -147,7 +147,7 @@ def start_seaweedfs(home, tools, address="127.0.0.1", prefix=()):
     os.makedirs(data, exist_ok=True)
     argv = [
         *prefix, tools["weed"], f"-logdir={home}", "server", f"-dir={data}", f"-ip={address}", f"-ip.bind={address}",
-        "-master.telemetry=false", "-master.volumeSizeLimitMB=1024", "-volume.max=0",
+        "-master.telemetry=false", "-master.volumeSizeLimitMB=128", "-volume.max=0",  # small volumes: every bucket takes several, and the disk decides how many
         f"-filer.localSocket={home}/filer.sock", f"-s3.localSocket={home}/s3.sock",
         "-s3", f"-s3.config={s3_config}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",  # fixed ports by default: a second testbed on the machine would clash
