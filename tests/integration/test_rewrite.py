@@ -117,7 +117,8 @@ def test_compose_override_covers_every_profile_and_env_file(tmp_path):
     assert services["gpu-worker"] == {"image": f"{MIRROR}/mirror/nvidia/tritonserver:24.08-py3", "pull_policy": "missing",
                                       "environment": {"FETCHER_IMAGE": f"{MIRROR}/mirror/acme/fetcher:0.7",
                                                       "NGC_API_URL": "http://ngc-proxy.airlock.svc"}}
-    both = run_module("image_inventory", {"compose": [dict(project, files=project["files"] + [str(override)])]})
+    # Every profile, as the override covers them (image_inventory alone follows COMPOSE_PROFILES, as docker compose up does).
+    both = run_module("image_inventory", {"compose": [dict(project, files=project["files"] + [str(override)], profiles=["*"])]})
     assert all(e["image"].startswith(f"{MIRROR}/mirror/") for e in both["images"] + both["indirect"])
     assert len(both["images"]) == 4 and len(both["indirect"]) == 2
 
