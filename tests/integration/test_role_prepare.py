@@ -91,7 +91,8 @@ def test_prepare_makes_the_bundle_and_its_volumes_then_changes_nothing(testbed, 
     assert sorted(image["source"] for image in lock["images"]) == EXPECTED_IMAGES
     assert [chart["name"] for chart in lock["charts"]] == ["web"] and len(lock["models"]) == 1
     subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=bundle, check=True)
-    assert sorted(os.listdir(volumes)) == ["web-site.index.json", "web-site.tar.000", "web-site.tar.000.sha256"]
+    # prepare.yml writes the transfer report beside the volumes, to be carried with them.
+    assert sorted(os.listdir(volumes)) == ["web-site.index.json", "web-site.tar.000", "web-site.tar.000.sha256", "web-site.transfer-report.html"]
 
     recap, changed, summary = prepare(testbed, manifest, bundle, volumes, log)
     assert recap["failures"] == 0 and recap["changed"] == 0, changed

@@ -74,7 +74,7 @@ def test_prepare_signs_receive_refuses_the_wrong_key_offline_publish_pushes_both
                    check=True, timeout=30)
     image = f"{CANONICAL}/{signed_source['repository']}:v1"
     prefix = f"w19role-{uuid.uuid4().hex[:8]}"
-    manifest = {"name": "signed-site", "sources": [{"registry": CANONICAL, "via": testbed.public_registry, "insecure": True}],
+    manifest = {"name": "signed-site", "toolchain": {"enabled": False}, "sources": [{"registry": CANONICAL, "via": testbed.public_registry, "insecure": True}],
                 "images": [image], "enclave": {"registry": {"host": testbed.private_registry, "prefix": prefix, "ca_file": testbed.private_ca,
                                                             "username_var": "W19_USER", "password_var": "W19_PASSWORD"}},
                 "signatures": {"images": [{"match": f"{CANONICAL}/*", "keys": ["release.pub"]}],
