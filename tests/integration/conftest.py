@@ -17,6 +17,24 @@ sys.path.insert(0, os.path.join(REPO, "bench"))
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
 
 
+# The files that take minutes, longest first (the --durations of a CI run). tests/run turns off
+# xdist's reordering by test count, so under --dist loadfile these start at once on different
+# workers instead of meeting at the tail of one.
+LONGEST_FILES = (
+    "test_demo.py", "test_examples.py", "test_roles_receive_publish.py", "test_toolchain.py", "test_awx.py",
+    "test_role_prepare.py", "test_module_contracts.py", "test_image_preload.py", "test_roles_deploy_validate.py",
+    "test_model_cache.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Longest files first; the sort is stable, so each file keeps its own order."""
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES)
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def image_set(tmp_path_factory):
     """The tiny preset as an OCI layout: multi-arch indexes, shared layers, real tar+gzip."""
