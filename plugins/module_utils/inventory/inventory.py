@@ -66,7 +66,7 @@ def add_chart(inventory, helm_binary, source: helm.ChartSource, gates=GATES_UNIO
         with helm.LocalChart(helm_binary, source) as local:
             add_chart(inventory, helm_binary, source, gates, local)
         return
-    gated = charts.load(chart_path).capability_gates()
+    gated = charts.capability_gates(charts.load(chart_path))
     closed = sorted(set(gated) - set(source.api_versions))
     for version in sorted(gated):
         inventory.capability_gates.append({"chart": source.chart, "api_version": version, "templates": sorted(set(gated[version])),
