@@ -42,6 +42,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.charts
+  - airlock.airgap.compose.inventory
   - airlock.airgap.attributes
   - airlock.airgap.registries
 attributes:
@@ -69,44 +70,6 @@ options:
     type: list
     elements: path
     default: []
-  compose:
-    description: Compose projects.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      files:
-        description: Compose files, merged in order as C(docker compose -f A -f B). The first one's folder is the project folder.
-        type: list
-        elements: path
-        required: true
-      profiles:
-        description:
-          - Profiles to run; V(*) runs every service.
-          - By default, the profiles that C(docker compose up) would run - those C(COMPOSE_PROFILES) names in O(compose[].variables),
-            the env files or the project's C(.env) - so services of other profiles are RV(candidates), not images.
-        type: list
-        elements: str
-      env_files:
-        description: Env files read after the project's C(.env), as C(docker compose --env-file).
-        type: list
-        elements: path
-        default: []
-      scripts:
-        description:
-          - Wrapper scripts whose C(source FILE) or C(. FILE) lines and static C(VAR=value) and C(export VAR=value) lines set
-            variables; the files they source are read the same way.
-          - They are read, never run. A line whose value only running the script gives (a command substitution, arithmetic,
-            a positional parameter such as C($1), a shell-only expansion such as C(${1#*=}) or C(${VAR%%-*}), a path built
-            from such a value) is skipped with a warning naming the file and line; give what an image depends on in
-            O(compose[].variables).
-        type: list
-        elements: path
-        default: []
-      variables:
-        description: Variables as the shell would set them; every file and script reads them, and they win over every file.
-        type: dict
-        default: {}
   values_files:
     description: Values files to read on their own (without a chart) for the images they name.
     type: list
