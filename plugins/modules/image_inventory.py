@@ -275,6 +275,37 @@ def failure_text(entry) -> str:
     return f"{entry['image']}: {entry['error']}"
 
 
+def warn_about(module, inventory, found):
+    """What the user must see even when the task passes: the readers' warnings, images a rule could not derive, and
+    templates whose capability gate stayed closed."""
+    for warning in inventory.warnings + [i["error"] for i in found["invalid"] if i["confidence"] == operators.DERIVED]:
+        module.warn(warning)
+    for gate in inventory.capability_gates:
+        if not gate["passed"]:
+            module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
+                        f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
+
+
+def resolve_digests(module, params, pulled, result):
+    """With resolve_digests, every pulled image resolved through its registry (result's unresolved), and the lock file
+    written with the digests (result's changed)."""
+    if registry.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    try:
+        result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
+    if params["lock_file"]:
+        result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
+
+
+def failing_references(found, unresolved):
+    """The references a workload pulls directly that are invalid or do not resolve (fail_on_unresolved fails on them)."""
+    direct_images = {entry["image"] for entry in found["images"]}
+    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
+    return pulled_invalid + [u for u in unresolved if u["image"] in direct_images]
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if YAML_IMPORT_ERROR:
@@ -288,25 +319,10 @@ def main():
     result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
                   builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
                   parse_errors=inventory.parse_errors, **found)
-    for warning in inventory.warnings + [i["error"] for i in found["invalid"] if i["confidence"] == operators.DERIVED]:
-        module.warn(warning)
-    for gate in inventory.capability_gates:
-        if not gate["passed"]:
-            module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
-                        f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
-    pulled = found["images"] + found["indirect"] + found["derived"]
+    warn_about(module, inventory, found)
     if params["resolve_digests"]:
-        if registry.REQUESTS_IMPORT_ERROR:
-            module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
-        try:
-            result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
-        except EXPECTED_ERRORS as error:
-            fail_from_exception(module, error)
-        if params["lock_file"]:
-            result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
-    direct_images = {entry["image"] for entry in found["images"]}
-    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
-    failing = pulled_invalid + [u for u in result["unresolved"] if u["image"] in direct_images]
+        resolve_digests(module, params, found["images"] + found["indirect"] + found["derived"], result)
+    failing = failing_references(found, result["unresolved"])
     if params["fail_on_unresolved"] and failing:
         module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: " + "; ".join(map(failure_text, failing[:5])), **result)
     module.exit_json(**result)
