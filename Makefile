@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STAGES := pytest sanity units lint changelog ee build
 
-.PHONY: help test demo bootstrap testbed-up testbed-down enclave-up enclave-down clean $(STAGES)
+.PHONY: help test demo release-notes bootstrap testbed-up testbed-down enclave-up enclave-down clean $(STAGES)
 
 help:
 	@echo "make test       every check: pytest against the real-service testbed, ansible-test"
@@ -11,6 +11,7 @@ help:
 	@echo "make demo       the main job on the testbed: image set -> public registry -> bundle"
 	@echo "                layout -> private registry (TLS, auth), with a summary"
 	@echo "make STAGE      one of: $(STAGES)"
+	@echo "make release-notes   CHANGELOG.rst for galaxy.yml's version, from every fragment not yet in an earlier release"
 	@echo "make testbed-up / testbed-down   the services, for working by hand"
 	@echo "make enclave-up / enclave-down   the sealed enclave (registry, S3, SSH nodes, egress witness)"
 
@@ -22,6 +23,11 @@ $(STAGES): bootstrap
 
 demo: bootstrap
 	tests/demo.sh $(ARGS)
+
+# The release of galaxy.yml's version gets every fragment no earlier release holds; run again (after merging more
+# fragments, or editing one), it updates that release in place. Fragments stay in the tree (keep_fragments).
+release-notes: bootstrap
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/collections .venv/bin/antsibull-changelog release --update-existing --refresh-fragments
 
 bootstrap:
 	tests/bootstrap.sh

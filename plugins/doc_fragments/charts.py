@@ -1,17 +1,17 @@
 # Copyright (c) 2026, airlock.airgap contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How modules that render charts are told which, and how (inventory/options.py CHART_OPTIONS is the spec)."""
+"""How modules that render charts are told which, and how (inventory/options.py CHART_OPTIONS is the spec).
 
+Ansible merges a fragment into a module's options one level deep only: a module that documents
+``charts`` itself may replace its description, but suboptions it gives replace the fragment's
+whole. So the chart suboptions are written once here, and each variant (``DOCUMENTATION`` for
+image_inventory and egress_audit, ``OVERRIDES`` for mirror_overrides, which adds the file to
+write and the value map) is assembled from them. The variants are annotated assignments because
+ansible-test's yamllint reads only literal ones (it fails on an expression); ansible-doc and
+validate-modules read and check the assembled text of every module that uses them.
+"""
 
-class ModuleDocFragment:  # pylint: disable=too-few-public-methods
-    DOCUMENTATION = r"""
-options:
-  charts:
-    description: Charts to render.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
+_CHART_SUBOPTIONS = r"""
       chart:
         description: A chart folder, a C(.tgz), an C(oci://) reference, or a chart name in O(charts[].repo).
         type: str
@@ -69,3 +69,47 @@ options:
         description: CA certificate to verify the chart repository or registry.
         type: path
 """
+
+_OVERRIDE_SUBOPTIONS = r"""
+      override:
+        description: The values file to write (pass it after the site's own, O(charts[].values_files)).
+        type: path
+        required: true
+      value_map:
+        description:
+          - Values the automatic rewrite cannot know - each sets O(charts[].value_map[].path) to a part of the mirrored O(charts[].value_map[].image).
+          - For a chart rendering C(repo:{tag}-{platform}-{bundle}), map the repository and leave the tag alone, or pin the digest into the value
+            the chart reads it from.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: Dotted values path (C(nim.image.repository)).
+            type: str
+            required: true
+          image:
+            description: The image as the chart renders it today.
+            type: str
+            required: true
+          part:
+            description: Which part of the mirrored reference to set.
+            type: str
+            choices: [reference, registry, repository, name, tag, digest]
+            default: reference
+"""
+
+_CHARTS_OPTION = r"""
+options:
+  charts:
+    description: Charts to render.
+    type: list
+    elements: dict
+    default: []
+    suboptions:"""
+
+
+class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+    DOCUMENTATION: str = _CHARTS_OPTION + _CHART_SUBOPTIONS
+
+    OVERRIDES: str = _CHARTS_OPTION + _OVERRIDE_SUBOPTIONS + _CHART_SUBOPTIONS

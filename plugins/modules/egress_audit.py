@@ -40,6 +40,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.charts
+  - airlock.airgap.compose
   - airlock.airgap.attributes
 attributes:
   check_mode:
@@ -66,30 +67,7 @@ options:
     type: str
     default: helm
   compose:
-    description: Compose projects to audit as they will run.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      files:
-        description: Compose files, merged in order (put the mirror override last).
-        type: list
-        elements: path
-        required: true
-      env_files:
-        description: Env files read after the project's C(.env).
-        type: list
-        elements: path
-        default: []
-      scripts:
-        description: Wrapper scripts whose sourced env files and static exports set variables.
-        type: list
-        elements: path
-        default: []
-      variables:
-        description: Variables as the shell would set them.
-        type: dict
-        default: {}
+    description: Compose projects to audit as they will run (every profile).
   allowed_registries:
     description:
       - The mirror registries images may come from - C(host[:port]), C(host[:port]/prefix), or a glob (C(*.enclave.lan)).
@@ -158,19 +136,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import egress
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_PROJECT_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC = dict(
     paths=dict(type="list", elements="path", default=[]),
     charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
     helm_binary=dict(type="str", default="helm"),
-    compose=dict(type="list", elements="dict", default=[], options=dict(
-        files=dict(type="list", elements="path", required=True),
-        env_files=dict(type="list", elements="path", default=[]),
-        scripts=dict(type="list", elements="path", default=[]),
-        variables=dict(type="dict", default={}),
-    )),
+    compose=dict(type="list", elements="dict", default=[], options=COMPOSE_PROJECT_OPTIONS),
     allowed_registries=dict(type="list", elements="str", required=True),
     allowed_hosts=dict(type="list", elements="str", default=[]),
     denied_hosts=dict(type="list", elements="str"),

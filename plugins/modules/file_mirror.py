@@ -21,16 +21,17 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.s3
   - airlock.airgap.attributes
 attributes:
   check_mode:
     support: full
-    details:
-      - Compares with what is in place and reports the bytes that would move, fetching and writing nothing.
+    details: Compares with what is in place and reports the bytes that would move, fetching and writing nothing.
   diff_mode:
     support: none
   idempotent:
     support: full
+    details: A file already in place with its sha256 is neither fetched nor published again.
 requirements:
   - requests (for http(s) sources)
   - boto3 (for s3 sources and O(s3))
@@ -64,35 +65,6 @@ options:
     description:
       - With O(state=published), the S3-compatible store the files are uploaded to, each as O(s3.prefix)/NAME.
       - With O(state=fetched), the endpoint and credentials C(s3://) sources are read with (their bucket comes from the URL).
-    type: dict
-    suboptions:
-      bucket:
-        description: The bucket files are published to.
-        type: str
-      prefix:
-        description: The key prefix files are published under.
-        type: str
-        default: ""
-      endpoint_url:
-        description: The S3 endpoint, for MinIO, SeaweedFS or another S3-compatible store.
-        type: str
-      access_key:
-        description: The access key id.
-        type: str
-      secret_key:
-        description: The secret access key.
-        type: str
-      region:
-        description: The region.
-        type: str
-        default: us-east-1
-      ca_bundle:
-        description: A CA bundle for an endpoint with a private CA.
-        type: path
-      create_bucket:
-        description: Create the bucket when it is missing (with O(state=published)).
-        type: bool
-        default: false
   headers:
     description: HTTP headers sent with every download (an C(Authorization) header, say).
     type: dict

@@ -42,6 +42,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.charts
+  - airlock.airgap.compose.inventory
   - airlock.airgap.attributes
   - airlock.airgap.registries
 attributes:
@@ -69,44 +70,6 @@ options:
     type: list
     elements: path
     default: []
-  compose:
-    description: Compose projects.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      files:
-        description: Compose files, merged in order as C(docker compose -f A -f B). The first one's folder is the project folder.
-        type: list
-        elements: path
-        required: true
-      profiles:
-        description:
-          - Profiles to run; V(*) runs every service.
-          - By default, the profiles that C(docker compose up) would run - those C(COMPOSE_PROFILES) names in O(compose[].variables),
-            the env files or the project's C(.env) - so services of other profiles are RV(candidates), not images.
-        type: list
-        elements: str
-      env_files:
-        description: Env files read after the project's C(.env), as C(docker compose --env-file).
-        type: list
-        elements: path
-        default: []
-      scripts:
-        description:
-          - Wrapper scripts whose C(source FILE) or C(. FILE) lines and static C(VAR=value) and C(export VAR=value) lines set
-            variables; the files they source are read the same way.
-          - They are read, never run. A line whose value only running the script gives (a command substitution, arithmetic,
-            a positional parameter such as C($1), a shell-only expansion such as C(${1#*=}) or C(${VAR%%-*}), a path built
-            from such a value) is skipped with a warning naming the file and line; give what an image depends on in
-            O(compose[].variables).
-        type: list
-        elements: path
-        default: []
-      variables:
-        description: Variables as the shell would set them; every file and script reads them, and they win over every file.
-        type: dict
-        default: {}
   values_files:
     description: Values files to read on their own (without a chart) for the images they name.
     type: list
@@ -312,6 +275,37 @@ def failure_text(entry) -> str:
     return f"{entry['image']}: {entry['error']}"
 
 
+def warn_about(module, inventory, found):
+    """What the user must see even when the task passes: the readers' warnings, images a rule could not derive, and
+    templates whose capability gate stayed closed."""
+    for warning in inventory.warnings + [i["error"] for i in found["invalid"] if i["confidence"] == operators.DERIVED]:
+        module.warn(warning)
+    for gate in inventory.capability_gates:
+        if not gate["passed"]:
+            module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
+                        f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
+
+
+def resolve_digests(module, params, pulled, result):
+    """With resolve_digests, every pulled image resolved through its registry (result's unresolved), and the lock file
+    written with the digests (result's changed)."""
+    if registry.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    try:
+        result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
+    except EXPECTED_ERRORS as error:
+        fail_from_exception(module, error)
+    if params["lock_file"]:
+        result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
+
+
+def failing_references(found, unresolved):
+    """The references a workload pulls directly that are invalid or do not resolve (fail_on_unresolved fails on them)."""
+    direct_images = {entry["image"] for entry in found["images"]}
+    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
+    return pulled_invalid + [u for u in unresolved if u["image"] in direct_images]
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if YAML_IMPORT_ERROR:
@@ -325,25 +319,10 @@ def main():
     result = dict(changed=False, unresolved=[], capability_gates=inventory.capability_gates, gated_images=inventory.gated_images,
                   builds=inventory.builds, unset_variables=inventory.unset_variables, skipped_services=inventory.skipped_services,
                   parse_errors=inventory.parse_errors, **found)
-    for warning in inventory.warnings + [i["error"] for i in found["invalid"] if i["confidence"] == operators.DERIVED]:
-        module.warn(warning)
-    for gate in inventory.capability_gates:
-        if not gate["passed"]:
-            module.warn(f"{gate['chart']}: templates gated on API version {gate['api_version']} rendered nothing "
-                        f"({', '.join(gate['templates'])}); pass it in api_versions or use capability_gates=union")
-    pulled = found["images"] + found["indirect"] + found["derived"]
+    warn_about(module, inventory, found)
     if params["resolve_digests"]:
-        if registry.REQUESTS_IMPORT_ERROR:
-            module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
-        try:
-            result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
-        except EXPECTED_ERRORS as error:
-            fail_from_exception(module, error)
-        if params["lock_file"]:
-            result["changed"] = resolve.write_lock(params["lock_file"], pulled, result["unresolved"], module.check_mode)
-    direct_images = {entry["image"] for entry in found["images"]}
-    pulled_invalid = [i for i in found["invalid"] if i["confidence"] == DIRECT and "conditions" not in i]
-    failing = pulled_invalid + [u for u in result["unresolved"] if u["image"] in direct_images]
+        resolve_digests(module, params, found["images"] + found["indirect"] + found["derived"], result)
+    failing = failing_references(found, result["unresolved"])
     if params["fail_on_unresolved"] and failing:
         module.fail_json(msg=f"{len(failing)} image references are invalid or do not resolve: " + "; ".join(map(failure_text, failing[:5])), **result)
     module.exit_json(**result)

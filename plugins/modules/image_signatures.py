@@ -156,7 +156,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.atomic import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.signatures import images, policy as policies
 

@@ -29,6 +29,8 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.charts.overrides
+  - airlock.airgap.compose.overrides
   - airlock.airgap.attributes
 attributes:
   check_mode:
@@ -95,126 +97,8 @@ options:
     default: {}
   charts:
     description: Charts to write a values override for.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      override:
-        description: The values file to write.
-        type: path
-        required: true
-      value_map:
-        description:
-          - Values the automatic rewrite cannot know - each sets O(charts[].value_map[].path) to a part of the mirrored O(charts[].value_map[].image).
-          - For a chart rendering C(repo:{tag}-{platform}-{bundle}), map the repository and leave the tag alone, or pin the digest into the value
-            the chart reads it from.
-        type: list
-        elements: dict
-        default: []
-        suboptions:
-          path:
-            description: Dotted values path (C(nim.image.repository)).
-            type: str
-            required: true
-          image:
-            description: The image as the chart renders it today.
-            type: str
-            required: true
-          part:
-            description: Which part of the mirrored reference to set.
-            type: str
-            choices: [reference, registry, repository, name, tag, digest]
-            default: reference
-      chart:
-        description: A chart folder, a C(.tgz), an C(oci://) reference, or a chart name in O(charts[].repo).
-        type: str
-        required: true
-      release_name:
-        description: Release name for the render.
-        type: str
-        default: release
-      namespace:
-        description: Namespace for the render.
-        type: str
-        default: default
-      values_files:
-        description: The site's values files, in order; the override is written on top of them.
-        type: list
-        elements: path
-        default: []
-      values:
-        description: Values set on top, per dotted key.
-        type: dict
-        default: {}
-      kube_version:
-        description: Kubernetes version for C(.Capabilities.KubeVersion).
-        type: str
-      api_versions:
-        description: API versions for C(.Capabilities.APIVersions).
-        type: list
-        elements: str
-        default: []
-      include_crds:
-        description: Render the chart's CRDs too.
-        type: bool
-        default: true
-      repo:
-        description: HTTP chart repository URL holding O(charts[].chart).
-        type: str
-      version:
-        description: Chart version to pull.
-        type: str
-      username:
-        description: User for the chart repository or registry.
-        type: str
-      password:
-        description:
-          - Password for O(charts[].username).
-          - Given to helm on its standard input, never on a command line (C(helm registry login --password-stdin) for an
-            OCI registry, C(helm repo add --password-stdin) for an HTTP repository), into a registry or repository
-            config in a private temporary folder that is removed once the chart is pulled.
-        type: str
-      plain_http:
-        description: The OCI registry serves plain HTTP.
-        type: bool
-        default: false
-      ca_file:
-        description: CA certificate to verify the chart repository or registry.
-        type: path
   compose:
     description: Compose projects to write an override file for.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      override:
-        description: The override file to write.
-        type: path
-        required: true
-      files:
-        description: Compose files, merged in order.
-        type: list
-        elements: path
-        required: true
-      profiles:
-        description: Profiles (the override covers every service regardless, so any profile can be started later).
-        type: list
-        elements: str
-        default: ['*']
-      env_files:
-        description: Env files read after the project's C(.env).
-        type: list
-        elements: path
-        default: []
-      scripts:
-        description: Wrapper scripts whose sourced env files and static exports set variables.
-        type: list
-        elements: path
-        default: []
-      variables:
-        description: Variables as the shell would set them.
-        type: dict
-        default: {}
   helm_binary:
     description: The C(helm) program.
     type: str

@@ -36,6 +36,7 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.s3.models
   - airlock.airgap.attributes
 attributes:
   check_mode:
@@ -112,63 +113,6 @@ options:
     default: https://authn.nvidia.com
   s3:
     description: The S3-compatible store to push to or pull from.
-    type: dict
-    suboptions:
-      bucket:
-        description: The bucket; it must exist, unless O(s3.create_bucket) is set.
-        type: str
-        required: true
-      create_bucket:
-        description:
-          - With O(state=pushed), create the bucket when it is missing (in check mode, report that it would be and take it as empty).
-        type: bool
-        default: false
-      prefix:
-        description: The key prefix everything goes under.
-        type: str
-        default: ""
-      endpoint_url:
-        description: The S3 endpoint, for MinIO, SeaweedFS or another S3-compatible store.
-        type: str
-      access_key:
-        description: The access key id.
-        type: str
-      secret_key:
-        description: The secret access key.
-        type: str
-      region:
-        description: The region.
-        type: str
-        default: us-east-1
-      layout:
-        description:
-          - V(content-addressed) stores each distinct file once by sha256 with a manifest per snapshot.
-          - V(hf-cache-objects) stores C(models--ORG--NAME/snapshots/<commit>/...) as regular objects plus C(refs/), no C(blobs/),
-            and the manifest under C(models--ORG--NAME/.airlock/), a folder the cache scan ignores.
-          - Push and pull must use the same layout. A pull requires the manifest in either layout.
-        type: str
-        choices: [content-addressed, hf-cache-objects]
-        default: content-addressed
-      concurrency:
-        description: Files in flight at once; the parts of each large file go a quarter as many at a time (at least 2).
-        type: int
-        default: 8
-      multipart_threshold:
-        description: Files up to this size go up in one PUT checked by the server (C(ChecksumSHA256)); bigger ones in parts.
-        type: int
-        default: 67108864
-      multipart_chunksize:
-        description: The part size of multipart transfers.
-        type: int
-        default: 16777216
-      ca_bundle:
-        description: A CA bundle for an endpoint with a private CA.
-        type: path
-      consumer_prefix:
-        description:
-          - What the consumer is configured to read (for example the fine-tuning service's C(LOCAL_MODEL_REGISTRY)), as a
-            prefix or V(s3://BUCKET/PREFIX). The module fails unless the upload goes exactly there.
-        type: str
   bundle_path:
     description:
       - With O(state=pulled), take the models from this Hugging Face cache (a bundle's C(models/) folder) instead of S3,

@@ -24,16 +24,17 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.wheel_target
   - airlock.airgap.attributes
 attributes:
   check_mode:
     support: full
-    details:
-      - Builds and downloads into temporary folders to compare, writing nothing in O(dest).
+    details: Builds and downloads into temporary folders to compare, writing nothing in O(dest).
   diff_mode:
     support: none
   idempotent:
     support: full
+    details: A second run reuses the cached resolution (unless O(refresh)) and rewrites no tarball, wheel or script that is unchanged.
 requirements:
   - pip, packaging and PyYAML in the Python running the module (the connected side, with a package index)
 options:
@@ -52,23 +53,8 @@ options:
     default: []
   platform:
     description: The enclave controller's Linux wheel platform tags, one architecture (V(manylinux2014_x86_64), V(manylinux2014_aarch64)).
-    type: list
-    elements: str
-    required: true
   python_version:
     description: The enclave controller's Python, MAJOR.MINOR.
-    type: str
-    default: "3.11"
-  implementation:
-    description: The enclave's Python implementation.
-    type: str
-    choices: [cp, pp, py]
-    default: cp
-  abi:
-    description: ABI tags; by default the implementation's for O(python_version).
-    type: list
-    elements: str
-    default: []
   ansible_core:
     description: The ansible-core requirement; by default the version running this task (V(ansible-core==2.19.14), say).
     type: str
@@ -77,17 +63,6 @@ options:
     type: list
     elements: str
     default: []
-  cache_dir:
-    description:
-      - Where resolutions are kept on the connected side. A second run with the same requirements and target reuses the files
-        downloaded before (each verified again) without asking the index, so what is carried stays the same until O(refresh).
-      - Empty turns the cache off.
-    type: path
-    default: ~/.cache/airlock/wheels
-  refresh:
-    description: Ask the index again (newer releases satisfying the requirements are then taken) rather than reuse the cached resolution.
-    type: bool
-    default: false
   lock_file:
     description: The bundle's lock (C(airlock.lock.json)); its C(toolchain) section records every file of the toolchain with its sha256.
     type: path
@@ -151,15 +126,10 @@ from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import as
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import target
 
 ARGUMENT_SPEC = dict(
-    cache_dir=dict(type="path", default="~/.cache/airlock/wheels"),
-    refresh=dict(type="bool", default=False),
+    target.ARGUMENT_SPEC,
     dest=dict(type="path", required=True),
     collection_path=dict(type="path", required=True),
     collections_paths=dict(type="list", elements="path", default=[]),
-    platform=dict(type="list", elements="str", required=True),
-    python_version=dict(type="str", default="3.11"),
-    implementation=dict(type="str", choices=["cp", "pp", "py"], default="cp"),
-    abi=dict(type="list", elements="str", default=[]),
     ansible_core=dict(type="str"),
     requirements=dict(type="list", elements="str", default=[]),
     helm=dict(type="path"),
@@ -179,7 +149,7 @@ def main():
     try:
         recipe = assemble.Recipe(
             dest=params["dest"], collection_root=params["collection_path"], search_paths=tuple(params["collections_paths"]),
-            target=target.Target(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"])),
+            target=target.Target.from_params(params),
             ansible_core=params["ansible_core"] or f"ansible-core=={ANSIBLE_CORE_VERSION}", extra_requirements=tuple(params["requirements"]),
             helm=params["helm"] or module.get_bin_path("helm"), cache_dir=params["cache_dir"] or None, refresh=params["refresh"],
             lock_file=params["lock_file"],

@@ -114,7 +114,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes, refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.report import evidence, html
 
 ARGUMENT_SPEC = dict(
@@ -139,11 +139,11 @@ def main():
                                    params["bundle_report"], params["audit"])
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)
-    changed = sums.write_text_if_changed(params["dest"], html.render(summary), module.check_mode)
+    changed = atomic.write_text_if_changed(params["dest"], html.render(summary), module.check_mode)
     result = dict(totals=summary["totals"], evidence=summary["evidence"], html_file=params["dest"])
     if params["json_dest"]:
         text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-        changed = sums.write_text_if_changed(params["json_dest"], text, module.check_mode) or changed
+        changed = atomic.write_text_if_changed(params["json_dest"], text, module.check_mode) or changed
         result["json_file"] = params["json_dest"]
     module.exit_json(changed=changed, **result)
 

@@ -21,16 +21,17 @@ description:
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
+  - airlock.airgap.wheel_target
   - airlock.airgap.attributes
 attributes:
   check_mode:
     support: full
-    details:
-      - Resolves and downloads into a temporary folder to compare, and writes nothing in O(dest) or the lock.
+    details: Resolves and downloads into a temporary folder to compare, and writes nothing in O(dest) or the lock.
   diff_mode:
     support: none
   idempotent:
     support: full
+    details: A second run reuses the cached resolution (unless O(refresh)) and rewrites nothing.
 requirements:
   - pip and packaging in the Python running the module (the connected side, with a package index)
 options:
@@ -47,42 +48,10 @@ options:
     type: list
     elements: str
     default: []
-  platform:
-    description:
-      - The enclave's wheel platform tags (V(manylinux2014_x86_64), V(manylinux_2_28_aarch64), V(musllinux_1_2_x86_64), V(win_amd64)).
-        Several tags are alternatives for the same machine. Required, so the platform is never the downloading host's by accident.
-    type: list
-    elements: str
-    required: true
-  python_version:
-    description: The enclave's Python, MAJOR.MINOR.
-    type: str
-    default: "3.11"
-  implementation:
-    description: The enclave's Python implementation.
-    type: str
-    choices: [cp, pp, py]
-    default: cp
-  abi:
-    description: ABI tags; by default the implementation's for O(python_version) (V(cp311)), plus V(abi3) and V(none).
-    type: list
-    elements: str
-    default: []
   dest:
     description: The folder (a bundle's C(wheels/)).
     type: path
     required: true
-  cache_dir:
-    description:
-      - Where resolutions are kept on the connected side. A second run with the same requirements and target reuses the files
-        downloaded before (each verified again) without asking the index, so what is carried stays the same until O(refresh).
-      - Empty turns the cache off.
-    type: path
-    default: ~/.cache/airlock/wheels
-  refresh:
-    description: Ask the index again (newer releases satisfying the requirements are then taken) rather than reuse the cached resolution.
-    type: bool
-    default: false
   lock_file:
     description: The lock (C(airlock.lock.json)) whose C(wheels) section records every file and its sha256.
     type: path
@@ -155,15 +124,10 @@ from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPEC
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
 
 ARGUMENT_SPEC = dict(
-    cache_dir=dict(type="path", default="~/.cache/airlock/wheels"),
-    refresh=dict(type="bool", default=False),
+    target.ARGUMENT_SPEC,
     requirements=dict(type="list", elements="str", default=[]),
     requirements_file=dict(type="path"),
     sdists=dict(type="list", elements="str", default=[]),
-    platform=dict(type="list", elements="str", required=True),
-    python_version=dict(type="str", default="3.11"),
-    implementation=dict(type="str", choices=["cp", "pp", "py"], default="cp"),
-    abi=dict(type="list", elements="str", default=[]),
     dest=dict(type="path", required=True),
     lock_file=dict(type="path"),
 )
@@ -182,7 +146,7 @@ def main():
     params = module.params
     started = time.monotonic()
     try:
-        wanted = target.Target(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"]))
+        wanted = target.Target.from_params(params)
         records, changed = download.download(requirements_of(params), params["sdists"], params["dest"], wanted,
                                              params["lock_file"], module.check_mode, cache_dir=params["cache_dir"] or None,
                                              refresh=params["refresh"])

@@ -1,9 +1,13 @@
 # Copyright (c) 2026, airlock.airgap contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Chart archives and folders read safely into memory, and charts packed reproducibly.
+"""The one chart reader: chart archives and folders read safely into memory, and charts packed reproducibly.
 
-Helm itself loads a whole chart into memory (and caps it at 100 MiB decompressed), so
-this does too: a chart is a map of relative paths to bytes. Reading refuses every entry
+Every engine that reads a chart (the chart mirror, the inventory) reads it here. Helm itself
+loads a whole chart into memory, so this does too: a chart is a map of relative paths to
+bytes. Size policy, the one Helm's loader applies to archives and folders alike: a file over
+MAX_FILE_BYTES (5 MiB), or a chart over MAX_CHART_BYTES (100 MiB) in all, is refused with a
+ChartError naming the file and the limit; no file is ever skipped silently, since a chart read
+without one of its files is not the chart helm renders. Reading refuses every entry
 that would land outside the chart (absolute paths, `..`, links, devices), so an archive
 that is safe here is safe for whoever unpacks it later. Packing is byte-reproducible (fixed
 order, times and owners), so a chart rebuilt from the same inputs has the same digest and a
@@ -139,14 +143,22 @@ def from_archive_bytes(data, origin):
                 if member.isdir():
                     continue
                 top, relative = _checked_entry(member, origin, top)
-                total += member.size
-                if member.size > MAX_FILE_BYTES or total > MAX_CHART_BYTES:
-                    raise ChartError(f"{origin}: {member.name} makes the chart larger than Helm accepts "
-                                     f"({MAX_FILE_BYTES} bytes per file, {MAX_CHART_BYTES} in all)")
+                total = _counted(origin, member.name, member.size, total)
                 files[relative] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as error:
         raise ChartError(f"{origin} is not a readable chart archive (.tgz): {error}") from error
     return from_files(files, origin)
+
+
+def _counted(origin, name, size, total):
+    """The chart's size with this file added; a file or a chart over Helm's limits is refused by name."""
+    if size > MAX_FILE_BYTES:
+        raise ChartError(f"{origin}: refusing {name}: it is {size} bytes, over Helm's limit of {MAX_FILE_BYTES} bytes "
+                         "for one file of a chart (helm refuses it too); keep large data out of the chart, or list it in .helmignore")
+    if total + size > MAX_CHART_BYTES:
+        raise ChartError(f"{origin}: refusing {name}: it makes the chart larger than Helm's limit of "
+                         f"{MAX_CHART_BYTES} bytes for a whole chart")
+    return total + size
 
 
 def _checked_entry(member, origin, top):
@@ -168,6 +180,7 @@ def from_folder(root):
     root = os.path.realpath(root)
     ignore = _IgnoreRules.read(root)
     files = {}
+    total = 0
     visited = set()
     for directory, subdirs, names in os.walk(root, followlinks=True):
         real = os.path.realpath(directory)
@@ -186,6 +199,7 @@ def from_folder(root):
                 path = os.path.join(directory, name)
                 _refuse_outside(root, path)
                 with open(path, "rb") as handle:
+                    total = _counted(root, relative, os.fstat(handle.fileno()).st_size, total)
                     files[relative] = handle.read()
     return from_files(files, root)
 

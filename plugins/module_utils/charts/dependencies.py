@@ -62,11 +62,17 @@ def complete(obtained, fetcher, depth=0):
         for entry, subchart in candidates:
             if entry not in done:
                 done[entry] = _complete_vendored(entry, subchart, obtained, fetcher, depth, files)
+    return _completed(obtained, files, done)
+
+
+def _completed(obtained, files, done):
+    """The chart with its dependencies' files; the archive as obtained when nothing was added (no repacking, so its
+    digest stays the publisher's), else the chart packed again. done: {entry: (record, added)}."""
     records = [pair[0] for pair in done.values()]
     added = any(pair[1] for pair in done.values())
     if not added and obtained.data is not None:
-        return Completed(chart, obtained.data, records, False)
-    completed_chart = archive.Chart(chart.metadata, files, chart.origin)
+        return Completed(obtained.chart, obtained.data, records, False)
+    completed_chart = archive.Chart(obtained.chart.metadata, files, obtained.chart.origin)
     return Completed(completed_chart, archive.pack(completed_chart), records, added)
 
 

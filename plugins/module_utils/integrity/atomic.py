@@ -72,6 +72,21 @@ def write_text(path, text, durable=True):
     write_bytes(path, text.encode("utf-8", errors="surrogateescape"), durable)
 
 
+def write_text_if_changed(path, text, check_mode=False, durable=True):
+    """Replace path with text unless it holds exactly that text already; True when it changed (or, in check mode,
+    would). Checked before anything is written, so a re-run leaves the file and its mtime alone and reports no change."""
+    data = text.encode("utf-8", errors="surrogateescape")
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(data) + 1) == data:
+                return False
+    except FileNotFoundError:
+        pass
+    if not check_mode:
+        write_bytes(path, data, durable)
+    return True
+
+
 def _same_content(first, second, block=1024 * 1024):
     """Whether two files hold the same bytes (False when second does not exist)."""
     try:

@@ -19,6 +19,7 @@ import time
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.atomic import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 SUMS_NAME = "SHA256SUMS"
@@ -210,16 +211,3 @@ def write_report(path, root, sums_path, verification, when=None):
     }
     atomic.write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
-
-
-def write_text_if_changed(path, text, check_mode=False):
-    """Write text to path (atomically) unless the file already holds exactly it; True when it changed (or would)."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    if not check_mode:
-        atomic.write_text(path, text)
-    return True

@@ -34,6 +34,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import compose, findings, helm, manifests, mirroring, yamlload
+from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.interpolate import read_env_file
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import ALL_PROFILES
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
@@ -50,6 +51,8 @@ OUTSIDE = "a URL outside the allow list"
 # What a violation in a Secret shows instead of the value: the key, in its path, says where.
 SECRET_VALUE = "(not shown: a Secret's value)"
 SHOWN_MAX = 200
+# What audit_path reads below a folder: manifests, Compose and values files, env files.
+AUDITED_SUFFIXES = (".yaml", ".yml", ".json", ".env")
 # The characters a path may hold as shown; a query (`?`), a fragment (`#`) and what quotes or separates text end it.
 _PATH = r"(/[^\s\"'?#,;<>`{}|\\^]*)?"
 # scheme://[user[:password]@]host[:port][/path]: the user, password, query and fragment are matched, never shown.
@@ -209,24 +212,12 @@ def leaf_strings(node, path=""):
 
 
 def audit_path(audit, path):
-    for file in _files(path):
+    for file in engine.manifest_files(path, AUDITED_SUFFIXES, "audit path"):
         audit.files.append(file)
         if os.path.basename(file).endswith(_ENV_SUFFIXES) or os.path.basename(file) == ".env":
             audit_env_file(audit, file)
         else:
             audit_yaml_file(audit, file)
-
-
-def _files(path):
-    if os.path.isfile(path):
-        return [path]
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"audit path {path} does not exist")
-    chosen = []
-    for directory, subdirs, names in os.walk(path):
-        subdirs.sort()
-        chosen.extend(os.path.join(directory, n) for n in sorted(names) if n.endswith((".yaml", ".yml", ".json", ".env")))
-    return chosen
 
 
 def audit_env_file(audit, file):

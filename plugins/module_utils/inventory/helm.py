@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from typing import Optional
 
-from ansible_collections.airlock.airgap.plugins.module_utils.inventory.charts import ChartError
+from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 
 RENDER_TIMEOUT = 300
 

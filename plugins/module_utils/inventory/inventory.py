@@ -66,7 +66,7 @@ def add_chart(inventory, helm_binary, source: helm.ChartSource, gates=GATES_UNIO
         with helm.LocalChart(helm_binary, source) as local:
             add_chart(inventory, helm_binary, source, gates, local)
         return
-    gated = charts.load(chart_path).capability_gates()
+    gated = charts.capability_gates(charts.load(chart_path))
     closed = sorted(set(gated) - set(source.api_versions))
     for version in sorted(gated):
         inventory.capability_gates.append({"chart": source.chart, "api_version": version, "templates": sorted(set(gated[version])),
@@ -89,15 +89,16 @@ def add_manifests(inventory, path):
         inventory.add_documents(yamlload.load_file(file), file)
 
 
-def manifest_files(path) -> list:
+def manifest_files(path, suffixes=MANIFEST_SUFFIXES, what="manifest path") -> list:
+    """path itself when it is a file, else the files below it with one of suffixes, in a stable order."""
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"manifest path {path} does not exist")
+        raise FileNotFoundError(f"{what} {path} does not exist")
     files = []
     for directory, subdirs, names in os.walk(path):
         subdirs.sort()
-        files.extend(os.path.join(directory, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES))
+        files.extend(os.path.join(directory, n) for n in sorted(names) if n.endswith(suffixes))
     return files
 
 
@@ -126,15 +127,7 @@ def images(inventory, rules=None, rule_inputs=None) -> dict:
     """
     rules = rules if rules is not None else operators.load()
     kept, derived, lacking = operators.apply(inventory.findings, inventory.resources, rules, rule_inputs or {})
-    grouped, invalid = {}, {}
-    for finding in kept + derived + lacking:
-        if finding.error:
-            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "confidence": finding.confidence,
-                                                         "sources": []})
-        else:
-            entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": finding.confidence, "sources": []})
-        entry["confidence"] = _stronger(entry["confidence"], finding.confidence)
-        _add_source(entry, finding)
+    grouped, invalid = _grouped(kept + derived + lacking)
     ordered = [grouped[k] for k in sorted(grouped)]
     pulled = [e for e in ordered if any("condition" not in s for s in e["sources"])]
     for entry in pulled:  # its class is that of the references pulled unconditionally
@@ -147,6 +140,21 @@ def images(inventory, rules=None, rule_inputs=None) -> dict:
         "invalid": [_with_conditions(invalid[k]) if all("condition" in s for s in invalid[k]["sources"]) else invalid[k]
                     for k in sorted(invalid)],
     }
+
+
+def _grouped(findings):
+    """({image: entry}, {reference as written: entry}) of the readable and the unreadable findings; an entry holds every
+    source of its reference and the strongest confidence among them."""
+    grouped, invalid = {}, {}
+    for finding in findings:
+        if finding.error:
+            entry = invalid.setdefault(finding.written, {"written": finding.written, "error": finding.error, "confidence": finding.confidence,
+                                                         "sources": []})
+        else:
+            entry = grouped.setdefault(finding.image, {"image": finding.image, "confidence": finding.confidence, "sources": []})
+        entry["confidence"] = _stronger(entry["confidence"], finding.confidence)
+        _add_source(entry, finding)
+    return grouped, invalid
 
 
 _STRENGTH = (found.DIRECT, operators.DERIVED, found.INDIRECT)

@@ -71,7 +71,7 @@ def chart_override(helm_binary, source: helm.ChartSource, destination, settings)
         engine.add_chart(before, helm_binary, source, engine.GATES_PASS, chart_path)
         found = engine.images(before)
         known = {e["image"] for e in found["images"] + found["indirect"]}
-        override, rewriter = overrides.helm_override(chart.merged_values(user_values(source)), known, settings)
+        override, rewriter = overrides.helm_override(charts.merged_values(chart, user_values(source)), known, settings)
         _refuse_collisions(rewriter, settings.mirror)
         text = overrides.dump(override)
         with _as_written(destination, text) as values_file:
@@ -83,7 +83,7 @@ def chart_override(helm_binary, source: helm.ChartSource, destination, settings)
 
 def render_every_gate_open(helm_binary, source: helm.ChartSource, chart_path, extra_values_files=()) -> str:
     """`helm template` with every `.Capabilities.APIVersions.Has` gate of the chart open: all the release could ever run."""
-    gates = sorted(charts.load(chart_path).capability_gates())
+    gates = sorted(charts.capability_gates(charts.load(chart_path)))
     return helm.render(helm_binary, source, chart_path, api_versions=gates, extra_values_files=extra_values_files)
 
 

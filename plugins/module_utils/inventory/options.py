@@ -1,6 +1,7 @@
 # Copyright (c) 2026, airlock.airgap contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The argument specs that image_inventory and mirror_overrides share.
+"""The argument specs that image_inventory, mirror_overrides and egress_audit share (documented in doc_fragments/charts.py
+and doc_fragments/compose.py).
 
 Plain data, importable without PyYAML, so a module can report that library missing cleanly.
 """
@@ -26,10 +27,12 @@ CHART_OPTIONS = dict(
     ca_file=dict(type="path"),
 )
 
-COMPOSE_OPTIONS = dict(
+# What names a project; a reader that always reads every profile (egress_audit) takes only this.
+COMPOSE_PROJECT_OPTIONS = dict(
     files=dict(type="list", elements="path", required=True),
-    profiles=dict(type="list", elements="str", default=[ALL_PROFILES]),
     env_files=dict(type="list", elements="path", default=[]),
     scripts=dict(type="list", elements="path", default=[]),
     variables=dict(type="dict", default={}),
 )
+
+COMPOSE_OPTIONS = dict(COMPOSE_PROJECT_OPTIONS, profiles=dict(type="list", elements="str", default=[ALL_PROFILES]))

@@ -68,16 +68,6 @@ def _audit(audit):
 
 def render(summary):
     """The page for one summary of evidence.collect."""
-    images = [[_cell(i["source"]), _cell(", ".join(i["platforms"])), _cell(units.size(i["bytes"])), _cell(i["digest"], True),
-               _cell(i["source_digest"], True)] for i in summary["images"]]
-    charts = [[_cell(c["name"]), _cell(c["version"]), _cell(", ".join(c["dependencies"]) or "-"), _cell(c["digest"], True),
-               _cell(c["source"])] for c in summary["charts"]]
-    models = [[_cell(m["name"]), _cell(m["revision"]), _cell(m["commit"], True), _cell(len(m["files"])), _cell(units.size(m["bytes"])),
-               _cell(m["source"])] for m in summary["models"]]
-    model_files = [[_cell(m["name"]), _cell(f["path"]), _cell(units.size(f["size"])), _cell(f["sha256"], True)]
-                   for m in summary["models"] for f in m["files"]]
-    files = [[_cell(f["kind"]), _cell(f["name"]), _cell(units.size(f["bytes"])), _cell(f["sha256"], True), _cell(f["source"])]
-             for f in summary["files"]]
     evidence = summary["evidence"]
     volumes = [[_cell(v["name"]), _cell(units.size(v["size"])), _cell(v["sha256"], True)] for v in evidence["volumes"]]
     name = escape(summary["name"])
@@ -94,9 +84,26 @@ def render(summary):
         _verification("Volumes as carried", evidence["volume_verification"], "volume-verification"),
         _verification("Bundle as unpacked, against SHA256SUMS", evidence["bundle_verification"], "bundle-verification"),
         "<h2>Egress audit</h2>", _audit(summary["audit"]),
+        *_contents(summary),
+        "</body></html>", ""])
+
+
+def _contents(summary):
+    """The sections listing what the bundle carries: images, charts, models (and their files), files."""
+    images = [[_cell(i["source"]), _cell(", ".join(i["platforms"])), _cell(units.size(i["bytes"])), _cell(i["digest"], True),
+               _cell(i["source_digest"], True)] for i in summary["images"]]
+    charts = [[_cell(c["name"]), _cell(c["version"]), _cell(", ".join(c["dependencies"]) or "-"), _cell(c["digest"], True),
+               _cell(c["source"])] for c in summary["charts"]]
+    models = [[_cell(m["name"]), _cell(m["revision"]), _cell(m["commit"], True), _cell(len(m["files"])), _cell(units.size(m["bytes"])),
+               _cell(m["source"])] for m in summary["models"]]
+    model_files = [[_cell(m["name"]), _cell(f["path"]), _cell(units.size(f["size"])), _cell(f["sha256"], True)]
+                   for m in summary["models"] for f in m["files"]]
+    files = [[_cell(f["kind"]), _cell(f["name"]), _cell(units.size(f["bytes"])), _cell(f["sha256"], True), _cell(f["source"])]
+             for f in summary["files"]]
+    return [
         "<h2>Images</h2>", _table(["image", "platforms", "size", "digest", "source digest"], images, "No images."),
         "<h2>Charts</h2>", _table(["chart", "version", "dependencies", "digest", "source"], charts, "No charts."),
         "<h2>Models</h2>", _table(["model", "revision", "commit", "files", "size", "source"], models, "No models."),
         _table(["model", "file", "size", "sha256"], model_files, ""),
         "<h2>Files, wheels and datasets</h2>", _table(["kind", "name", "size", "sha256", "source"], files, "No files."),
-        "</body></html>", ""])
+    ]

@@ -19,7 +19,7 @@ import shutil
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile, sums
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic, lockfile, sums
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import collections
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain.install_script import render as render_install_script
@@ -62,7 +62,7 @@ def assemble(recipe):
     wheels, wheels_changed = download.download(sorted(set(requirements)), [], os.path.join(recipe.dest, "wheels"), recipe.target,
                                                check_mode=recipe.check_mode, cache_dir=recipe.cache_dir, refresh=recipe.refresh)
     helm_changed = place_helm(recipe.helm, architecture, os.path.join(recipe.dest, "bin"), recipe.check_mode)
-    script_changed = sums.write_text_if_changed(os.path.join(recipe.dest, "install.sh"),
+    script_changed = atomic.write_text_if_changed(os.path.join(recipe.dest, "install.sh"),
                                                 render_install_script(recipe.target.python_version), recipe.check_mode)
     changed = changed or wheels_changed or helm_changed or script_changed
     sums_changed, files, size = (changed, 0, 0) if recipe.check_mode else sums.write(recipe.dest)

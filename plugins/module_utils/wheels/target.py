@@ -32,6 +32,18 @@ PLATFORM_TAG = re.compile(r"^[a-z0-9_]+$")
 PYTHON_VERSION = re.compile(r"^3\.\d{1,2}$")
 
 
+# The options of every module that downloads distributions for the enclave (wheel_mirror, toolchain): the target, and
+# the connected side's cache of resolutions for it. Documented once, in doc_fragments/wheel_target.py.
+ARGUMENT_SPEC = dict(
+    platform=dict(type="list", elements="str", required=True),
+    python_version=dict(type="str", default="3.11"),
+    implementation=dict(type="str", choices=["cp", "pp", "py"], default="cp"),
+    abi=dict(type="list", elements="str", default=[]),
+    cache_dir=dict(type="path", default="~/.cache/airlock/wheels"),
+    refresh=dict(type="bool", default=False),
+)
+
+
 class TargetError(AirlockError, ValueError):
     """A target that cannot be, or a wheel that does not fit it."""
 
@@ -51,6 +63,11 @@ class Target:
             raise TargetError(f"python version {self.python_version!r}: give MAJOR.MINOR, such as 3.11")
         if self.implementation not in ("cp", "pp", "py"):
             raise TargetError(f"implementation {self.implementation!r}: give cp, pp or py")
+
+    @classmethod
+    def from_params(cls, params):
+        """The target a module's options (ARGUMENT_SPEC) name."""
+        return cls(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"]))
 
     @property
     def nodot(self):

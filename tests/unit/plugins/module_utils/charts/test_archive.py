@@ -172,3 +172,12 @@ def test_a_name_helm_would_not_create_is_refused(name):
 @pytest.mark.parametrize("name", ["demo", "My_Chart.v2", "a-b", "x..y"])
 def test_names_helm_allows_are_kept(name):
     assert archive.from_files({"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n".encode()}, "mem").name == name
+
+
+def test_a_file_over_helms_limit_is_refused_by_name_from_an_archive_and_a_folder(tmp_path):
+    big = b"x" * (archive.MAX_FILE_BYTES + 1)
+    with pytest.raises(ChartError, match=f"refusing demo/files/big.bin: .* over Helm's limit of {archive.MAX_FILE_BYTES} bytes"):
+        archive.from_archive_bytes(tgz([("demo/Chart.yaml", CHART_YAML), ("demo/files/big.bin", big)]), "big.tgz")
+    write_chart(tmp_path / "demo", {"Chart.yaml": CHART_YAML, "files/big.bin": big})
+    with pytest.raises(ChartError, match=f"refusing files/big.bin: .* over Helm's limit of {archive.MAX_FILE_BYTES} bytes"):
+        archive.from_folder(str(tmp_path / "demo"))

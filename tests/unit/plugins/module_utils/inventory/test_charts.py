@@ -1,6 +1,6 @@
 # Copyright (c) 2026, airlock.airgap contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Charts read in memory: Capabilities gates found, values merged parent over subchart, archives nested."""
+"""Charts read by the one chart reader: Capabilities gates found, values merged parent over subchart, archives nested."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import tarfile
 
 import pytest
 
+from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import charts
 
 
@@ -32,14 +33,14 @@ def test_gates_and_values_from_an_archive_with_a_nested_aliased_subchart(tmp_pat
                       "charts/lib-1.0.0.tgz": sub}, "app")
     (tmp_path / "app.tgz").write_bytes(parent)
     chart = charts.load(str(tmp_path / "app.tgz"))
-    assert chart.capability_gates() == {"acme.io/v1": ["app/templates/cr.yaml"], "monitoring.coreos.com/v1": ["lib/templates/d.yaml"]}
-    merged = chart.merged_values({"edge": {"proxy": {"repository": "envoy"}}})
+    assert charts.capability_gates(chart) == {"acme.io/v1": ["app/templates/cr.yaml"], "monitoring.coreos.com/v1": ["lib/templates/d.yaml"]}
+    merged = charts.merged_values(chart, {"edge": {"proxy": {"repository": "envoy"}}})
     assert merged["edge"]["proxy"] == {"repository": "envoy", "tag": "1.25.4"}
     assert merged["edge"]["global"] == {"imageRegistry": ""}
 
 
 def test_not_a_chart(tmp_path):
-    with pytest.raises(charts.ChartError, match="no Chart.yaml"):
+    with pytest.raises(ChartError, match="no Chart.yaml"):
         charts.load(str(tmp_path))
-    with pytest.raises(charts.ChartError, match="does not exist"):
+    with pytest.raises(ChartError, match="does not exist"):
         charts.load(str(tmp_path / "missing"))
