@@ -17,7 +17,7 @@ import pytest
 
 from corruption import corrupt_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, copy, endpoints, layout as layouts, platforms, reference, registry
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, copy, endpoints, layout as layouts, manifest as manifests, platforms, reference, registry
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, PlatformMissing
 
 pytestmark = pytest.mark.testbed
@@ -101,7 +101,7 @@ def tiny_layout(root, layer_media_type, layer_blob, diff_id):
     raw = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
                       "layers": [{"mediaType": layer_media_type, "digest": sha256(layer_blob), "size": len(layer_blob)}]}).encode()
-    manifest = registry.Manifest(raw, "application/vnd.oci.image.manifest.v1+json", sha256(raw))
+    manifest = manifests.Manifest(raw, "application/vnd.oci.image.manifest.v1+json", sha256(raw))
     layout.write_manifest(manifest)
     layout.tag(manifest, "tiny/image:v1")
     return endpoints.LayoutEndpoint(layout, "tiny/image:v1")

@@ -23,7 +23,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import di
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import RegistryEndpoint, verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.image import MountingSink, SignedSource
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RetryPolicy
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
@@ -77,9 +79,10 @@ class Copier:
         self._pool.shutdown(wait=True)
 
     def copy(self, source, destination, platforms=None):
-        """Copy one image (and its signatures when asked); platforms is None for all, else a list of Platform."""
+        """Copy one image (and its signatures when asked and the source can hold any) from an oci.image.ImageSource
+        into an oci.image.ImageSink; platforms is None for all, else a list of Platform."""
         result = self._copy_image(source, destination, platforms)
-        if self.include_signatures:
+        if self.include_signatures and isinstance(source, SignedSource):
             self._copy_signatures(source, destination, result)
         return result
 
@@ -102,7 +105,7 @@ class Copier:
         for suffix in SIGNATURE_SUFFIXES:
             tag = f"sha256-{hexdigest}.{suffix}"
             artifact = source.sibling(tag)
-            if artifact is None or artifact.current_digest() is None:
+            if artifact.current_digest() is None:
                 continue
             copied = self._copy_image(artifact, destination.sibling(tag), None)
             result.signatures.append({"tag": tag, "digest": copied.digest, "changed": copied.changed})
@@ -208,11 +211,11 @@ class Copier:
             return "present"
         if self.check_mode:
             return "copied"
-        if destination.mount_from(source, digest):
+        if _mounted(destination, source, digest):
             return "mounted"
         with self._digest_lock(destination.store, digest):
             placed = self._placed.get((destination.store, digest))
-            if placed is not None and destination.mount_from(placed, digest):
+            if placed is not None and _mounted(destination, placed, digest):
                 return "mounted"  # another repository of this registry got it in this run
             self._upload(source, destination, digest, size)
             self._placed[(destination.store, digest)] = destination
@@ -262,6 +265,11 @@ def _fetched_as(source):
     return source.via if isinstance(source, RegistryEndpoint) else ""
 
 
+def _mounted(destination, source, digest):
+    """Whether the destination linked the blob from source (another repository of its registry) so no byte moved."""
+    return isinstance(destination, MountingSink) and destination.mount_from(source, digest)
+
+
 def _in_place(destination, digest):
     """The destination names digest and, when it is local (a stat per blob, no request), still holds all of it."""
     return destination.current_digest() == digest and (not destination.is_local or _whole(destination, digest))
@@ -307,8 +315,7 @@ def _wait_then_present(future):
 
 def _subset_index(index, children, media_type):
     subset = dict(index, manifests=children)
-    raw = json.dumps(subset, separators=(",", ":"), sort_keys=False).encode()
-    return Manifest(raw, media_type, digests.of_bytes(raw))
+    return Manifest.of(json.dumps(subset, separators=(",", ":"), sort_keys=False).encode(), media_type)
 
 
 def _read_config(source, descriptor):
