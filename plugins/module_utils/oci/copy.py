@@ -80,7 +80,9 @@ class Copier:
 
     def copy(self, source, destination, platforms=None):
         """Copy one image (and its signatures when asked and the source can hold any) from an oci.image.ImageSource
-        into an oci.image.ImageSink; platforms is None for all, else a list of Platform."""
+        into an oci.image.ImageSink; platforms is None for all, else a list of Platform. Every write goes to the sink,
+        which in check mode is a _Rehearsal of it: the copy takes the same path and writes nothing."""
+        destination = _Rehearsal(destination) if self.check_mode else destination
         result = self._copy_image(source, destination, platforms)
         if self.include_signatures and isinstance(source, SignedSource):
             self._copy_signatures(source, destination, result)
@@ -118,8 +120,7 @@ class Copier:
             artifact = source.manifest(descriptor["digest"])
             copied = CopyResult(str(source), str(destination), digest=artifact.digest)
             self._collect(self._submit_blobs(source, destination, artifact), copied)
-            if not self.check_mode:
-                copied.changed = destination.put_referrer(artifact, result.source_digest) or copied.changed
+            copied.changed = destination.put_referrer(artifact, result.source_digest) or copied.changed
             result.signatures.append({"referrer": artifact.digest, "artifact_type": descriptor.get("artifactType", ""),
                                       "changed": copied.changed})
             result.changed = result.changed or copied.changed
@@ -157,8 +158,8 @@ class Copier:
         pending = [self._submit_blobs(source, destination, child) for child in manifests]
         for child, transfers in zip(manifests, pending):
             self._collect(transfers, result)
-            self._put(destination, child, by_name=False)
-        self._put(destination, top, by_name=True)
+            destination.put_manifest(child, by_name=False)
+        destination.put_manifest(top, by_name=True)
         result.changed = True
 
     def _copy_single(self, source, destination, top, platforms, result):
@@ -173,12 +174,8 @@ class Copier:
         if platforms is not None and _in_place(destination, top.digest):
             return
         self._collect(self._submit_blobs(source, destination, top), result)
-        self._put(destination, top, by_name=True)
+        destination.put_manifest(top, by_name=True)
         result.changed = True
-
-    def _put(self, destination, manifest, by_name):
-        if not self.check_mode:
-            destination.put_manifest(manifest, by_name=by_name)
 
     def _submit_blobs(self, source, destination, manifest):
         return [(d, *self._blob_future(source, destination, d)) for d in _blobs_of(manifest)]
@@ -209,8 +206,6 @@ class Copier:
         digest, size = descriptor["digest"], descriptor.get("size")
         if destination.blob_size(digest) is not None:
             return "present"
-        if self.check_mode:
-            return "copied"
         if _mounted(destination, source, digest):
             return "mounted"
         with self._digest_lock(destination.store, digest):
@@ -239,6 +234,56 @@ class Copier:
                     raise RegistryError(f"copy of blob {digest} to {destination.store} failed {self.retry.attempts} "
                                         f"times: {error}") from error
                 (self._sleep or _default_sleep)(self.retry.wait(attempt))
+
+
+class _Rehearsal:
+    """A sink in check mode: it answers every read as the sink does and takes every write without making it (no
+    source byte is read for it, no blob mounted), so a check-mode copy reports what a real one would move."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.is_local = sink.is_local
+
+    def __str__(self):
+        return str(self.sink)
+
+    @property
+    def identity(self):
+        return self.sink.identity
+
+    @property
+    def store(self):
+        return self.sink.store
+
+    def current_digest(self):
+        return self.sink.current_digest()
+
+    def root_manifest(self):
+        return self.sink.root_manifest()
+
+    def manifest(self, digest):
+        return self.sink.manifest(digest)
+
+    def blob_size(self, digest):
+        return self.sink.blob_size(digest)
+
+    def blob_chunks(self, digest, size=None):
+        return self.sink.blob_chunks(digest, size)
+
+    def sibling(self, tag):
+        return _Rehearsal(self.sink.sibling(tag))
+
+    @staticmethod
+    def write_blob(digest, chunks, size):  # pylint: disable=unused-argument
+        return 0
+
+    @staticmethod
+    def put_manifest(manifest, by_name=False):  # pylint: disable=unused-argument
+        return manifest.digest
+
+    @staticmethod
+    def put_referrer(manifest, subject):  # pylint: disable=unused-argument
+        return False
 
 
 def copy_many(copier, jobs, image_concurrency=2):

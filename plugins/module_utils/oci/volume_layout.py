@@ -39,10 +39,11 @@ class VolumeLayout(LayoutReader):
     def blob_size(self, digest):
         return self.files.size(self.blob_path(digest))
 
-    def blob_chunks(self, digest, size=None):
+    def blob_chunks(self, digest, size=None):  # pylint: disable=unused-argument
+        """The blob's bytes, read (and a missing blob reported) only as they are asked for, as Layout's are."""
         if self.blob_size(digest) is None:
             raise NotFound(f"blob {digest} is not in the layout {self.root}")
-        return self.files.chunks(self.blob_path(digest))
+        yield from self.files.chunks(self.blob_path(digest))
 
     def index(self):
         if self._index is None:
