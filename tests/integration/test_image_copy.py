@@ -17,7 +17,7 @@ import pytest
 from corruption import corrupt_blob
 from faulty_proxy import Fault, FaultyProxy
 from module_runner import run_module
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, endpoints, layout as layouts, registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, endpoints, layout as layouts, manifest as manifests, transports
 from ansible_collections.airlock.airgap.plugins.modules.image_copy import ARGUMENT_SPEC
 
 pytestmark = pytest.mark.testbed
@@ -632,7 +632,7 @@ def test_an_index_inside_an_index_is_refused_by_name_not_with_a_traceback(tmp_pa
 
     def index_of(children):
         raw = json.dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": children}).encode()
-        return registry.Manifest(raw, index_type, "sha256:" + hashlib.sha256(raw).hexdigest())
+        return manifests.Manifest(raw, index_type, "sha256:" + hashlib.sha256(raw).hexdigest())
 
     inner = index_of([])
     outer = index_of([{"mediaType": index_type, "digest": inner.digest, "size": len(inner.raw)}])

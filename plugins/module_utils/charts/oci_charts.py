@@ -19,7 +19,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.charts import archi
 from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes as oci_mediatypes
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 SCHEME = "oci://"
 PROVENANCE_SUFFIX = ".prov"

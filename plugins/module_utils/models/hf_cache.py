@@ -8,7 +8,9 @@
 
 A snapshot of regular files (what huggingface_hub writes with HF_HUB_DISABLE_SYMLINKS)
 is read as well. Blob names are self-verifying, so every file is checked against its own
-name: the Hub client itself checks only sizes.
+name: the Hub client itself checks only sizes. The same layout, as relative paths, names
+a model's objects in a store (s3store's hf-cache-objects) and its members in a bundle's
+volumes (volume_cache), so this module is the only one that knows it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,55 @@ from ansible_collections.airlock.airgap.plugins.module_utils.models.errors impor
 LFS_THRESHOLD = 10 * 1000 * 1000
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+REPO_PREFIX = "models--"
+# Where a store keeps a snapshot's manifest beside a cache's objects: a folder huggingface_hub's cache scan ignores.
+STORE_MANIFESTS = ".airlock"
+
+
+class HfSnapshot(snapshots.Snapshot):
+    """A Hugging Face snapshot: name is the repo id, commit the 40-hex commit, refs the revisions naming it."""
+
+    kind = "hf"
+
+    @staticmethod
+    def home(places):
+        return places.cache
+
+    def local_path(self, home, entry):
+        """Where a staged file is read: its snapshot path (a link to its blob, or the file itself)."""
+        return os.path.join(snapshot_folder(home, self.name, self.commit), *entry.path.split("/"))
+
+    def object_path(self, entry):
+        return snapshot_member(self.name, self.commit, entry.path)
+
+    def manifest_path(self, hidden_folder=None):
+        """Beside the snapshot's objects; in hidden_folder when they are laid out as a cache (where huggingface_hub
+        would take a file in snapshots/ for a corrupted cache)."""
+        if hidden_folder:
+            return f"{repo_folder_name(self.name)}/{hidden_folder}/{self.commit}.json"
+        return f"{snapshot_member(self.name, self.commit)}.json"
+
+    def ref_objects(self):
+        return [(ref_member(self.name, ref), self.commit) for ref in self.refs]
+
+    @staticmethod
+    def distinct_key(entry):
+        """Files that share a blob are one transfer."""
+        return entry.blob
+
+    def placer(self, home, check_mode):
+        """place(entry, fill): one blob written verified (in check mode, whether it would be); True when written."""
+        what = f"{self.source}: {self.name}@{self.commit}"
+        if check_mode:
+            return lambda entry, fill: not snapshots.holds_file(blob_path(home, self.name, entry.blob), entry)
+        return lambda entry, fill: place_blob(home, self.name, entry, fill, what)
+
+    def complete(self, home, check_mode):
+        """Link the snapshot's files to their blobs, then its refs; True when anything changed."""
+        return link_snapshot(home, self, check_mode)
+
+    def verify_staged(self, home):
+        """Nothing beyond its files, each hashed against its blob name as the snapshot was read."""
 
 
 def check_repo_id(repo_id):
@@ -36,8 +87,38 @@ def check_repo_id(repo_id):
     return repo_id
 
 
+def repo_folder_name(repo_id):
+    """models--ORG--NAME: the folder of a repo in a cache, and its prefix in a store."""
+    return REPO_PREFIX + check_repo_id(repo_id).replace("/", "--")
+
+
+def repo_id_of(folder_name):
+    """The repo id a cache folder name stands for, or None when it is no model's folder."""
+    return folder_name[len(REPO_PREFIX):].replace("--", "/") if folder_name.startswith(REPO_PREFIX) else None
+
+
+def snapshot_member(repo_id, commit, path=""):
+    """models--ORG--NAME/snapshots/<commit>[/<path>], relative to the cache."""
+    return f"{repo_folder_name(repo_id)}/snapshots/{commit}" + (f"/{path}" if path else "")
+
+
+def ref_member(repo_id, ref):
+    """models--ORG--NAME/refs/<ref>, relative to the cache."""
+    return f"{repo_folder_name(repo_id)}/refs/{ref}"
+
+
 def repo_folder(cache, repo_id):
-    return os.path.join(cache, "models--" + check_repo_id(repo_id).replace("/", "--"))
+    return os.path.join(cache, repo_folder_name(repo_id))
+
+
+def snapshot_folder(cache, repo_id, commit):
+    return os.path.join(repo_folder(cache, repo_id), "snapshots", commit)
+
+
+def commits(cache, repo_id):
+    """The commits the cache holds a snapshot of for repo_id."""
+    folder = os.path.join(repo_folder(cache, repo_id), "snapshots")
+    return sorted(name for name in os.listdir(folder) if COMMIT.match(name)) if os.path.isdir(folder) else []
 
 
 def repo_tree(cache, repo_id, create=True):
@@ -85,9 +166,9 @@ def read_snapshot(cache, repo_id, revision, verify=True):
     commit = resolve(cache, repo_id, revision)
     if commit is None:
         raise ModelError(f"{repo_id}@{revision} is not in the cache {cache}: stage it first (state=staged) or pull it (state=pulled)")
-    root = os.path.join(repo_folder(cache, repo_id), "snapshots", commit)
+    root = snapshot_folder(cache, repo_id, commit)
     files = [_file_entry(root, path, verify, f"{repo_id}@{commit}") for path in _snapshot_paths(root)]
-    return snapshots.Snapshot("hf", repo_id, commit, files, refs_naming(cache, repo_id, commit))
+    return HfSnapshot(repo_id, commit, files, refs_naming(cache, repo_id, commit))
 
 
 def _snapshot_paths(root):
@@ -164,8 +245,7 @@ def listed_models(cache):
     """Repo ids of every model entry in the cache."""
     if not os.path.isdir(cache):
         return []
-    return sorted(name[len("models--"):].replace("--", "/") for name in os.listdir(cache)
-                  if name.startswith("models--") and os.path.isdir(os.path.join(cache, name)))
+    return sorted(repo_id_of(name) for name in os.listdir(cache) if repo_id_of(name) is not None and os.path.isdir(os.path.join(cache, name)))
 
 
 def import_folder(folder, cache, source, check_mode=False):
@@ -179,7 +259,7 @@ def import_folder(folder, cache, source, check_mode=False):
         reals[relative] = real
     commit = source.commit or (source.revision if COMMIT.match(source.revision) else _content_commit(entries))
     refs = [] if source.revision == commit else [source.revision]
-    snapshot = snapshots.Snapshot("hf", source.repo_id, commit, entries, refs, source=str(source))
+    snapshot = HfSnapshot(source.repo_id, commit, entries, refs, source=str(source))
     moved = skipped = 0
     for entry in entries:
         present = os.path.isfile(blob_path(cache, source.repo_id, entry.blob))

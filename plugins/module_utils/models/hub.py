@@ -66,7 +66,7 @@ def stage(source, cache, settings, check_mode=False):
         changed = hf_cache.link_snapshot(cache, staged, check_mode)
         return staged, 0, staged.size, changed
     if check_mode:
-        return snapshots.Snapshot("hf", source.repo_id, commit, [], refs, source=str(source)), sum(listing.values()), 0, True
+        return hf_cache.HfSnapshot(source.repo_id, commit, [], refs, source=str(source)), sum(listing.values()), 0, True
     fetched, moved, skipped = download_verified(api, source, commit, cache, settings, listing)
     fetched.refs = refs
     hf_cache.link_snapshot(cache, fetched)

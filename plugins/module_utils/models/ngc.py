@@ -160,13 +160,13 @@ def _entry(source, item):
 def stage(client, source, tree_root, check_mode=False):
     """(snapshot, bytes moved, bytes skipped, changed): the version's files verified into the tree root."""
     entries = listing(client, source)
-    snapshot = snapshots.Snapshot("tree", source.tree_name, "", entries, source=str(source))
+    snapshot = trees.TreeSnapshot(source.tree_name, "", entries, source=str(source))
     snapshot.commit = snapshot.listing_digest()
     download_path = f"/v2/org/{source.org}" + (f"/team/{source.team}" if source.team else "") + f"/models/{source.model}/{source.version}/files"
     moved = skipped = 0
     for entry in entries:
         final = os.path.join(trees.tree_folder(tree_root, snapshot.name), *entry.path.split("/"))
-        if _present(final, entry):
+        if snapshots.holds_file(final, entry):
             skipped += entry.size
             continue
         moved += entry.size
@@ -176,11 +176,3 @@ def stage(client, source, tree_root, check_mode=False):
             trees.place_file(tree_root, snapshot, entry, fetch)
     recorded = trees.save_record(tree_root, snapshot, check_mode)
     return snapshot, moved, skipped, bool(moved) or recorded
-
-
-def _present(final, entry):
-    try:
-        snapshots.verify_file(final, entry, entry.path)
-        return True
-    except (ModelError, OSError):
-        return False

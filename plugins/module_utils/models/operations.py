@@ -100,7 +100,7 @@ def local_snapshots(models, places, verify):
     """The staged snapshots the sources name (all staged ones when none are named)."""
     if not models:
         found = [hf_cache.read_snapshot(places.cache, repo_id, commit, verify)
-                 for repo_id in hf_cache.listed_models(places.cache) for commit in _commits(places.cache, repo_id)]
+                 for repo_id in hf_cache.listed_models(places.cache) for commit in hf_cache.commits(places.cache, repo_id)]
         return found + [trees.read_record(places.tree_root, name) for name in (trees.listed_trees(places.tree_root) if places.tree_root else [])]
     found = []
     for source in models:
@@ -113,11 +113,6 @@ def local_snapshots(models, places, verify):
 
 def _revision(source):
     return (getattr(source, "commit", "") or source.revision)
-
-
-def _commits(cache, repo_id):
-    snapshots_dir = os.path.join(hf_cache.repo_folder(cache, repo_id), "snapshots")
-    return sorted(name for name in os.listdir(snapshots_dir) if hf_cache.COMMIT.match(name)) if os.path.isdir(snapshots_dir) else []
 
 
 def _tree_name(source):
@@ -165,12 +160,8 @@ def _pushable(models, places):
 
 
 def local_file(places, snapshot, entry):
-    """Where a staged file is read from: its snapshot path (a link to its blob, or the file itself)."""
-    if snapshot.kind == "hf":
-        base = os.path.join(hf_cache.repo_folder(places.cache, snapshot.name), "snapshots", snapshot.commit)
-    else:
-        base = trees.tree_folder(places.tree_root, snapshot.name)
-    return os.path.join(base, *entry.path.split("/"))
+    """Where a staged file is read from, in the cache or the tree root its kind is staged in."""
+    return snapshot.local_path(snapshot.home(places), entry)
 
 
 def pull(models, places, settings=None):
@@ -202,7 +193,7 @@ def pull_from_bundle(models, places):
     origin = Places(cache=places.bundle_cache, tree_root=places.bundle_tree_root)
 
     def pull_from_folder(snapshot):
-        snapshot.source = places.bundle_cache if snapshot.kind == "hf" else places.bundle_tree_root
+        snapshot.source = snapshot.home(origin)
 
         def fill_for(entry):
             return functools.partial(_copy_file, local_file(origin, snapshot, entry))
@@ -251,33 +242,10 @@ def _remote(store, source):
 
 def pull_one(snapshot, places, fill_for, workers):
     """Place every file of the snapshot, verified, then its links and refs (or tree record) last."""
-    check = places.check_mode
-    if snapshot.kind == "hf":
-        cache = places.cache
-
-        def place_blob(entry, fill):
-            return _would_write(hf_cache.blob_path(cache, snapshot.name, entry.blob), entry) if check else \
-                hf_cache.place_blob(cache, snapshot.name, entry, fill, f"{snapshot.source}: {snapshot.name}@{snapshot.commit}")
-        moved = transfer.pull(snapshot, place_blob, fill_for, workers)
-        moved.changed = hf_cache.link_snapshot(cache, snapshot, check) or moved.changed
-        return moved
-    root = places.need_tree_root(snapshot.name)
-    trees.check_layout(snapshot)
-
-    def place_file(entry, fill):
-        return _would_write(trees.file_path(root, snapshot, entry.path), entry) if check else trees.place_file(root, snapshot, entry, fill)
-    moved = transfer.pull(snapshot, place_file, fill_for, workers)
-    moved.changed = trees.link_tree(root, snapshot, check) or moved.changed
-    moved.changed = trees.save_record(root, snapshot, check) or moved.changed
+    home = snapshot.home(places)
+    moved = transfer.pull(snapshot, snapshot.placer(home, places.check_mode), fill_for, workers)
+    moved.changed = snapshot.complete(home, places.check_mode) or moved.changed
     return moved
-
-
-def _would_write(final, entry):
-    try:
-        snapshots.verify_file(final, entry, entry.path)
-        return False
-    except (ModelError, OSError):
-        return True
 
 
 def verify(models, places):
@@ -287,8 +255,7 @@ def verify(models, places):
     results = []
     locked = _locked_models(places.lock_file)
     for snapshot in local_snapshots(models, places, verify=True):
-        if snapshot.kind == "tree":
-            trees.verify(places.tree_root, snapshot)
+        snapshot.verify_staged(snapshot.home(places))
         _check_against_lock(snapshot, locked.get((snapshot.kind, snapshot.name)), places.lock_file, "stage or pull the model again")
         results.append(record(snapshot, 0, 0, False))
     warnings = hub.scan_warnings(places.cache) if os.path.isdir(places.cache) else []

@@ -36,7 +36,6 @@ import dataclasses
 import hashlib
 import traceback
 
-from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
@@ -60,8 +59,6 @@ LAYOUTS = (CONTENT_ADDRESSED, HF_CACHE_OBJECTS)
 MISSING_BUCKET = ("NoSuchBucket", "404", "NotFound")
 MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")
 BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidToken", "ExpiredToken")
-TREES = ".airlock/trees"
-MANIFESTS = ".airlock"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,10 +287,6 @@ def error_code(error):
 
 def _is_missing(error):
     return error_code(error) in MISSING_OBJECT
-
-
-def hf_folder(repo_id):
-    return "models--" + hf_cache.check_repo_id(repo_id).replace("/", "--")
 
 
 def _opened(path):

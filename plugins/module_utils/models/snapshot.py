@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What one model snapshot holds: each file's path, size, sha256 and cache blob name.
 
-The same record describes a Hugging Face snapshot (kind "hf": blob names are the Hub's
-ETags, sha256 for LFS files and git blob sha1 for the rest) and a generic tree (kind
-"tree": NGC models, NIM caches, model folders; blob names are the sha256, relative
-symlinks kept as links). It is what travels to S3 as the per-snapshot manifest, so a
-pull knows every byte it must get and can prove each one.
+The same record describes a Hugging Face snapshot (kind "hf", hf_cache.HfSnapshot: blob names
+are the Hub's ETags, sha256 for LFS files and git blob sha1 for the rest) and a generic tree
+(kind "tree", trees.TreeSnapshot: NGC models, NIM caches, model folders; blob names are the
+sha256, relative symlinks kept as links). Each kind carries what differs between them (where
+its files lie, where its objects go in a store, how a pull lays it out), next to the layout it
+knows. It is what travels to S3 as the per-snapshot manifest, so a pull knows every byte it
+must get and can prove each one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import re
 import stat
+from typing import ClassVar
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import confined
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
@@ -38,12 +41,23 @@ class FileEntry:
     blob: str
 
 
+# kind -> the Snapshot class of that kind, as each registers itself (hf_cache.HfSnapshot, trees.TreeSnapshot)
+KINDS = {}
+
+
 @dataclasses.dataclass
 class Snapshot:
-    """kind "hf": name is the repo id, commit the 40-hex commit, refs the revisions naming it.
-    kind "tree": name is the tree's relative folder, commit a digest of its listing."""
+    """One snapshot of a kind (see the subclasses): name and commit say which, files and links what it holds.
 
-    kind: str
+    A kind's class implements: home(places), the folder it is staged in; local_path(home, entry); object_path(entry)
+    and manifest_path(hidden_folder), where it goes in a store laid out as a cache; ref_objects(), the (path, text)
+    of its refs there; distinct_key(entry), what makes two files one transfer; placer(home, check_mode) and
+    complete(home, check_mode), how a pull lays it out; verify_staged(home), what a verification checks beyond
+    the hashes read.
+    """
+
+    kind: ClassVar[str] = ""
+
     name: str
     commit: str
     files: list
@@ -51,23 +65,29 @@ class Snapshot:
     links: dict = dataclasses.field(default_factory=dict)
     source: str = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        KINDS[cls.kind] = cls
+
     @property
     def size(self):
         return sum(entry.size for entry in self.files)
 
     def to_json(self):
         document = dataclasses.asdict(self)
+        document["kind"] = self.kind
         document["version"] = MANIFEST_VERSION
         document["files"] = sorted(document["files"], key=lambda entry: entry["path"])
         return json.dumps(document, indent=1, sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text, what):
+    @staticmethod
+    def from_json(text, what):
+        """The snapshot of the kind a manifest names, every field checked (it comes from a store or a bundle)."""
         try:
             document = json.loads(text)
             files = [FileEntry(**entry) for entry in document["files"]]
-            snapshot = cls(document["kind"], document["name"], document["commit"], files, document.get("refs", []),
-                           document.get("links", {}), document.get("source", ""))
+            snapshot = KINDS[document["kind"]](document["name"], document["commit"], files, document.get("refs", []),
+                                               document.get("links", {}), document.get("source", ""))
         except (ValueError, KeyError, TypeError) as error:
             raise ModelError(f"{what} is not a model manifest this collection wrote ({error}); push the model again") from error
         for entry in files:
@@ -162,6 +182,15 @@ def hash_open_file(handle, blob=""):
     for count in iter(lambda: handle.readinto(buffer), 0):
         hasher.update(view[:count])
     return hasher.count, hasher.sha256.hexdigest(), hasher
+
+
+def holds_file(path, entry):
+    """Whether the file at path holds exactly the entry's bytes (False when it is missing or unreadable)."""
+    try:
+        verify_file(path, entry, entry.path)
+        return True
+    except (ModelError, OSError):
+        return False
 
 
 def verify_file(path, entry, what):

@@ -40,19 +40,13 @@ class Moved:
 def object_key(store, snapshot, entry):
     if store.settings.layout == s3store.CONTENT_ADDRESSED:
         return f"blobs/sha256/{entry.sha256}"
-    if snapshot.kind == "hf":
-        return f"{s3store.hf_folder(snapshot.name)}/snapshots/{snapshot.commit}/{entry.path}"
-    return entry.path if snapshot.name == trees.ROOT else f"{snapshot.name}/{entry.path}"
+    return snapshot.object_path(entry)
 
 
 def manifest_key(store, snapshot):
     """Where the snapshot's manifest lives. In hf-cache-objects it stays out of snapshots/ (where
     huggingface_hub would take a file for a corrupted cache), in a folder the cache scan ignores."""
-    if snapshot.kind == "hf":
-        if store.settings.layout == s3store.HF_CACHE_OBJECTS:
-            return f"{s3store.hf_folder(snapshot.name)}/{s3store.MANIFESTS}/{snapshot.commit}.json"
-        return f"{s3store.hf_folder(snapshot.name)}/snapshots/{snapshot.commit}.json"
-    return f"{s3store.TREES}/{trees.record_stem(snapshot.name)}.json"
+    return snapshot.manifest_path(hf_cache.STORE_MANIFESTS if store.settings.layout == s3store.HF_CACHE_OBJECTS else None)
 
 
 def push(store, snapshot, local_path, check_mode=False, verify_remote=False):
@@ -77,9 +71,7 @@ def push(store, snapshot, local_path, check_mode=False, verify_remote=False):
         result.add(outcome)
     # The manifest after every object, the refs after the manifest: a pull requires the manifest, so an
     # interrupted push is never taken for a complete snapshot, in either layout.
-    texts = [(manifest_key(store, snapshot), snapshot.to_json())]
-    if snapshot.kind == "hf":
-        texts += [(f"{s3store.hf_folder(snapshot.name)}/refs/{ref}", snapshot.commit) for ref in snapshot.refs]
+    texts = [(manifest_key(store, snapshot), snapshot.to_json())] + snapshot.ref_objects()
     for key, text in texts:
         result.changed = store.put_text(store.key(key), text, check_mode) or result.changed
     return result
@@ -111,18 +103,18 @@ def run_parallel(action, items, workers):
 
 def remote_hf_snapshot(store, repo_id, revision):
     """The snapshot a repo's revision names in the store, from its manifest (checked to be the one asked for)."""
-    folder = s3store.hf_folder(repo_id)
+    folder = hf_cache.repo_folder_name(repo_id)
     commit = revision
     if not hf_cache.COMMIT.match(revision):
         commit = store.get_text(store.key(folder, "refs", revision),
                                 f"{store.where} has no {repo_id}@{revision} (no {folder}/refs/{revision}): push it first").strip()
         if not hf_cache.COMMIT.match(commit):
             raise ModelError(f"{store.where}/{folder}/refs/{revision} does not hold a 40-hex commit: push {repo_id} again")
-    key = manifest_key(store, snapshots.Snapshot("hf", repo_id, commit, []))
+    key = manifest_key(store, hf_cache.HfSnapshot(repo_id, commit, []))
     text = store.get_text(store.key(key), f"{store.where} has no manifest for {repo_id}@{commit} ({key}): push it first, completely "
                                           f"(layout {store.settings.layout})")
     found = snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
-    if found.kind != "hf" or found.name != repo_id or found.commit != commit:
+    if not isinstance(found, hf_cache.HfSnapshot) or found.name != repo_id or found.commit != commit:
         raise ModelError(f"{store.where}/{key} describes {found.kind} {found.name}@{found.commit}, not hf {repo_id}@{commit}: "
                          "refusing it; push the model again")
     found.refs = [] if revision == commit else [revision]
@@ -131,10 +123,10 @@ def remote_hf_snapshot(store, repo_id, revision):
 
 def remote_tree(store, name, stem=False):
     """A tree's manifest, checked to be the tree asked for (by name, or by its record stem when listed)."""
-    key = f"{s3store.TREES}/{name if stem else trees.record_stem(name)}.json"
+    key = f"{trees.STORE_RECORDS}/{name if stem else trees.record_stem(name)}.json"
     text = store.get_text(store.key(key), f"{store.where} has no tree {name} ({key}): push it first")
     found = snapshots.Snapshot.from_json(text, f"{store.where}/{key}")
-    if found.kind != "tree" or (trees.record_stem(found.name) != name if stem else found.name != name):
+    if not isinstance(found, trees.TreeSnapshot) or (trees.record_stem(found.name) != name if stem else found.name != name):
         raise ModelError(f"{store.where}/{key} describes {found.kind} {found.name}, not the tree {name}: refusing it; push the tree again")
     trees.check_layout(found)
     return found
@@ -144,14 +136,14 @@ def remote_contents(store):
     """(repo id, revision) for every ref and the names of every tree the store holds."""
     models = []
     for folder in store.folders():
-        if folder.startswith("models--"):
-            repo_id = folder[len("models--"):].replace("--", "/")
+        repo_id = hf_cache.repo_id_of(folder)
+        if repo_id is not None:
             for key, _size in store.list_keys(f"{folder}/refs"):
                 ref = store.relative(key)[len(folder) + len("/refs/"):]
                 if not any(part.startswith(".") for part in ref.split("/")):  # a git ref never has a dot-name (temporary files do)
                     models.append((repo_id, ref))
-    names = [store.relative(key)[len(s3store.TREES) + 1:-len(".json")] for key, _size in store.list_keys(s3store.TREES)
-             if key.endswith(".json") and "/" not in store.relative(key)[len(s3store.TREES) + 1:]]
+    names = [store.relative(key)[len(trees.STORE_RECORDS) + 1:-len(".json")] for key, _size in store.list_keys(trees.STORE_RECORDS)
+             if key.endswith(".json") and "/" not in store.relative(key)[len(trees.STORE_RECORDS) + 1:]]
     return models, [remote_tree(store, name, stem=True).name for name in names]
 
 
@@ -187,7 +179,7 @@ def pull(snapshot, place, fill_for, workers):
         written = place(entry, fill_for(entry))
         return Moved(moved=entry.size, changed=True) if written else Moved(skipped=entry.size)
 
-    distinct = {(entry.blob if snapshot.kind == "hf" else entry.path): entry for entry in snapshot.files}
+    distinct = {snapshot.distinct_key(entry): entry for entry in snapshot.files}
     result = Moved()
     for outcome in run_parallel(fetch, list(distinct.values()), workers):
         result.add(outcome)

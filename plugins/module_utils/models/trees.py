@@ -23,6 +23,51 @@ RECORDS = ".airlock-trees"
 # The tree that is the whole tree root (and, in S3, the whole prefix): a model registry folder
 # whose path the consumer is configured with, such as the fine-tuning service's LOCAL_MODEL_REGISTRY.
 ROOT = "."
+# Where a store keeps the trees' records (their manifests).
+STORE_RECORDS = ".airlock/trees"
+
+
+class TreeSnapshot(snapshots.Snapshot):
+    """A generic tree: name is its relative folder under the tree root, commit a digest of its listing."""
+
+    kind = "tree"
+
+    def home(self, places):
+        return places.need_tree_root(self.name)
+
+    def local_path(self, home, entry):
+        return file_path(home, self, entry.path)
+
+    def object_path(self, entry):
+        return entry.path if self.name == ROOT else f"{self.name}/{entry.path}"
+
+    def manifest_path(self, hidden_folder=None):  # pylint: disable=unused-argument
+        """Its record, in the store's records folder, whatever the layout of the objects."""
+        return f"{STORE_RECORDS}/{record_stem(self.name)}.json"
+
+    @staticmethod
+    def ref_objects():
+        """A tree has no refs: its record names it."""
+        return []
+
+    @staticmethod
+    def distinct_key(entry):
+        return entry.path
+
+    def placer(self, home, check_mode):
+        """place(entry, fill): one file written verified (in check mode, whether it would be); True when written."""
+        check_layout(self)
+        if check_mode:
+            return lambda entry, fill: not snapshots.holds_file(file_path(home, self, entry.path), entry)
+        return lambda entry, fill: place_file(home, self, entry, fill)
+
+    def complete(self, home, check_mode):
+        """Its links, then its record; True when either changed."""
+        linked = link_tree(home, self, check_mode)
+        return save_record(home, self, check_mode) or linked
+
+    def verify_staged(self, home):
+        verify(home, self)
 
 
 def record_stem(name):
@@ -66,7 +111,7 @@ def listed_trees(root):
 def read_record_file(path):
     with open(path, encoding="utf-8") as handle:
         snapshot = snapshots.Snapshot.from_json(handle.read(), path)
-    if snapshot.kind != "tree":
+    if not isinstance(snapshot, TreeSnapshot):
         raise ModelError(f"{path} is not a tree record (kind {snapshot.kind!r}); stage or pull the tree again")
     check_layout(snapshot)
     return snapshot
@@ -79,11 +124,11 @@ def import_folder(folder, root, name, source, check_mode=False):
     for relative, real in files.items():
         size, sha256, _hasher = snapshots.hash_file(real)
         entries.append(snapshots.FileEntry(relative, size, sha256, sha256))
-    snapshot = snapshots.Snapshot("tree", name, "", entries, links=links, source=source)
+    snapshot = TreeSnapshot(name, "", entries, links=links, source=source)
     snapshot.commit = snapshot.listing_digest()
     check_layout(snapshot)
     if check_mode:
-        written = sum(entry.size for entry in entries if not _holds(root, snapshot, entry))
+        written = sum(entry.size for entry in entries if not snapshots.holds_file(file_path(root, snapshot, entry.path), entry))
         return snapshot, written, bool(written) or link_tree(root, snapshot, check_mode=True) or save_record(root, snapshot, check_mode=True)
     written = 0
     for entry in entries:
@@ -92,14 +137,6 @@ def import_folder(folder, root, name, source, check_mode=False):
     linked = link_tree(root, snapshot)
     recorded = save_record(root, snapshot)
     return snapshot, written, bool(written) or linked or recorded
-
-
-def _holds(root, snapshot, entry):
-    try:
-        snapshots.verify_file(file_path(root, snapshot, entry.path), entry, entry.path)
-        return True
-    except (ModelError, OSError):
-        return False
 
 
 def _copy_into(path, handle):

@@ -41,17 +41,16 @@ class VolumeCache:
         commit = revision if hf_cache.COMMIT.match(revision) and revision in self._commits(repo_id) else self._ref(repo, revision)
         if commit is None:
             raise ModelError(f"{repo_id}@{revision} is not in the bundle's models ({self.where}): stage it on the connected side and pack again")
-        root = f"{repo}/snapshots/{commit}"
-        entries = [self._entry(repo_id, commit, repo, relative) for relative in self._under(root)]
+        entries = [self._entry(repo_id, commit, repo, relative) for relative in self._under(f"{FOLDER}/{hf_cache.snapshot_member(repo_id, commit)}")]
         refs = sorted(ref for ref in self._under(f"{repo}/refs") if self._ref(repo, ref) == commit)
-        return snapshots.Snapshot("hf", repo_id, commit, entries, refs)
+        return hf_cache.HfSnapshot(repo_id, commit, entries, refs)
 
     def opener(self, snapshot, entry):
         """What the push reads instead of a local path: a callable opening the entry's bytes in the volumes."""
         return _Member(self.files, self._located[(snapshot.name, snapshot.commit, entry.path)])
 
     def _entry(self, repo_id, commit, repo, relative):
-        path = f"{repo}/snapshots/{commit}/{relative}"
+        path = f"{FOLDER}/{hf_cache.snapshot_member(repo_id, commit, relative)}"
         link = self.files.entries[path]
         if link.issym():
             blob = snapshots.check_blob(posixpath.basename(link.linkname), f"{repo_id}@{commit} ({relative})")
@@ -75,14 +74,14 @@ class VolumeCache:
         return hasher.hexdigest()
 
     def _repo(self, repo_id):
-        return f"{FOLDER}/{posixpath.basename(hf_cache.repo_folder('', repo_id))}"
+        return f"{FOLDER}/{hf_cache.repo_folder_name(repo_id)}"
 
     def _repo_ids(self):
-        return sorted({relative.split("/")[1][len("models--"):].replace("--", "/") for relative in self.files.entries
-                       if relative.startswith(f"{FOLDER}/models--") and relative.count("/") >= 1})
+        return sorted({hf_cache.repo_id_of(relative.split("/")[1]) for relative in self.files.entries
+                       if relative.startswith(f"{FOLDER}/{hf_cache.REPO_PREFIX}") and relative.count("/") >= 1})
 
     def _commits(self, repo_id):
-        root = f"{self._repo(repo_id)}/snapshots/"
+        root = f"{FOLDER}/{hf_cache.snapshot_member(repo_id, '')}"
         return sorted({relative[len(root):].split("/")[0] for relative in self.files.entries if relative.startswith(root)})
 
     def _under(self, folder):

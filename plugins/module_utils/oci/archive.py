@@ -33,7 +33,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import di
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, mediatypes, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import blob_member
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 MANIFEST_FILE = "manifest.json"
 REPOSITORIES_FILE = "repositories"
@@ -243,13 +243,12 @@ def _json_bytes(document):
 
 
 class ArchiveEndpoint:
-    """One image in a docker-archive, as a read-only copy source.
+    """One image in a docker-archive: an oci.image.ImageSource, and nothing more (an archive holds no
+    signatures, and is written whole by write_archive).
 
     The tar's headers are read once into an index; blobs are then read straight from their
     offsets, through a file handle of their own, so concurrent blob copies never share one.
     """
-
-    is_local = True
 
     def __init__(self, path, image_name=None):
         self.path = file_path(path)
@@ -268,20 +267,8 @@ class ArchiveEndpoint:
         return f"docker-archive:{self.path}" + (f":{self.image_name}" if self.image_name else "")
 
     @property
-    def identity(self):
-        return self.path
-
-    @property
     def pinned_digest(self):
         return None
-
-    def sibling(self, tag):  # pylint: disable=unused-argument
-        """An archive holds no signature tags."""
-        return None
-
-    def referrers(self, digest):  # pylint: disable=unused-argument
-        """Nor referrers."""
-        return []
 
     def current_digest(self):
         return self._root.digest
@@ -292,24 +279,11 @@ class ArchiveEndpoint:
     def manifest(self, digest):
         return self._root if digest == self._root.digest else self._stored(digest)
 
-    def blob_size(self, digest):
-        name = self._blobs.get(digest)
-        return self._members[name].size if name else None
-
     def blob_chunks(self, digest, size=None):  # pylint: disable=unused-argument
         name = self._blobs.get(digest)
         if name is None:
             raise NotFound(f"blob {digest} is not part of {self}")
         return self._chunks(name)
-
-    def write_blob(self, digest, chunks, size):  # pylint: disable=unused-argument
-        raise ArchiveError(f"{self} is read-only: a docker-archive is a copy source; write archives with write_archive")
-
-    def mount_from(self, source, digest):  # pylint: disable=unused-argument
-        return False
-
-    def put_manifest(self, manifest, by_name=False):  # pylint: disable=unused-argument
-        raise ArchiveError(f"{self} is read-only: a docker-archive is a copy source; write archives with write_archive")
 
     # --- choosing the image and its manifest ----------------------------------------------
 
@@ -359,7 +333,7 @@ class ArchiveEndpoint:
             blobs[digest] = name
             layers.append({"mediaType": media_type, "size": self._members[name].size, "digest": digest})
         raw = _json_bytes({"schemaVersion": 2, "mediaType": mediatypes.DOCKER_MANIFEST, "config": config, "layers": layers})
-        return Manifest(raw, mediatypes.DOCKER_MANIFEST, digests.of_bytes(raw)), blobs
+        return Manifest.of(raw, mediatypes.DOCKER_MANIFEST), blobs
 
     def _layer_identity(self, name, diff_id):
         """(media type, digest) of a stored layer: an uncompressed one is its own diff_id, checked as it is copied."""

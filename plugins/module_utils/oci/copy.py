@@ -23,7 +23,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import di
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import RegistryEndpoint, verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.image import MountingSink, SignedSource
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RetryPolicy
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
@@ -77,9 +79,12 @@ class Copier:
         self._pool.shutdown(wait=True)
 
     def copy(self, source, destination, platforms=None):
-        """Copy one image (and its signatures when asked); platforms is None for all, else a list of Platform."""
+        """Copy one image (and its signatures when asked and the source can hold any) from an oci.image.ImageSource
+        into an oci.image.ImageSink; platforms is None for all, else a list of Platform. Every write goes to the sink,
+        which in check mode is a _Rehearsal of it: the copy takes the same path and writes nothing."""
+        destination = _Rehearsal(destination) if self.check_mode else destination
         result = self._copy_image(source, destination, platforms)
-        if self.include_signatures:
+        if self.include_signatures and isinstance(source, SignedSource):
             self._copy_signatures(source, destination, result)
         return result
 
@@ -102,7 +107,7 @@ class Copier:
         for suffix in SIGNATURE_SUFFIXES:
             tag = f"sha256-{hexdigest}.{suffix}"
             artifact = source.sibling(tag)
-            if artifact is None or artifact.current_digest() is None:
+            if artifact.current_digest() is None:
                 continue
             copied = self._copy_image(artifact, destination.sibling(tag), None)
             result.signatures.append({"tag": tag, "digest": copied.digest, "changed": copied.changed})
@@ -115,8 +120,7 @@ class Copier:
             artifact = source.manifest(descriptor["digest"])
             copied = CopyResult(str(source), str(destination), digest=artifact.digest)
             self._collect(self._submit_blobs(source, destination, artifact), copied)
-            if not self.check_mode:
-                copied.changed = destination.put_referrer(artifact, result.source_digest) or copied.changed
+            copied.changed = destination.put_referrer(artifact, result.source_digest) or copied.changed
             result.signatures.append({"referrer": artifact.digest, "artifact_type": descriptor.get("artifactType", ""),
                                       "changed": copied.changed})
             result.changed = result.changed or copied.changed
@@ -154,8 +158,8 @@ class Copier:
         pending = [self._submit_blobs(source, destination, child) for child in manifests]
         for child, transfers in zip(manifests, pending):
             self._collect(transfers, result)
-            self._put(destination, child, by_name=False)
-        self._put(destination, top, by_name=True)
+            destination.put_manifest(child, by_name=False)
+        destination.put_manifest(top, by_name=True)
         result.changed = True
 
     def _copy_single(self, source, destination, top, platforms, result):
@@ -170,12 +174,8 @@ class Copier:
         if platforms is not None and _in_place(destination, top.digest):
             return
         self._collect(self._submit_blobs(source, destination, top), result)
-        self._put(destination, top, by_name=True)
+        destination.put_manifest(top, by_name=True)
         result.changed = True
-
-    def _put(self, destination, manifest, by_name):
-        if not self.check_mode:
-            destination.put_manifest(manifest, by_name=by_name)
 
     def _submit_blobs(self, source, destination, manifest):
         return [(d, *self._blob_future(source, destination, d)) for d in _blobs_of(manifest)]
@@ -206,13 +206,11 @@ class Copier:
         digest, size = descriptor["digest"], descriptor.get("size")
         if destination.blob_size(digest) is not None:
             return "present"
-        if self.check_mode:
-            return "copied"
-        if destination.mount_from(source, digest):
+        if _mounted(destination, source, digest):
             return "mounted"
         with self._digest_lock(destination.store, digest):
             placed = self._placed.get((destination.store, digest))
-            if placed is not None and destination.mount_from(placed, digest):
+            if placed is not None and _mounted(destination, placed, digest):
                 return "mounted"  # another repository of this registry got it in this run
             self._upload(source, destination, digest, size)
             self._placed[(destination.store, digest)] = destination
@@ -238,6 +236,56 @@ class Copier:
                 (self._sleep or _default_sleep)(self.retry.wait(attempt))
 
 
+class _Rehearsal:
+    """A sink in check mode: it answers every read as the sink does and takes every write without making it (no
+    source byte is read for it, no blob mounted), so a check-mode copy reports what a real one would move."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.is_local = sink.is_local
+
+    def __str__(self):
+        return str(self.sink)
+
+    @property
+    def identity(self):
+        return self.sink.identity
+
+    @property
+    def store(self):
+        return self.sink.store
+
+    def current_digest(self):
+        return self.sink.current_digest()
+
+    def root_manifest(self):
+        return self.sink.root_manifest()
+
+    def manifest(self, digest):
+        return self.sink.manifest(digest)
+
+    def blob_size(self, digest):
+        return self.sink.blob_size(digest)
+
+    def blob_chunks(self, digest, size=None):
+        return self.sink.blob_chunks(digest, size)
+
+    def sibling(self, tag):
+        return _Rehearsal(self.sink.sibling(tag))
+
+    @staticmethod
+    def write_blob(digest, chunks, size):  # pylint: disable=unused-argument
+        return 0
+
+    @staticmethod
+    def put_manifest(manifest, by_name=False):  # pylint: disable=unused-argument
+        return manifest.digest
+
+    @staticmethod
+    def put_referrer(manifest, subject):  # pylint: disable=unused-argument
+        return False
+
+
 def copy_many(copier, jobs, image_concurrency=2):
     """Copy (source, destination, platforms) jobs; returns ([CopyResult], [(job, error)]) in job order.
 
@@ -260,6 +308,11 @@ def copy_many(copier, jobs, image_concurrency=2):
 def _fetched_as(source):
     """What a source is fetched as when a proxy or mirror stands for its registry, else "": only a registry image can be."""
     return source.via if isinstance(source, RegistryEndpoint) else ""
+
+
+def _mounted(destination, source, digest):
+    """Whether the destination linked the blob from source (another repository of its registry) so no byte moved."""
+    return isinstance(destination, MountingSink) and destination.mount_from(source, digest)
 
 
 def _in_place(destination, digest):
@@ -307,8 +360,7 @@ def _wait_then_present(future):
 
 def _subset_index(index, children, media_type):
     subset = dict(index, manifests=children)
-    raw = json.dumps(subset, separators=(",", ":"), sort_keys=False).encode()
-    return Manifest(raw, media_type, digests.of_bytes(raw))
+    return Manifest.of(json.dumps(subset, separators=(",", ":"), sort_keys=False).encode(), media_type)
 
 
 def _read_config(source, descriptor):

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where images are copied from and to: a registry repository or a name in an OCI layout.
 
-Both kinds answer the same few questions (what does this name point at, is this blob
-here, give me / take these bytes), so the copy engine never needs to know which it has.
+Each implements the members of oci.image it can (a registry repository is a MountingSink and a
+SignedSource, a writable layout an ImageSink and a SignedSource, a layout read in place a
+SignedSource only), so the copy engine never needs to know which it has.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class RegistryEndpoint:
         added = self.client.manifest_digest(self.repository, manifest.digest) != manifest.digest
         if added:
             self.client.put_manifest(self.repository, manifest.digest, manifest)
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw)}
+        descriptor = manifest.descriptor
         parsed = manifest.parsed()
         if parsed.get("artifactType") or parsed.get("config", {}).get("mediaType"):
             descriptor["artifactType"] = parsed.get("artifactType") or parsed["config"]["mediaType"]
@@ -122,26 +123,16 @@ class RegistryEndpoint:
         return self.client.put_manifest(self.repository, reference, manifest)
 
 
-class LayoutEndpoint:
-    """One named image in an OCI image layout (the bundle's shared blob store)."""
+class LayoutSource:
+    """One named image in an OCI image layout, read in place (a layout on disk, or a bundle's in its volumes)."""
 
     def __init__(self, layout, ref_name, source_reference=None):
         self.layout = layout
         self.ref_name = ref_name
         self.source_reference = source_reference
 
-    is_local = True
-
     def __str__(self):
         return f"{self.layout.location}:{self.ref_name}"
-
-    @property
-    def identity(self):
-        return self.layout.root
-
-    @property
-    def store(self):
-        return self.layout.root
 
     @property
     def pinned_digest(self):
@@ -161,30 +152,42 @@ class LayoutEndpoint:
     def manifest(self, digest):
         return self.layout.read_manifest(digest)
 
-    def blob_size(self, digest):
-        return self.layout.blob_size(digest)
-
     def blob_chunks(self, digest, size=None):
         return self.layout.blob_chunks(digest, size)
-
-    def write_blob(self, digest, chunks, size):
-        return self.layout.write_blob(digest, chunks, size)
 
     def referrers(self, digest):
         return self.layout.referrers(digest)
 
-    def put_referrer(self, manifest, subject):
-        self.layout.write_manifest(manifest)
-        return self.layout.add_referrer(manifest, subject)
-
     def sibling(self, tag):
+        """The same name under another tag, of the same kind (a writable layout's sibling is writable)."""
         name = references.parse(self.ref_name, default_tag=None)
         sibling_reference = references.Reference(name.registry, name.repository, tag)
         source = self.source_reference and references.Reference(self.source_reference.registry, self.source_reference.repository, tag)
-        return LayoutEndpoint(self.layout, f"{sibling_reference.name}:{tag}", source)
+        return type(self)(self.layout, f"{sibling_reference.name}:{tag}", source)
 
-    def mount_from(self, source, digest):  # pylint: disable=unused-argument
-        return False
+
+class LayoutEndpoint(LayoutSource):
+    """One named image in a writable OCI image layout (layout.Layout: the bundle's shared blob store)."""
+
+    is_local = True
+
+    @property
+    def identity(self):
+        return self.layout.root
+
+    @property
+    def store(self):
+        return self.layout.root
+
+    def blob_size(self, digest):
+        return self.layout.blob_size(digest)
+
+    def write_blob(self, digest, chunks, size):
+        return self.layout.write_blob(digest, chunks, size)
+
+    def put_referrer(self, manifest, subject):
+        self.layout.write_manifest(manifest)
+        return self.layout.add_referrer(manifest, subject)
 
     def put_manifest(self, manifest, by_name=False):
         self.layout.write_manifest(manifest)

@@ -20,7 +20,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 REF_NAME = "org.opencontainers.image.ref.name"
 SOURCE_ANNOTATION = "io.airlock.source.reference"
@@ -40,20 +40,15 @@ def _empty_index():
     return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
 
 
-class Layout:
-    """Read and write one OCI image layout directory."""
+class LayoutReader:
+    """Read one OCI image layout: its index, manifests and blobs. What a copy source needs, and all a
+    read-only layout (a bundle's, read in place from its volumes) can do."""
 
-    def __init__(self, root, create=False, check_mode=False):
-        """create: open it as a destination, writing the skeleton when it is missing.
+    _missing_reads_empty = False
 
-        With check_mode too, nothing is written: a missing layout reads as an empty one,
-        so a check-mode run reports what it would copy and leaves the disk as it was.
-        """
+    def __init__(self, root):
         self.root = os.path.abspath(root)
-        self._missing_reads_empty = create and check_mode
-        if create and not check_mode:
-            self._initialise()
-        elif not create and not os.path.isfile(os.path.join(self.root, "oci-layout")):
+        if not os.path.isfile(os.path.join(self.root, "oci-layout")):
             raise NotFound(f"{self.root} is not an OCI image layout (no oci-layout file)")
 
     @property
@@ -80,21 +75,6 @@ class Layout:
         with handle:
             yield from iter(lambda: handle.read(READ_SIZE), b"")
 
-    def write_blob(self, digest, chunks, size=None):
-        """Write chunks as the blob named digest; verified before it gets that name."""
-        final = self.blob_path(digest)
-        if os.path.exists(final):
-            for _block in chunks:
-                pass  # drain, so the caller's verification still runs to the end
-            return 0
-        verifier = digests.Verifier(digest, size, what=f"blob {digest}")
-        with atomic.replacing(final, durable=False, prefix=f"{PARTIAL_PREFIX}{os.getpid()}-") as replacement:
-            for block in chunks:
-                verifier.update(block)
-                replacement.handle.write(block)
-            verifier.check()
-        return verifier.count
-
     # --- manifests and the index --------------------------------------------------------
 
     def read_manifest(self, digest):
@@ -107,9 +87,6 @@ class Layout:
         media_type = mediatypes.media_type_of(jsontext.parse(raw, f"manifest {digest} in {self.root}"))
         mediatypes.check_supported(media_type, f"{self.root}@{digest}")
         return Manifest(raw, media_type, digest)
-
-    def write_manifest(self, manifest):
-        return self.write_blob(manifest.digest, [manifest.raw], len(manifest.raw))
 
     def index(self):
         path = os.path.join(self.root, "index.json")
@@ -126,10 +103,48 @@ class Layout:
         return [d["annotations"][REF_NAME] for d in self.index().get("manifests", [])
                 if REF_NAME in d.get("annotations", {})]
 
+    def referrers(self, subject):
+        return [d for d in self.index().get("manifests", []) if d.get("annotations", {}).get(REFERRER_OF) == subject]
+
+
+class Layout(LayoutReader):
+    """Read and write one OCI image layout directory."""
+
+    def __init__(self, root, create=False, check_mode=False):
+        """create: open it as a destination, writing the skeleton when it is missing.
+
+        With check_mode too, nothing is written: a missing layout reads as an empty one,
+        so a check-mode run reports what it would copy and leaves the disk as it was.
+        """
+        if not create:
+            super().__init__(root)
+            return
+        self.root = os.path.abspath(root)
+        self._missing_reads_empty = check_mode
+        if not check_mode:
+            self._initialise()
+
+    def write_blob(self, digest, chunks, size=None):
+        """Write chunks as the blob named digest; verified before it gets that name."""
+        final = self.blob_path(digest)
+        if os.path.exists(final):
+            for _block in chunks:
+                pass  # drain, so the caller's verification still runs to the end
+            return 0
+        verifier = digests.Verifier(digest, size, what=f"blob {digest}")
+        with atomic.replacing(final, durable=False, prefix=f"{PARTIAL_PREFIX}{os.getpid()}-") as replacement:
+            for block in chunks:
+                verifier.update(block)
+                replacement.handle.write(block)
+            verifier.check()
+        return verifier.count
+
+    def write_manifest(self, manifest):
+        return self.write_blob(manifest.digest, [manifest.raw], len(manifest.raw))
+
     def tag(self, manifest, ref_name, annotations=None):
         """Point ref_name at manifest in index.json (replacing an older entry of that name)."""
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw),
-                      "annotations": dict(annotations or {}, **{REF_NAME: ref_name})}
+        descriptor = dict(manifest.descriptor, annotations=dict(annotations or {}, **{REF_NAME: ref_name}))
         with self._locked():
             index = self.index()
             kept = [d for d in index.get("manifests", []) if d.get("annotations", {}).get(REF_NAME) != ref_name]
@@ -141,8 +156,7 @@ class Layout:
         """List an artifact whose subject is another manifest: an index entry with no ref name.
 
         Returns True when the entry is new."""
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.raw),
-                      "annotations": {REFERRER_OF: subject}}
+        descriptor = dict(manifest.descriptor, annotations={REFERRER_OF: subject})
         artifact_type = manifest.parsed().get("artifactType")
         if artifact_type:
             descriptor["artifactType"] = artifact_type
@@ -154,9 +168,6 @@ class Layout:
             index["manifests"] = index.get("manifests", []) + [descriptor]
             self._write_json("index.json", index)
         return True
-
-    def referrers(self, subject):
-        return [d for d in self.index().get("manifests", []) if d.get("annotations", {}).get(REFERRER_OF) == subject]
 
     # --- internals ---------------------------------------------------------------------
 

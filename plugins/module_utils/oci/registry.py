@@ -25,6 +25,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, RegistryError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 try:
     import requests
@@ -147,18 +148,6 @@ class _Retries:
             if self.policy.option else ""
         raise Unavailable(f"{failure}; {self.attempts} attempts over {time.monotonic() - self.started:.1f} s{advice}",
                           status=failure.status, code=failure.code) from failure
-
-
-@dataclasses.dataclass(frozen=True)
-class Manifest:
-    """A manifest exactly as the registry sent it, with its computed digest."""
-
-    raw: bytes
-    media_type: str
-    digest: str
-
-    def parsed(self):
-        return json.loads(self.raw)
 
 
 class RegistryClient:

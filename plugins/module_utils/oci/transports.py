@@ -22,8 +22,8 @@ import dataclasses
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, RegistryEndpoint
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, LayoutSource, RegistryEndpoint
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout, LayoutReader
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.volume_layout import VolumeLayout
 
@@ -239,7 +239,7 @@ def expand_source(text, clients):
     if where.transport in (OCI, VOLUMES):
         layout = _source_layout(where, text)
         names = [where.name] if where.name else layout.ref_names()
-        return [(LayoutEndpoint(layout, n), _name_as_reference(n, text)) for n in names]
+        return [(LayoutSource(layout, n), _name_as_reference(n, text)) for n in names]
     if where.transport == ARCHIVE:
         endpoint = archive.ArchiveEndpoint(where.path, where.name or None)
         if not (where.name or endpoint.repo_tags):
@@ -278,7 +278,7 @@ def layout_name(image_reference):
 def _source_layout(where, text):
     """The Layout of an `oci:DIR[:NAME]` source, or the read-only one over a `volumes:DIR:BUNDLE[:NAME]` source."""
     if where.transport == OCI:
-        return Layout(_layout_directory(where, text))
+        return LayoutReader(_layout_directory(where, text))
     if not (where.path and where.bundle):
         raise InvalidInput(f"{text!r}: a volumes source names the volumes' directory and the bundle, volumes:/media/disk:NAME[:IMAGE]")
     return VolumeLayout(BundleFiles(where.path, where.bundle))

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath
-from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot
+from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, snapshot
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
 DATA = b"tokenizer vocabulary\n" * 100
@@ -32,7 +32,7 @@ def test_escaping_paths_are_refused(path):
 
 
 def test_manifest_round_trip_and_refusal_of_bad_digests():
-    record = snapshot.Snapshot("hf", "acme/m", "a" * 40, [snapshot.FileEntry("config.json", 3, "b" * 64, "c" * 40)], ["main"])
+    record = hf_cache.HfSnapshot("acme/m", "a" * 40, [snapshot.FileEntry("config.json", 3, "b" * 64, "c" * 40)], ["main"])
     assert snapshot.Snapshot.from_json(record.to_json(), "x") == record
     with pytest.raises(ModelError, match="malformed sha256"):
         snapshot.Snapshot.from_json(record.to_json().replace("b" * 64, "zz"), "x")

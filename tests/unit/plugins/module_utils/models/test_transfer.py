@@ -54,11 +54,11 @@ def test_chained_links_in_one_tree_cannot_plant_a_way_out_for_another(monkeypatc
 def test_a_link_resolving_through_another_link_is_measured_where_it_really_lands(tmp_path):
     root = str(tmp_path / "trees")
     # p/a -> .. lands at the tree; q -> p/a/../.. looks like the tree lexically but is its parent
-    hostile = snapshots.Snapshot("tree", "t", "0" * 64, [], links={"p/a": "..", "q": "p/a/../.."})
+    hostile = trees.TreeSnapshot("t", "0" * 64, [], links={"p/a": "..", "q": "p/a/../.."})
     with pytest.raises(ModelError, match=r"the link q -> p/a/\.\./\.\. would point outside the tree"):
         trees.link_tree(root, hostile)
     assert not os.path.lexists(os.path.join(root, "t", "q"))
-    fine = snapshots.Snapshot("tree", "t", "0" * 64, [], links={"p/a": "..", "q": "p/a/x"})
+    fine = trees.TreeSnapshot("t", "0" * 64, [], links={"p/a": "..", "q": "p/a/x"})
     assert trees.link_tree(root, fine) and not trees.link_tree(root, fine)
 
 
@@ -68,7 +68,7 @@ def test_a_file_is_never_written_through_a_link_already_on_disk(tmp_path, outsid
     (root / "A" / "evil").symlink_to(outside)
     data = b"payload"
     entry = snapshots.FileEntry("A/evil/cron", len(data), hashlib.sha256(data).hexdigest(), hashlib.sha256(data).hexdigest())
-    record = snapshots.Snapshot("tree", trees.ROOT, "0" * 64, [entry])
+    record = trees.TreeSnapshot(trees.ROOT, "0" * 64, [entry])
     with pytest.raises(ModelError, match="is a link or a file, not a folder: nothing is written through it"):
         trees.place_file(str(root), record, entry, lambda handle: handle.write(data))
     assert not os.listdir(outside)

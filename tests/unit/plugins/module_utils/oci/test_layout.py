@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import layout as layouts
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 MANIFEST_RAW = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                            "config": {}, "layers": []}).encode()

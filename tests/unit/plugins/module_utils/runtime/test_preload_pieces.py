@@ -14,7 +14,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import di
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms, reference
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
