@@ -12,7 +12,8 @@ which goes first. Each phase is timed as measure.py times (wall, CPU of the clie
   prepare  image_copy registry -> oci: layout; model_cache       skopeo copy --all --preserve-digests per image into
            staged from the folder; checksum state=present       dir: folders (the model: a Hugging Face cache folder,
                                                                   made beforehand and not timed)
-  pack     bundle state=packed (4 GiB volumes)                    tar cf of the dir folders and the cache; sha256sum
+  pack     bundle state=packed (4 GiB volumes), remove_packed:    tar cf of the dir folders and the cache; sha256sum
+           each file leaves the tree once it is in a volume
   carry    cp of the volumes to the enclave disk                  cp of the tar and its .sha256
   verify   bundle state=verified                                  sha256sum -c
   unpack   bundle state=unpacked keep_in_volumes=[images, models]  tar xf of everything
@@ -169,7 +170,8 @@ def ours(flow, connected, enclave):
 
     return [
         ("prepare", prepare),
-        ("pack", lambda: measure.module("bundle", {"state": "packed", "path": bundle, "volumes_dir": volumes, "name": "flow"}, work)),
+        ("pack", lambda: measure.module("bundle", {"state": "packed", "path": bundle, "volumes_dir": volumes, "name": "flow",
+                                                   "remove_packed": True}, work)),
         ("carry", lambda: measure.run_quietly(["cp", "-r", volumes, carried])),
         ("verify", lambda: measure.module("bundle", {"state": "verified", "path": unpacked, "volumes_dir": carried, "name": "flow"}, work)),
         ("unpack", lambda: measure.module("bundle", {"state": "unpacked", "path": unpacked, "volumes_dir": carried, "name": "flow",

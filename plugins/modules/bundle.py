@@ -76,6 +76,15 @@ options:
         C(images/) layout). With a C(SHA256SUMS), every file is compared, and files gone since are deleted on unpack.
       - Unpacking such volumes requires the target to hold exactly that base file (or the result, when already applied).
     type: path
+  remove_packed:
+    description:
+      - With O(state=packed), delete each file from O(path) once it is in a volume, and the folders it leaves empty, so the
+        connected side never holds the bundle twice (the tree and the volumes).
+      - A file listed in the bundle's C(SHA256SUMS) is hashed as it is packed and deleted only when it matches; one changed
+        since the bundle was sealed fails the pack and stays.
+      - A second run finds no file left and the volumes whole, and changes nothing. Not with O(compression=zstd) or O(base).
+    type: bool
+    default: false
   keep_in_volumes:
     description:
       - With O(state=unpacked), top folders of the bundle left in the volumes, not unpacked (for example V(images)).
@@ -102,6 +111,14 @@ EXAMPLES = r"""
     volumes_dir: /media/usb
     name: release-2026-11
     state: packed
+
+- name: Pack on a connected host short of disk, the tree removed as it goes into the volumes
+  airlock.airgap.bundle:
+    path: /srv/bundle
+    volumes_dir: /media/usb
+    name: release-2026-11
+    state: packed
+    remove_packed: true
 
 - name: In the enclave, verify and unpack, with evidence
   airlock.airgap.bundle:
@@ -177,6 +194,7 @@ ARGUMENT_SPEC = dict(
     base=dict(type="path"),
     compression=dict(type="str", choices=["none", "zstd"], default="none"),
     keep_in_volumes=dict(type="list", elements="str", default=[]),
+    remove_packed=dict(type="bool", default=False),
     workers=dict(type="int"),
     report=dict(type="path"),
     progress_file=dict(type="path"),
@@ -240,7 +258,7 @@ def main():
     try:
         if params["state"] == "packed":
             changed, index = bundle.pack(params["path"], params["volumes_dir"], params["name"], params["volume_size"], module.check_mode,
-                                         params["base"], params["progress_file"], params["compression"])
+                                         params["base"], params["progress_file"], params["compression"], params["remove_packed"])
             module.exit_json(changed=changed, volumes=index["volumes"], bytes=index.get("bytes", 0), seconds=round(time.monotonic() - started, 3))
         if params["state"] == "verified":
             verified(module, started)

@@ -59,6 +59,23 @@ def test_unpack_rebuilds_the_bundle_verifies_it_and_is_idempotent(sealed_bundle,
     assert again["changed"] is False and again["written"] == 0 and again["unchanged"] > 0
 
 
+def test_remove_packed_empties_the_tree_into_volumes_that_unpack_whole(sealed_bundle, tmp_path):
+    volumes, target = tmp_path / "usb", tmp_path / "enclave"
+    packed = pack(sealed_bundle, volumes, remove_packed=True)
+    assert packed["changed"] and not any(path.is_file() or path.is_symlink() for path in sealed_bundle.rglob("*"))
+    assert pack(sealed_bundle, volumes, remove_packed=True)["changed"] is False
+    unpacked = run_module("bundle", {"path": str(target), "volumes_dir": str(volumes), "name": "rel", "state": "unpacked"})
+    assert not unpacked.get("failed"), unpacked.get("msg")
+    assert unpacked["verification"]["ok"] and os.readlink(target / "models" / "current") == "weights.bin"
+
+
+def test_remove_packed_keeps_a_file_changed_since_the_seal_and_fails_naming_it(sealed_bundle, tmp_path):
+    (sealed_bundle / "models" / "weights.bin").write_bytes(b"changed after the seal")
+    failed = pack(sealed_bundle, tmp_path / "usb", remove_packed=True)
+    assert failed.get("failed") and "models/weights.bin" in failed["msg"] and "SHA256SUMS" in failed["msg"]
+    assert (sealed_bundle / "models" / "weights.bin").read_bytes() == b"changed after the seal"
+
+
 @pytest.mark.parametrize("damage", ["flip", "missing", "truncate", "swap"])
 def test_damaged_volumes_are_named_and_nothing_is_unpacked(sealed_bundle, tmp_path, damage):
     volumes, target = tmp_path / "usb", tmp_path / "enclave"

@@ -50,16 +50,26 @@ class BundleError(AirlockError, ValueError):
 
 # --- packing -------------------------------------------------------------------------------
 
-def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
+def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress_path=None, compression="none",  # pylint: disable=too-many-arguments
+         remove_packed=False):
     """Pack root into out_dir/NAME.tar.NNN volumes + NAME.index.json; unchanged input is not repacked.
 
     With base (the SHA256SUMS or the airlock.lock.json of the bundle the enclave already
     holds), only files that are new or changed travel; the index records that base.
+    With remove_packed, each file leaves the tree once it is in a volume, so the disk never
+    holds the bundle twice; a tree left with no file after such a pack is not repacked.
     """
     root, out_dir = os.path.abspath(root), os.path.abspath(out_dir)
     if out_dir == root or out_dir.startswith(root + os.sep):
         raise BundleError(f"the volumes would be written inside the bundle they pack ({out_dir}); choose a directory outside {root}")
     entries = _walk(root)
+    if remove_packed:
+        if compression != "none" or base:
+            raise BundleError("remove_packed packs a whole bundle uncompressed (each file is checked against SHA256SUMS as it is "
+                              "packed): drop compression and base, or remove_packed")
+        consumed = _consumed_before(root, entries, os.path.join(out_dir, name + INDEX_SUFFIX), out_dir, name)
+        if consumed is not None:
+            return False, consumed
     base = _differential_base(root, base) if base else None
     if base:
         entries = [e for e in entries if e not in base["unchanged"]]
@@ -74,7 +84,8 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress
         return True, {"volumes": [], "fingerprint": fingerprint}
     os.makedirs(out_dir, exist_ok=True)
     started = time.monotonic()
-    volumes = _write_volumes(root, entries, out_dir, name, volume_size, progress_path, compression)
+    packer = _RemovingPacker(root) if remove_packed else None
+    volumes = _write_volumes(root, entries, out_dir, name, volume_size, progress_path, compression, packer)
     for stale in (previous or {}).get("volumes", [])[len(volumes):]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(out_dir, stale["name"]))
@@ -86,7 +97,68 @@ def pack(root, out_dir, name, volume_size, check_mode=False, base=None, progress
         index["base"] = {"file": base["file"], "sha256": base["sha256"], "removed": base["removed"],
                          "result_sha256": _digest_or_none(os.path.join(root, base["file"]))}
     atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    if packer:
+        packer.remove_folders(entries)
     return True, index
+
+
+def _consumed_before(root, entries, index_path, out_dir, name):
+    """The index of an earlier remove_packed pack when the tree holds no file any more and its volumes are whole, else None."""
+    if any(not os.path.isdir(os.path.join(root, relative)) or os.path.islink(os.path.join(root, relative)) for relative in entries):
+        return None
+    previous = _previous_index(index_path, name)
+    return previous if previous and _volumes_intact(out_dir, previous) else None
+
+
+class _RemovingPacker:
+    """Packs each entry, then deletes it from the tree (remove_packed).
+
+    A file listed in the tree's SHA256SUMS is hashed as its bytes go into the volume and deleted only when they match: what
+    leaves the tree is known to be in the volume whole, and a file changed since the bundle was sealed fails the pack with
+    the file still in place.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        sums_path = os.path.join(root, sums.SUMS_NAME)
+        self.expected = sums.read(sums_path) if os.path.exists(sums_path) else {}
+
+    def add(self, tar, path, relative):
+        info = tar.gettarinfo(path, arcname=relative)
+        if not info.isreg():
+            tar.addfile(info)
+            if not info.isdir():
+                os.unlink(path)
+            return
+        with open(path, "rb") as handle:
+            reader = _HashingReader(handle)
+            tar.addfile(info, reader)
+        wanted = self.expected.get(relative)
+        if wanted is not None and reader.hexdigest() != wanted:
+            raise BundleError(f"{relative} in {self.root} no longer matches its SHA256SUMS digest ({wanted}): it changed after the "
+                              "bundle was sealed; nothing after it was packed or removed, prepare the bundle again")
+        os.unlink(path)
+
+    def remove_folders(self, entries):
+        """The folders the pack emptied, deepest first; one still holding something (written meanwhile) stays."""
+        for relative in sorted(entries, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(self.root, relative))
+
+
+class _HashingReader:
+    """A file's bytes on their way into the tar, hashed as they pass."""
+
+    def __init__(self, handle):
+        self.handle, self._hasher = handle, hashlib.sha256()
+
+    def read(self, size=-1):
+        block = self.handle.read(size)
+        self._hasher.update(block)
+        return block
+
+    def hexdigest(self):
+        return self._hasher.hexdigest()
 
 
 def _differential_base(root, base_path):
@@ -168,7 +240,7 @@ def _fingerprint(root, entries):
     return hasher.hexdigest()
 
 
-def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None, compression="none"):  # pylint: disable=too-many-arguments
+def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None, compression="none", packer=None):  # pylint: disable=too-many-arguments
     sizes = {e: os.lstat(os.path.join(root, e)).st_size for e in entries}
     progress = sums.Progress(progress_path, sum(sizes.values()), len(entries))
     writer = VolumeWriter(out_dir, f"{name}.tar", volume_size)
@@ -176,7 +248,9 @@ def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFFER) as tar:
             for relative in entries:
                 path = os.path.join(root, relative)
-                if compression == "zstd" and _worth_compressing(path):
+                if packer:
+                    packer.add(tar, path, relative)
+                elif compression == "zstd" and _worth_compressing(path):
                     _add_compressed(tar, path, relative, out_dir)
                 else:
                     tar.add(path, arcname=relative, recursive=False)

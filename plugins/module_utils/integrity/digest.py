@@ -17,6 +17,9 @@ _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _DIGEST = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]+)$")
 READ_SIZE = 1024 * 1024
 FILE_READ_SIZE = 4 * 1024 * 1024
+# Hashing reads into a buffer that stays in a core's L2 cache between the read and the hash: with
+# 4 MiB the bytes leave the cache before SHA-256 reaches them, which costs a tenth more CPU per byte.
+HASH_READ_SIZE = 256 * 1024
 
 
 class DigestMismatch(AirlockError, ValueError):
@@ -46,7 +49,7 @@ def of_file(path, algorithm="sha256"):
 
 
 def hex_of_file(path, algorithm="sha256"):
-    """The file's digest in hex; large reads into one buffer, so hashlib runs without the GIL."""
+    """The file's digest in hex; reads into one reused buffer, each hashed without the GIL."""
     with open(path, "rb", buffering=0) as handle:
         return hex_of_open_file(handle, algorithm)
 
@@ -54,7 +57,7 @@ def hex_of_file(path, algorithm="sha256"):
 def hex_of_open_file(handle, algorithm="sha256"):
     """hex_of_file for a file already open (one opened without following links, say), read from where it stands."""
     hasher = hashlib.new(algorithm)
-    buffer = bytearray(FILE_READ_SIZE)
+    buffer = bytearray(HASH_READ_SIZE)
     view = memoryview(buffer)
     for count in iter(lambda: handle.readinto(buffer), 0):
         hasher.update(view[:count])

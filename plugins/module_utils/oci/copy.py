@@ -29,6 +29,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
+_NOT_ASKED = object()
 
 
 @dataclasses.dataclass
@@ -70,12 +71,15 @@ class Copier:
         self.include_signatures = include_signatures
         self._sleep = sleep
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
+        # Destination look-ups of the no-op fast path: never queued behind blob transfers.
+        self._lookups = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="lookup")
         self._inflight = {}
         self._inflight_lock = threading.Lock()
         self._digest_locks = {}
         self._placed = {}
 
     def close(self):
+        self._lookups.shutdown(wait=True)
         self._pool.shutdown(wait=True)
 
     def copy(self, source, destination, platforms=None):
@@ -127,12 +131,14 @@ class Copier:
             result.bytes_copied += copied.bytes_copied
 
     def _already_there(self, source, destination, result):
-        """The no-op fast path: one request to the destination when the source is pinned."""
+        """The no-op fast path: one request to the destination, sent while the source's tag is resolved, so an
+        image already in place costs one round trip."""
+        at_destination = self._lookups.submit(destination.current_digest)
         wanted = source.pinned_digest or source.current_digest()
         if wanted is None:
             fetched = f" (fetched as {result.via})" if result.via else ""
             raise NotFound(f"{source}{fetched} not found: check the repository name and the tag or digest")
-        if not _in_place(destination, wanted):
+        if not _in_place(destination, wanted, at_destination.result()):
             return False
         result.digest = result.source_digest = wanted
         if destination.is_local:  # reading a local layout costs no request: keep the lock complete
@@ -315,9 +321,12 @@ def _mounted(destination, source, digest):
     return isinstance(destination, MountingSink) and destination.mount_from(source, digest)
 
 
-def _in_place(destination, digest):
-    """The destination names digest and, when it is local (a stat per blob, no request), still holds all of it."""
-    return destination.current_digest() == digest and (not destination.is_local or _whole(destination, digest))
+def _in_place(destination, digest, named=_NOT_ASKED):
+    """The destination names digest (named: what it names, None for nothing, when already asked) and, when it is
+    local (a stat per blob, no request), still holds all of it."""
+    if named is _NOT_ASKED:
+        named = destination.current_digest()
+    return named == digest and (not destination.is_local or _whole(destination, digest))
 
 
 def _whole(endpoint, digest):

@@ -20,12 +20,14 @@ from __future__ import annotations
 import dataclasses
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive, auth, reference as references
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, LayoutSource, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout, LayoutReader
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.volume_layout import VolumeLayout
+
+# The docker-archive and bundle-volume readers are imported by the transports that need them: a module process
+# compiles what it imports at every start (Ansible ships module_utils as source), and a registry-to-registry
+# copy, its no-op re-run above all, needs neither.
 
 DOCKER = "docker://"
 OCI = "oci:"
@@ -241,6 +243,8 @@ def expand_source(text, clients):
         names = [where.name] if where.name else layout.ref_names()
         return [(LayoutSource(layout, n), _name_as_reference(n, text)) for n in names]
     if where.transport == ARCHIVE:
+        # pylint: disable=import-outside-toplevel
+        from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive
         endpoint = archive.ArchiveEndpoint(where.path, where.name or None)
         if not (where.name or endpoint.repo_tags):
             raise references.InvalidReference(f"{text}: the image has no name in the archive; give the destination explicitly")
@@ -281,6 +285,9 @@ def _source_layout(where, text):
         return LayoutReader(_layout_directory(where, text))
     if not (where.path and where.bundle):
         raise InvalidInput(f"{text!r}: a volumes source names the volumes' directory and the bundle, volumes:/media/disk:NAME[:IMAGE]")
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
+    from ansible_collections.airlock.airgap.plugins.module_utils.oci.volume_layout import VolumeLayout
     return VolumeLayout(BundleFiles(where.path, where.bundle))
 
 
@@ -302,6 +309,8 @@ def _name_as_reference(name, source_text):
 
 def archive_path(destination):
     """The file a `docker-archive:FILE` destination names, checked to be one before anything is read."""
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive
     return archive.file_path(destination[len(ARCHIVE):])  # FILE only: a destination archive has no :NAME
 
 
@@ -312,6 +321,8 @@ def write_archive(entries, destination, clients, platform):
     for entry in entries:
         source_text = entry["source"] if isinstance(entry, dict) else entry
         images.extend((endpoint, [layout_name(image_reference)]) for endpoint, image_reference in expand_source(source_text, clients))
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.airlock.airgap.plugins.module_utils.oci import archive
     return archive.write_archive(path, images, ", ".join(str(e) for e in entries), platform)
 
 
