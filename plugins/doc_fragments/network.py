@@ -16,7 +16,8 @@ options:
         Failures while the server keeps answering other requests (a storm) are retried soon and gently, up to four times
         as many attempts and 30 seconds per attempt from the first failure, so a storm rarely fails a transfer while a
         dead server still fails fast.
-      - S3 requests are retried by botocore (standard mode) up to this many attempts.
+      - S3 requests are retried by botocore (standard mode) up to this many attempts; where pip downloads, it gets these as
+        its C(--retries) and C(--timeout).
     type: int
     default: 5
   timeout:

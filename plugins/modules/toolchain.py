@@ -25,6 +25,7 @@ author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
   - airlock.airgap.attributes
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -147,6 +148,7 @@ from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VER
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import assemble, collections
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import target
 
@@ -164,6 +166,7 @@ ARGUMENT_SPEC = dict(
     requirements=dict(type="list", elements="str", default=[]),
     helm=dict(type="path"),
     lock_file=dict(type="path"),
+    **network.ARGUMENT_SPEC,
 )
 
 
@@ -182,7 +185,7 @@ def main():
             target=target.Target(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"])),
             ansible_core=params["ansible_core"] or f"ansible-core=={ANSIBLE_CORE_VERSION}", extra_requirements=tuple(params["requirements"]),
             helm=params["helm"] or module.get_bin_path("helm"), cache_dir=params["cache_dir"] or None, refresh=params["refresh"],
-            lock_file=params["lock_file"],
+            lock_file=params["lock_file"], network=network.checked(params),
             check_mode=module.check_mode)
         result = assemble.assemble(recipe)
     except EXPECTED_ERRORS as error:

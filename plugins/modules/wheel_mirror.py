@@ -188,7 +188,7 @@ def main():
         wanted = target.Target(tuple(params["platform"]), params["python_version"], params["implementation"], tuple(params["abi"]))
         records, changed = download.download(requirements_of(params), params["sdists"], params["dest"], wanted,
                                              params["lock_file"], module.check_mode, cache_dir=params["cache_dir"] or None,
-                                             refresh=params["refresh"], network=(network.policy_from(params).attempts, params["timeout"]))
+                                             refresh=params["refresh"], network=network.checked(params))
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error, where=params["dest"])
     module.exit_json(changed=changed, wheels=records, bytes=sum(record["size"] for record in records),

@@ -138,4 +138,3 @@ class Repositories:
 def _same_origin(url, other):
     first, second = urllib.parse.urlsplit(url), urllib.parse.urlsplit(other)
     return (first.scheme, first.hostname, first.port) == (second.scheme, second.hostname, second.port)
-

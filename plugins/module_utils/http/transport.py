@@ -130,12 +130,17 @@ def option_problems(params):
             yield f"{name} must be {bounds}, not {value}"
 
 
-def policy_from(params):
-    """The RetryPolicy the `retries` option sets, whose errors advise raising it; InvalidInput when an option is out of range."""
+def checked(params):
+    """(retries, timeout) of a module's options; InvalidInput when one is out of range. For clients with HTTP of their own (pip)."""
     problems = list(option_problems(params))
     if problems:
         raise InvalidInput("; ".join(problems))
-    return RetryPolicy(attempts=params["retries"], option="retries")
+    return params["retries"], params["timeout"]
+
+
+def policy_from(params):
+    """The RetryPolicy the `retries` option sets, whose errors advise raising it; InvalidInput when an option is out of range."""
+    return RetryPolicy(attempts=checked(params)[0], option="retries")
 
 
 class Retries:
@@ -225,8 +230,8 @@ class Transport:  # pylint: disable=too-many-instance-attributes
         try:
             response = self._send(method, url, **options)
             if response.status_code == 401 and authenticate is not None:
+                response.close()  # the challenge is in its headers, which stay readable
                 authenticate(response)
-                response.close()
                 response = self._send(method, url, **options)
         except requests.exceptions.SSLError as error:
             raise HttpError(f"TLS verification of {_origin(url)} failed for {what}: {root_cause(error)}; {self.tls_advice}") from error
