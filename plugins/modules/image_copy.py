@@ -307,7 +307,7 @@ def option_problems(params):
         yield "platforms is empty: give [all], or the platforms to copy such as [linux/amd64]"
     yield from transports.registries_problems(params["registries"])
     yield from transports.sources_problems(params["sources"])
-    yield from integer_problems(params)
+    yield from network.option_problems(params, INTEGER_RANGES)
     yield from string_problems(params)
 
 
@@ -327,14 +327,6 @@ def image_entry_problems(where, entry, destination):
         yield from _present(transports.text_problem(f"{where}.destination", entry["destination"], DESTINATION_FORM))
         if (destination or "").startswith(transports.ARCHIVE):
             yield f"{where} has its own destination, but every image goes into the docker-archive {destination}: drop one of them"
-
-
-def integer_problems(params):
-    for name, (lowest, highest) in INTEGER_RANGES.items():
-        value = params[name]
-        if value < lowest or (highest is not None and value > highest):
-            bounds = f"at least {lowest}" + (f" and at most {highest}" if highest is not None else "")
-            yield f"{name} must be {bounds}, not {value}"
 
 
 def string_problems(params):

@@ -121,9 +121,10 @@ class RetryPolicy:
         return (self.storm if in_storm else self.outage).wait(attempt)
 
 
-def option_problems(params):
-    """Why the `retries` or `timeout` option cannot be used, one sentence each naming the option."""
-    for name, (lowest, highest) in OPTION_RANGES.items():
+def option_problems(params, ranges=None):
+    """Why the `retries` or `timeout` option (or each of ranges: {option: (lowest, highest or None)}) cannot be used,
+    one sentence each naming the option."""
+    for name, (lowest, highest) in (ranges or OPTION_RANGES).items():
         value = params[name]
         if value < lowest or (highest is not None and value > highest):
             bounds = f"at least {lowest}" + (f" and at most {highest}" if highest is not None else "")

@@ -381,7 +381,7 @@ class RegistryClient:
             try:
                 self._request("DELETE", self._absolute(location), scope, what="upload cancel", allow_missing=True,
                               retry=False).close()
-            except (RegistryError, transport.HttpError):
+            except transport.HttpError:
                 pass  # an abandoned upload session expires on the registry by itself
 
     def _absolute(self, path):
