@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.attributes
   - airlock.airgap.registries
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -102,10 +103,6 @@ options:
         description: Also send the credentials when the index points archives at another host.
         type: bool
         default: false
-  timeout:
-    description: Seconds to wait for a repository or registry to send data before the attempt counts as failed.
-    type: int
-    default: 300
   lock_file:
     description: With O(state=present), merge the charts (name, version, source, digests, dependency tree) into this C(airlock.lock.json).
     type: path
@@ -215,7 +212,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, lock, mirror, repo_index, sources
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "pushed"], default="present"),
@@ -234,14 +232,10 @@ ARGUMENT_SPEC = dict(
         ca_file=dict(type="path"),
         pass_credentials=dict(type="bool", default=False, no_log=False),
     )),
-    timeout=dict(type="int", default=300),
     lock_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
+    **network.ARGUMENT_SPEC,
 )
-
-
-def registry_clients(params):
-    return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
 
 
 def repository_settings(entries):
@@ -252,7 +246,7 @@ def mirror_charts(module, clients):
     params = module.params
     if not params["charts"]:
         module.fail_json(msg="state=present needs charts: each a path, or a name and repo")
-    fetcher = sources.Sources(repo_index.Repositories(repository_settings(params["repositories"]), params["timeout"]), clients)
+    fetcher = sources.Sources(repo_index.Repositories(repository_settings(params["repositories"]), params["timeout"], clients.retry), clients)
     results = mirror.mirror(params["charts"], params["dest"], fetcher, module.check_mode)
     report = dict(changed=any(r.changed for r in results), charts=[dataclasses.asdict(r) for r in results])
     if params["lock_file"] and not module.check_mode:
@@ -270,12 +264,12 @@ def push_charts(module, clients):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if registry.REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    if network.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=network.REQUESTS_IMPORT_ERROR)
     if archive.YAML_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=archive.YAML_IMPORT_ERROR)
-    clients = registry_clients(module.params)
     try:
+        clients = transports.clients_for(module.params)
         if module.params["state"] == "present":
             report = mirror_charts(module, clients)
         else:

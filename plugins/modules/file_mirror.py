@@ -12,7 +12,8 @@ description:
     an C(s3://BUCKET/KEY) object or a local path. Every byte is hashed while it streams into C(.airlock-partial-NAME) beside
     the final name, and the file gets its name only once its sha256 matches; a mismatch deletes the bytes and fails, naming both digests.
   - An HTTP download cut midway resumes where it stopped (C(Range), with C(If-Range) so a file that changed meanwhile starts over),
-    up to O(retries) times; one that still fails keeps its bytes, and the next run resumes them when the sha256 is known.
+    up to O(retries) times, and every request is retried as O(retries) says; one that still fails keeps its bytes, and the
+    next run resumes them when the sha256 is known.
   - Each file's sha256 is given (C(sha256)) or learned on its first fetch and recorded in O(lock_file) (section C(files)), which then
     pins it - a source serving other bytes later is refused. One of the two is required.
   - With O(state=published), in the enclave, every file O(lock_file) lists goes from O(path) to the folder O(dest) or to the
@@ -23,6 +24,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.s3
   - airlock.airgap.attributes
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -75,14 +77,6 @@ options:
   ca_file:
     description: A CA bundle for HTTPS sources with a private CA.
     type: path
-  retries:
-    description: How many times one download resumes after its connection is cut.
-    type: int
-    default: 5
-  timeout:
-    description: Seconds an HTTP read may wait for the next bytes.
-    type: int
-    default: 60
 """
 
 EXAMPLES = r"""
@@ -147,6 +141,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes, refuse_scalars_for_dict_options
 from ansible_collections.airlock.airgap.plugins.module_utils.files import mirror, transfer
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
 
 S3_OPTIONS = dict(
@@ -170,8 +165,7 @@ ARGUMENT_SPEC = dict(
     headers=dict(type="dict", no_log=True),
     validate_certs=dict(type="bool", default=True),
     ca_file=dict(type="path"),
-    retries=dict(type="int", default=5),
-    timeout=dict(type="int", default=60),
+    **network.ARGUMENT_SPEC,
 )
 REQUIRED_IF = [("state", "published", ["lock_file"]), ("state", "published", ["dest", "s3"], True)]
 
@@ -184,13 +178,14 @@ def s3_settings(params, check_mode):
         raise transfer.FileError("s3.bucket is required to publish to S3")
     return s3store.S3Settings(bucket=s3["bucket"] or "", prefix=s3["prefix"], endpoint_url=s3["endpoint_url"], access_key=s3["access_key"],
                               secret_key=s3["secret_key"], region=s3["region"], ca_bundle=s3["ca_bundle"],
-                              create_bucket=s3["create_bucket"] and params["state"] == "published")
+                              create_bucket=s3["create_bucket"] and params["state"] == "published", retries=params["retries"],
+                              timeout=params["timeout"])
 
 
 def missing_libraries(params, specs):
     needed = []
     if any(spec.scheme == "http" for spec in specs):
-        needed.append(("requests", transfer.REQUESTS_IMPORT_ERROR))
+        needed.append(("requests", network.REQUESTS_IMPORT_ERROR))
     if params["s3"] and (params["state"] == "published" or any(spec.scheme == "s3" for spec in specs)):
         needed.append(("boto3", s3store.BOTO3_IMPORT_ERROR))
     return [(name, error) for name, error in needed if error]
@@ -209,7 +204,7 @@ def main():
         for name, error in missing_libraries(params, specs):
             module.fail_json(msg=missing_required_lib(name), exception=error)
         settings = mirror.Settings(headers=params["headers"], validate_certs=params["validate_certs"], ca_file=params["ca_file"],
-                                   retries=max(0, params["retries"]), timeout=max(1, params["timeout"]),
+                                   retry=network.policy_from(params), timeout=params["timeout"],
                                    s3=s3_settings(params, module.check_mode), check_mode=module.check_mode)
         if params["state"] == "fetched":
             results, lock_changed = mirror.fetch(specs, params["path"], params["lock_file"], settings)

@@ -15,8 +15,9 @@ description:
     and both digests are returned. A platform the source lacks is an error that lists what it has.
   - Blobs already at the destination are skipped, blobs shared by several images move once, every byte is
     verified against its digest while it streams, and an image already at the destination costs one request.
-  - Registry requests are retried on 429, 5xx and connection errors with backoff (honouring C(Retry-After));
-    a cut-off blob download resumes where it stopped.
+  - Registry requests are retried on 408, 429, 5xx and connection errors with backoff (honouring C(Retry-After)), by one
+    transport that is the only retry layer (see O(retries)); a cut-off blob download resumes where it stopped, and a failed
+    upload request resumes at the offset the registry reports.
   - With O(sources), an image of a registry the connected side cannot or should not reach directly is fetched through
     the pull-through proxy or mirror standing for it, and still named by its canonical reference in the layout, the lock
     and the result.
@@ -25,6 +26,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.attributes
   - airlock.airgap.registries
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -73,19 +75,6 @@ options:
     description: Images worked on at once. At least 1.
     type: int
     default: 2
-  retries:
-    description:
-      - How many failures that look like an outage (the registry answering nothing else meanwhile, and not 429 or 503)
-        a registry request survives, and how many times a blob transfer is started again. At least 1.
-      - Failures while the registry keeps answering other requests (a storm of 5xx and 429) are retried soon and gently,
-        up to four times as many attempts and 30 seconds per attempt from the first failure, so a storm rarely fails a copy
-        while a dead registry still fails fast. A cut-off upload resumes at the offset the registry reports.
-    type: int
-    default: 5
-  timeout:
-    description: Seconds to wait for a registry to send data before the attempt counts as failed. From 1 to 86400.
-    type: int
-    default: 300
   include_signatures:
     description:
       - Also copy what signs or describes each image, when the source has it - the artifacts the OCI 1.1
@@ -277,7 +266,8 @@ import unicodedata
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, lock, platforms, registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, lock, platforms, transports
 
 ARGUMENT_SPEC = dict(
     images=dict(type="list", elements="raw", required=True),
@@ -285,18 +275,16 @@ ARGUMENT_SPEC = dict(
     platforms=dict(type="list", elements="str", default=["all"]),
     concurrency=dict(type="int", default=4),
     image_concurrency=dict(type="int", default=2),
-    retries=dict(type="int", default=5),
-    timeout=dict(type="int", default=300),
     include_signatures=dict(type="bool", default=False),
     upload_chunk_size=dict(type="int", default=64 * 1024 * 1024),
     lock_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
     **transports.SOURCES_ARGUMENT_SPEC,
+    **network.ARGUMENT_SPEC,
 )
 
-# (lowest, highest or None) per integer option; a read timeout past a day is a typo, and far longer ones overflow the socket clock.
-INTEGER_RANGES = {"concurrency": (1, None), "image_concurrency": (1, None), "retries": (1, None), "timeout": (1, 86400),
-                  "upload_chunk_size": (1024, None)}
+# (lowest, highest or None) per integer option.
+INTEGER_RANGES = {"concurrency": (1, None), "image_concurrency": (1, None), "upload_chunk_size": (1024, None), **network.OPTION_RANGES}
 LONGEST_STRING = 4096  # PATH_MAX
 IMAGE_KEYS = ("source", "destination")
 SOURCE_FORM = ("a source string (nats:2.12.6-alpine, oci:/path/layout[:NAME], docker-archive:/path/file.tar[:NAME] or "
@@ -319,7 +307,7 @@ def option_problems(params):
         yield "platforms is empty: give [all], or the platforms to copy such as [linux/amd64]"
     yield from transports.registries_problems(params["registries"])
     yield from transports.sources_problems(params["sources"])
-    yield from integer_problems(params)
+    yield from network.option_problems(params, INTEGER_RANGES)
     yield from string_problems(params)
 
 
@@ -339,14 +327,6 @@ def image_entry_problems(where, entry, destination):
         yield from _present(transports.text_problem(f"{where}.destination", entry["destination"], DESTINATION_FORM))
         if (destination or "").startswith(transports.ARCHIVE):
             yield f"{where} has its own destination, but every image goes into the docker-archive {destination}: drop one of them"
-
-
-def integer_problems(params):
-    for name, (lowest, highest) in INTEGER_RANGES.items():
-        value = params[name]
-        if value < lowest or (highest is not None and value > highest):
-            bounds = f"at least {lowest}" + (f" and at most {highest}" if highest is not None else "")
-            yield f"{name} must be {bounds}, not {value}"
 
 
 def string_problems(params):
@@ -412,19 +392,17 @@ def record_in_lock(module, results, report):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if registry.REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    if network.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=network.REQUESTS_IMPORT_ERROR)
     params = module.params
     problems = list(option_problems(params))
     if problems:
         module.fail_json(msg="; ".join(problems))
     started = time.monotonic()
-    retry = registry.RetryPolicy(attempts=params["retries"], option="retries")
-    clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], retry, params["timeout"],
-                                 params["upload_chunk_size"], routes=transports.source_routes(params["sources"]))
+    clients = transports.clients_for(params, upload_chunk=params["upload_chunk_size"], routes=transports.source_routes(params["sources"]))
     if (params["destination"] or "").startswith(transports.ARCHIVE):
         write_archive(module, clients, started)
-    copier = copy.Copier(params["concurrency"], retry, check_mode=module.check_mode, include_signatures=params["include_signatures"])
+    copier = copy.Copier(params["concurrency"], check_mode=module.check_mode, include_signatures=params["include_signatures"])
     try:
         selected = wanted_platforms(params["platforms"])
         plan = transports.plan(params["images"], params["destination"], clients, check_mode=module.check_mode)

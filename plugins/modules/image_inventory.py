@@ -45,6 +45,7 @@ extends_documentation_fragment:
   - airlock.airgap.compose.inventory
   - airlock.airgap.attributes
   - airlock.airgap.registries
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -227,12 +228,13 @@ parse_errors:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import inventory as engine
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory import operators, resolve
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.findings import DIRECT
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.options import CHART_OPTIONS, COMPOSE_OPTIONS
 from ansible_collections.airlock.airgap.plugins.module_utils.inventory.yamlload import YAML_IMPORT_ERROR
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 
 ARGUMENT_SPEC = dict(
     charts=dict(type="list", elements="dict", default=[], options=CHART_OPTIONS),
@@ -247,6 +249,7 @@ ARGUMENT_SPEC = dict(
     lock_file=dict(type="path"),
     fail_on_unresolved=dict(type="bool", default=False),
     **transports.REGISTRIES_ARGUMENT_SPEC,
+    **network.ARGUMENT_SPEC,
 )
 
 
@@ -261,10 +264,6 @@ def collect(params):
     for path in params["values_files"]:
         engine.add_values(inventory, path)
     return inventory
-
-
-def registry_clients(params):
-    return transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], registry.RetryPolicy(attempts=3), 60)
 
 
 def failure_text(entry) -> str:
@@ -289,10 +288,10 @@ def warn_about(module, inventory, found):
 def resolve_digests(module, params, pulled, result):
     """With resolve_digests, every pulled image resolved through its registry (result's unresolved), and the lock file
     written with the digests (result's changed)."""
-    if registry.REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    if network.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=network.REQUESTS_IMPORT_ERROR)
     try:
-        result["unresolved"] = resolve.resolve(pulled, registry_clients(params))
+        result["unresolved"] = resolve.resolve(pulled, transports.clients_for(params))
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)
     if params["lock_file"]:

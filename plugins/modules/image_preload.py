@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.attributes
   - airlock.airgap.registries
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -99,10 +100,6 @@ options:
   inventory:
     description: With O(state=exported), the RV(inventory) that O(state=inventory) returned on the node.
     type: dict
-  timeout:
-    description: Seconds to wait for a registry's answer.
-    type: int
-    default: 300
 """
 
 EXAMPLES = r"""
@@ -244,7 +241,8 @@ to_preload:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms, registry, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
+from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms, transports
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, export, images, inventory, preload
 
 ARGUMENT_SPEC = dict(
@@ -261,8 +259,8 @@ ARGUMENT_SPEC = dict(
     import_timeout=dict(type="int", default=3600),
     dest=dict(type="path"),
     inventory=dict(type="dict"),
-    timeout=dict(type="int", default=300),
     **transports.REGISTRIES_ARGUMENT_SPEC,
+    **network.ARGUMENT_SPEC,
 )
 REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
 
@@ -295,12 +293,12 @@ def run(module, clients):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     params = module.params
-    if registry.REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=registry.REQUESTS_IMPORT_ERROR)
+    if network.REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=network.REQUESTS_IMPORT_ERROR)
     if params["runtime"] == "docker" and docker_runtime.DOCKER_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("docker"), exception=docker_runtime.DOCKER_IMPORT_ERROR)
-    clients = transports.Clients(transports.registry_settings(params["registries"]), params["docker_config"], timeout=params["timeout"])
     try:
+        clients = transports.clients_for(params)
         report = run(module, clients)
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)

@@ -31,6 +31,9 @@ description:
     C(huggingface_hub.scan_cache_dir()) to report the cache clean. With O(s3), verifies the store instead of a cache; it reads
     back every object the manifests name and hashes it (objects shared by several models once), and fails naming every
     one that does not hold its recorded bytes in RV(corrupted); O(state=pushed) with O(verify_remote=true) repairs them.
+  - NGC requests go through the collection's HTTP transport (O(retries), O(timeout)); a download cut midway resumes with C(Range)
+    and the file's sha256 is checked over every byte. S3 requests are retried by botocore, set from the same options.
+    huggingface_hub keeps its own retries and resumes; O(timeout) does not apply to it.
   - Generic trees (NGC models, NIM caches, the fine-tuning service's model folder with its C(ptm_metadatas.json)) travel
     as files and relative symlinks with a sha256 per file, at C(<tree_path>/<name>/).
 author:
@@ -38,6 +41,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.s3.models
   - airlock.airgap.attributes
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -317,6 +321,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_scalars_for_dict_options
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hub, lock, ngc, operations, s3store, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
@@ -356,6 +361,7 @@ ARGUMENT_SPEC = dict(
     volumes=dict(type="str"),
     lock_file=dict(type="path"),
     verify_remote=dict(type="bool", default=False),
+    **network.ARGUMENT_SPEC,
 )
 REQUIRED_IF = [("state", "staged", ["path"]), ("state", "pushed", ["path", "volumes"], True), ("state", "pulled", ["path"]),
                ("state", "verified", ["path", "s3"], True)]
@@ -373,7 +379,7 @@ def required_libraries(params, models):
     if on_store or any(isinstance(m, sources.S3Source) for m in models):
         needed.append(("boto3", s3store.BOTO3_IMPORT_ERROR))
     if any(isinstance(m, sources.NgcSource) for m in models):
-        needed.append(("requests", ngc.REQUESTS_IMPORT_ERROR))
+        needed.append(("requests", network.REQUESTS_IMPORT_ERROR))
     return [(name, error) for name, error in needed if error]
 
 
@@ -383,7 +389,7 @@ def places_from(params, check_mode):
         bucket=s3["bucket"], prefix=s3["prefix"], endpoint_url=s3["endpoint_url"], access_key=s3["access_key"], secret_key=s3["secret_key"],
         region=s3["region"], layout=s3["layout"], concurrency=max(1, s3["concurrency"]), multipart_threshold=max(5 * 1024 * 1024, s3["multipart_threshold"]),
         multipart_chunksize=max(5 * 1024 * 1024, s3["multipart_chunksize"]), ca_bundle=s3["ca_bundle"], consumer_prefix=s3["consumer_prefix"],
-        create_bucket=s3["create_bucket"] and params["state"] == "pushed",
+        create_bucket=s3["create_bucket"] and params["state"] == "pushed", retries=params["retries"], timeout=params["timeout"],
     ) if s3 else None
     return operations.Places(
         cache=params["path"], tree_root=params["tree_path"],
@@ -391,6 +397,7 @@ def places_from(params, check_mode):
         ngc_key=params["ngc_api_key"], ngc_endpoint=params["ngc_endpoint"], ngc_auth_endpoint=params["ngc_auth_endpoint"],
         s3=settings, check_mode=check_mode, bundle_cache=params["bundle_path"], bundle_tree_root=params["bundle_tree_path"],
         lock_file=params["lock_file"], verify_remote=params["verify_remote"], volumes=bundle_volumes(params),
+        retry=network.policy_from(params), timeout=params["timeout"],
     )
 
 

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.wheel_target
   - airlock.airgap.attributes
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -122,6 +123,7 @@ from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VER
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.toolchain import assemble, collections
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import target
 
@@ -134,6 +136,7 @@ ARGUMENT_SPEC = dict(
     requirements=dict(type="list", elements="str", default=[]),
     helm=dict(type="path"),
     lock_file=dict(type="path"),
+    **network.ARGUMENT_SPEC,
 )
 
 
@@ -152,7 +155,7 @@ def main():
             target=target.Target.from_params(params),
             ansible_core=params["ansible_core"] or f"ansible-core=={ANSIBLE_CORE_VERSION}", extra_requirements=tuple(params["requirements"]),
             helm=params["helm"] or module.get_bin_path("helm"), cache_dir=params["cache_dir"] or None, refresh=params["refresh"],
-            lock_file=params["lock_file"],
+            lock_file=params["lock_file"], network=network.checked(params),
             check_mode=module.check_mode)
         result = assemble.assemble(recipe)
     except EXPECTED_ERRORS as error:

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - airlock.airgap.wheel_target
   - airlock.airgap.attributes
+  - airlock.airgap.network
 attributes:
   check_mode:
     support: full
@@ -121,6 +122,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.arguments import refuse_nul_bytes
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels import download, target
 
 ARGUMENT_SPEC = dict(
@@ -130,6 +132,7 @@ ARGUMENT_SPEC = dict(
     sdists=dict(type="list", elements="str", default=[]),
     dest=dict(type="path", required=True),
     lock_file=dict(type="path"),
+    **network.ARGUMENT_SPEC,
 )
 
 
@@ -149,7 +152,7 @@ def main():
         wanted = target.Target.from_params(params)
         records, changed = download.download(requirements_of(params), params["sdists"], params["dest"], wanted,
                                              params["lock_file"], module.check_mode, cache_dir=params["cache_dir"] or None,
-                                             refresh=params["refresh"])
+                                             refresh=params["refresh"], network=network.checked(params))
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error, where=params["dest"])
     module.exit_json(changed=changed, wheels=records, bytes=sum(record["size"] for record in records),

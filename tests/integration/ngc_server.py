@@ -3,13 +3,16 @@
 Version metadata (status), the paginated file list with sha256_base64, and download URLs
 that redirect to presigned links (served here too, and refused if they carry the API key,
 as a real presigned store would ignore it). `corrupt` serves other bytes for a path while
-the listing still names the real digest.
+the listing still names the real digest. Presigned links honour Range, as object stores do;
+`cut_presigned` cuts that many of their answers midway (the connection closes after half the
+bytes), and `presigned_ranges` records the Range header of each presigned request.
 """
 
 import base64
 import hashlib
 import json
 import re
+import socket
 import urllib.parse
 
 from loopback_http import LoopbackHTTPServer
@@ -26,6 +29,8 @@ class NgcServer(LoopbackHTTPServer):
         self.status = status
         self.corrupt = {}
         self.requests = []
+        self.cut_presigned = 0
+        self.presigned_ranges = []
         super().__init__()
 
     @property
@@ -38,6 +43,9 @@ class NgcServer(LoopbackHTTPServer):
         self.requests.append((url.path, request.headers.get("Authorization")))
         if url.path.startswith("/presigned/"):
             status, headers, body = self.presigned(url.path, request.headers.get("Authorization"))
+            if status == 200:
+                self.send_ranged(request, headers, body)
+                return
         elif request.headers.get("Authorization") != f"Bearer {API_KEY}":
             status, headers, body = 401, {}, b'{"requestStatus":{"statusCode":"UNAUTHORIZED"}}'
         else:
@@ -48,6 +56,27 @@ class NgcServer(LoopbackHTTPServer):
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+    def send_ranged(self, request, headers, body):
+        """A file's bytes from the Range asked for (206), or whole (200); the first cut_presigned answers stop halfway."""
+        wanted = request.headers.get("Range")
+        self.presigned_ranges.append(wanted)
+        start = int(wanted[len("bytes="):].split("-")[0]) if wanted else 0
+        request.send_response(206 if wanted else 200)
+        for name, value in headers.items():
+            request.send_header(name, value)
+        if wanted:
+            request.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        request.send_header("Content-Length", str(len(body) - start))
+        request.end_headers()
+        if self.cut_presigned > 0:
+            self.cut_presigned -= 1
+            request.wfile.write(body[start:start + (len(body) - start) // 2])
+            request.wfile.flush()
+            request.close_connection = True
+            request.connection.shutdown(socket.SHUT_RDWR)
+            return
+        request.wfile.write(body[start:])
 
     def api(self, path, query):
         match = re.match(r"^/v2/org/([^/]+)(?:/team/([^/]+))?/models/([^/]+)/(?:versions/([^/]+)(/files)?|([^/]+)/files)$", path)

@@ -174,3 +174,19 @@ def test_a_node_pulls_from_a_bundle_folder_verified(tmp_path):
     # a git-named blob is hashed when the bundle is read, so the corruption is found before anything is written
     assert corrupted["failed"] and "weights.bin does not match its blob name" in corrupted["msg"], corrupted["msg"]
     assert not (tmp_path / "other-node" / "models--acme--m" / "refs").exists()
+
+
+def test_an_ngc_download_cut_midway_resumes_with_range_and_is_verified_over_every_byte(ngc, tmp_path):
+    ngc.cut_presigned = 2
+    result = stage_ngc(ngc, tmp_path, ["ngc://nvidia/tao/pretrained_dino:trainable_v1.0"])
+    assert not result.get("failed"), result.get("msg")
+    first, *resumed = ngc.presigned_ranges[:3]
+    offsets = [int(text[len("bytes="):-1]) for text in resumed]
+    assert first is None and 0 < offsets[0] < offsets[1] < len(DINO_FILES["dino.pth"]), ngc.presigned_ranges
+    assert (tmp_path / "trees" / TREE / "pretrained_dino_vtrainable_v1.0" / "dino.pth").read_bytes() == DINO_FILES["dino.pth"]
+
+    ngc.cut_presigned, ngc.corrupt["dino.pth"] = 1, bytes(len(DINO_FILES["dino.pth"]))  # the first file: cut, resumed, then checked
+    ngc.presigned_ranges.clear()
+    refused = stage_ngc(ngc, tmp_path / "again", ["ngc://nvidia/tao/pretrained_dino:trainable_v1.0"])
+    assert refused["failed"] and "dino.pth is corrupted" in refused["msg"], refused["msg"]
+    assert ngc.presigned_ranges[0] is None and ngc.presigned_ranges[1].startswith("bytes="), ngc.presigned_ranges

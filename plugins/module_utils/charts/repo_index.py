@@ -5,29 +5,20 @@ downloaded and checked against the digest the index gives for it while it stream
 
 Credentials go only to the repository's own scheme, host and port, as Helm does unless
 told to pass them on (pass_credentials), so an index that points archives at another
-host never receives them.
+host never receives them. Requests go through the collection's HTTP transport: retried,
+and resumed with Range when cut midway (the digest check then covers every byte).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import traceback
 import urllib.parse
 
 from ansible_collections.airlock.airgap.plugins.module_utils.charts import archive, semver
 from ansible_collections.airlock.airgap.plugins.module_utils.charts.errors import ChartError
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 
-try:
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-CHUNK = 64 * 1024
 # Bitnami's index is tens of MiB; a bigger answer is not an index.
 MAX_INDEX_BYTES = 256 * 1024 * 1024
 
@@ -56,16 +47,9 @@ class Fetched:
 class Repositories:
     """Every HTTP chart repository of a run: one session, indexes read once."""
 
-    def __init__(self, settings=(), timeout=300, attempts=3):
-        if requests is None:
-            raise ChartError("the Python library 'requests' is required to read HTTP chart repositories")
+    def __init__(self, settings=(), timeout=300, retry=transport.RetryPolicy()):
         self.settings = sorted(settings, key=lambda s: len(s.url), reverse=True)
-        self.timeout = (10, timeout)
-        self.session = requests.Session()
-        retry = Retry(total=attempts - 1, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504),
-                      allowed_methods=("GET",), raise_on_status=False)
-        for scheme in ("http://", "https://"):
-            self.session.mount(scheme, HTTPAdapter(max_retries=retry))
+        self.transport = transport.Transport("the chart repository", retry, timeout, tls_advice="give the repository's CA (ca_file)")
         self._indexes = {}
 
     def settings_for(self, url):
@@ -129,36 +113,28 @@ class Repositories:
         return Fetched(b"".join(blocks), url, f"sha256:{actual}", str(entry["version"]))
 
     def _stream(self, url, settings, repo_url, limit):
+        """The body of url, at most limit bytes; a cut resumes where it stopped (the caller checks the digest)."""
         auth = (settings.username, settings.password or "") if settings.username else None
-        try:
-            response = self.session.get(url, auth=auth, stream=True, timeout=self.timeout, verify=settings.ca_file or True)
-        except requests.exceptions.SSLError as error:
-            raise ChartError(f"TLS verification of {url} failed: {_root_cause(error)}; give the repository's CA (ca_file)") from error
-        except requests.RequestException as error:
-            raise ChartError(f"{url} could not be read: {_root_cause(error)}") from error
-        with response:
+
+        def open_range(headers):
+            response = self.transport.request("GET", url, what=url, headers=headers, auth=auth, stream=True, verify=settings.ca_file or True)
             if response.status_code in (401, 403):
+                response.close()
                 hint = "the credentials were refused" if auth else "it needs credentials (username/password for this repository)"
                 raise ChartError(f"{url} answered {response.status_code}: {hint}")
-            if response.status_code != 200:
+            if response.status_code not in (200, 206):
+                response.close()
                 raise ChartError(f"{url} answered {response.status_code}; check the repository URL {repo_url}")
-            received = 0
-            try:
-                for block in response.iter_content(CHUNK):
-                    received += len(block)
-                    if received > limit:
-                        raise ChartError(f"{url} sent more than {limit} bytes; that is not a chart or index")
-                    yield block
-            except requests.RequestException as error:
-                raise ChartError(f"{url} was cut off after {received} bytes: {_root_cause(error)}") from error
+            return response
+
+        received = 0
+        for block in self.transport.download(open_range, what=url):
+            received += len(block)
+            if received > limit:
+                raise ChartError(f"{url} sent more than {limit} bytes; that is not a chart or index")
+            yield block
 
 
 def _same_origin(url, other):
     first, second = urllib.parse.urlsplit(url), urllib.parse.urlsplit(other)
     return (first.scheme, first.hostname, first.port) == (second.scheme, second.hostname, second.port)
-
-
-def _root_cause(error):
-    while getattr(error, "__context__", None) is not None:
-        error = error.__context__
-    return str(error)

@@ -17,6 +17,7 @@ import urllib.parse
 
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.files.transfer import FileError
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 from ansible_collections.airlock.airgap.plugins.module_utils.models import s3store
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
@@ -38,13 +39,13 @@ class FileSpec:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:  # pylint: disable=too-many-instance-attributes
-    """How sources are reached: HTTP headers and TLS, resumes, and the S3 store's credentials."""
+    """How sources are reached: HTTP headers and TLS, retries and resumes, and the S3 store's credentials."""
 
     headers: dict = None
     validate_certs: bool = True
     ca_file: str = None
-    retries: int = 5
-    timeout: int = 60
+    retry: transport.RetryPolicy = transport.RetryPolicy()
+    timeout: int = 300
     s3: s3store.S3Settings = None
     check_mode: bool = False
 

@@ -3,8 +3,8 @@
 """One file into a folder, verified while it streams, under its name only once its sha256 matches.
 
 The bytes go to ``.airlock-partial-<name>`` beside the final name and are hashed as they are
-written. An HTTP download cut midway resumes where it stopped (``Range``, with ``If-Range`` so a
-file that changed meanwhile starts over); a download that keeps failing leaves its partial file,
+written. An HTTP download (through the collection's HTTP transport) cut midway resumes where it
+stopped (``Range``, with ``If-Range`` so a file that changed meanwhile starts over); a download that keeps failing leaves its partial file,
 and the next run resumes it when the sha256 is known (the final check then covers every byte).
 Bytes that do not match are deleted: nothing unverified ever gets the final name.
 """
@@ -15,21 +15,13 @@ import contextlib
 import hashlib
 import os
 import re
-import time
-import traceback
+import urllib.parse
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.digest import FILE_READ_SIZE
 
-try:
-    import requests
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-CHUNK = 256 * 1024
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -88,6 +80,7 @@ class Partial:
         self.path = partial_path(folder, name)
         self.hasher = hashlib.sha256()
         self.size = 0
+        self._appending = None
         os.makedirs(folder, exist_ok=True)
         if resume and os.path.isfile(self.path) and not os.path.islink(self.path):
             with open(self.path, "rb") as handle:
@@ -98,19 +91,27 @@ class Partial:
             self.restart()
 
     def restart(self):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        os.close(descriptor)
+        """Drop the bytes held; while append writes (a download starting over), its file is emptied rather than replaced."""
+        if self._appending is not None:
+            self._appending.truncate(0)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            os.close(descriptor)
         self.hasher = hashlib.sha256()
         self.size = 0
 
     def append(self, blocks):
         with open(self.path, "ab") as handle:
-            for block in blocks:
-                handle.write(block)
-                self.hasher.update(block)
-                self.size += len(block)
+            self._appending = handle
+            try:
+                for block in blocks:
+                    handle.write(block)
+                    self.hasher.update(block)
+                    self.size += len(block)
+            finally:
+                self._appending = None
 
     def commit(self, expected, source):
         """Give the bytes their name when they are the expected ones (any, when None); else delete them and raise."""
@@ -129,64 +130,23 @@ class Partial:
 
 
 def fetch_http(partial, url, settings):
-    """Download url into partial, resuming with Range after each cut (at most settings.retries times)."""
-    with requests.Session() as session:
-        session.headers.update(settings.headers or {})
-        validator, resumes = None, 0
-        while True:
-            try:
-                validator = _receive(session, url, partial, validator, settings)
-                return
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
-                resumes += 1
-                if resumes > settings.retries:
-                    raise FileError(f"download of {url} kept failing at byte {partial.size} after {settings.retries} resumes ({error}); "
-                                    "run again: the bytes fetched are kept and the download resumes there when the sha256 is known") from error
-                time.sleep(min(0.2 * 2 ** resumes, 5))
+    """Download url into partial through the HTTP transport: each request retried, and a cut resumed with Range from where the
+    partial stands (If-Range, so a file that changed meanwhile starts over); the commit then checks the sha256 over every byte."""
+    client = transport.Transport(urllib.parse.urlsplit(url).netloc, settings.retry,
+                                 settings.timeout, verify=settings.ca_file or settings.validate_certs, tls_advice="give its CA bundle (ca_file)")
 
+    def open_range(headers):
+        response = client.request("GET", url, what=url, headers={**(settings.headers or {}), **headers}, stream=True)
+        if response.status_code >= 400 and not (response.status_code == 416 and "Range" in headers):
+            response.close()
+            raise FileError(f"{url} answered HTTP {response.status_code} {response.reason}: check the URL"
+                            f"{' and the headers (credentials)' if response.status_code in (401, 403) else ''}")
+        return response
 
-def _receive(session, url, partial, validator, settings):
-    """One request from where the partial stands to the end; raises a ConnectionError when it stops short."""
-    response = _request_range(session, url, partial, validator, settings)
     try:
-        validator = validator or response.headers.get("ETag") or response.headers.get("Last-Modified")
-        total = _expected_total(response, partial.size)
-        partial.append(response.iter_content(CHUNK))
-    finally:
-        response.close()
-    if total is not None and partial.size < total:
-        raise requests.ConnectionError(f"the connection closed at byte {partial.size} of {total}")
-    return validator
-
-
-def _request_range(session, url, partial, validator, settings):
-    headers = {"Range": f"bytes={partial.size}-"} if partial.size else {}
-    if partial.size and validator:
-        headers["If-Range"] = validator
-    response = session.get(url, headers=headers, stream=True, timeout=(10, settings.timeout),
-                           verify=settings.ca_file or settings.validate_certs)
-    if response.status_code == 416 and partial.size:  # the partial is not a prefix of this file: start over
-        response.close()
-        partial.restart()
-        return _request_range(session, url, partial, None, settings)
-    if response.status_code >= 400:
-        response.close()
-        raise FileError(f"{url} answered HTTP {response.status_code} {response.reason}: check the URL"
-                        f"{' and the headers (credentials)' if response.status_code in (401, 403) else ''}")
-    if partial.size and response.status_code != 206:  # Range ignored, or the file changed (If-Range): start over
-        partial.restart()
-    return response
-
-
-def _expected_total(response, offset):
-    """The file's full size, from Content-Range or Content-Length, when the server says."""
-    content_range = response.headers.get("Content-Range", "")
-    if response.status_code == 206 and "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
-        return int(content_range.rsplit("/", 1)[1])
-    length = response.headers.get("Content-Length")
-    if length and length.isdigit():
-        return int(length) + (offset if response.status_code == 206 else 0)
-    return None
+        partial.append(client.download(open_range, what=url, offset=partial.size, restart=partial.restart))
+    except transport.HttpError as error:
+        raise FileError(f"{error}; run again: the bytes fetched are kept and the download resumes there when the sha256 is known") from error
 
 
 def fetch_local(partial, path, follow_links=True):

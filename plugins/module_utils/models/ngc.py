@@ -4,7 +4,9 @@
 
 The version must be UPLOAD_COMPLETE; the file list (paginated) gives each file's size and
 sha256_base64, which the official tools do not check and we do, while each file lands
-through a temporary name. Files are laid out where the fine-tuning service looks for them:
+through a temporary name. Requests go through the collection's HTTP transport: retried (the key
+exchange too), and a download cut midway resumes with Range at the presigned URL; the sha256
+check before the file gets its name covers every byte, resumed or not. Files are laid out where the fine-tuning service looks for them:
 {org}/{team}/{model}/{version}/{model}_v{version}/<path>.
 """
 
@@ -16,95 +18,124 @@ import contextlib
 import functools
 import os
 import re
-import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models import trees
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
-
-try:
-    import requests
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_API = "https://api.ngc.nvidia.com"
 DEFAULT_AUTH = "https://authn.nvidia.com"
 PAGE_SIZE = 1000
 MAX_PAGES = 1000
-TIMEOUT = (10, 300)
 QUERY = re.compile(r"\?[^\s'\")]*")
 
 
 class NgcClient:
     """The few NGC registry calls a model download needs, authenticated with an API key."""
 
-    def __init__(self, api_key=None, endpoint=None, auth_endpoint=None):
+    def __init__(self, api_key=None, endpoint=None, auth_endpoint=None, retry=transport.RetryPolicy(), timeout=300):
         self.base = (endpoint or DEFAULT_API).rstrip("/")
         self.auth_base = (auth_endpoint or DEFAULT_AUTH).rstrip("/")
-        self.session = requests.Session()
+        self.transport = transport.Transport("NGC", retry, timeout)
         self.api_key = api_key
-        if api_key:
-            self.session.headers["Authorization"] = f"Bearer {self._token(api_key)}"
+        self.token = self._token(api_key) if api_key else None
 
     def _token(self, api_key):
         """nvapi- keys are bearer tokens themselves; legacy keys are exchanged for one."""
         if api_key.startswith("nvapi-"):
             return api_key
         with reached(f"NGC at {self.auth_base}"):
-            response = requests.get(f"{self.auth_base}/token", params={"service": "ngc"}, auth=("$oauthtoken", api_key), timeout=TIMEOUT)
-        if response.status_code != 200:
-            raise ModelError(f"NGC at {self.auth_base} refused the API key (HTTP {response.status_code}): check ngc_api_key")
-        try:
-            token = response.json()["token"]
-        except (ValueError, KeyError, TypeError):
-            token = None
+            response = self.transport.request("GET", f"{self.auth_base}/token", params={"service": "ngc"}, auth=("$oauthtoken", api_key),
+                                              what="the API key exchange")
+        with response:
+            if response.status_code != 200:
+                raise ModelError(f"NGC at {self.auth_base} refused the API key (HTTP {response.status_code}): check ngc_api_key")
+            try:
+                token = response.json()["token"]
+            except (ValueError, KeyError, TypeError):
+                token = None
         if not isinstance(token, str) or not token:
             raise ModelError(f"NGC at {self.auth_base} answered the key exchange without a token: check ngc_auth_endpoint")
         return token
 
-    def get_json(self, path, what, params=None):
+    def _authorization(self):
+        """(headers, auth) of the next API request: the bearer token, when there is a key."""
+        return ({"Authorization": f"Bearer {self.token}"} if self.token else {}), None
+
+    def _renew(self, _challenged):
+        """A 401 to a legacy key's token: it expired during a long download, so exchange the key again."""
+        self.token = self._token(self.api_key)
+
+    def _api(self, path, what, **options):
+        """A GET of the API; a 401 renews a legacy key's token and asks again (an nvapi- key is final)."""
+        renew = self._renew if self.api_key and self.token != self.api_key else None
         with reached(f"NGC for {what}"):
-            response = self.session.get(self.base + path, params=params, timeout=TIMEOUT)
-        if response.status_code in (401, 403):
-            raise ModelError(f"NGC refused access to {what} (HTTP {response.status_code}): check ngc_api_key and its org/team rights")
-        if response.status_code == 404:
-            raise ModelError(f"NGC has no {what} (HTTP 404): check org, team, model name and version")
-        if response.status_code != 200:
-            raise ModelError(f"NGC answered HTTP {response.status_code} for {what}: {redacted(response.text[:200])}")
-        try:
-            found = response.json()
-        except ValueError:
-            found = None
+            return self.transport.request("GET", self.base + path, what=what, sign=self._authorization, authenticate=renew, **options)
+
+    def get_json(self, path, what, params=None):
+        with self._api(path, what, params=params) as response:
+            if response.status_code in (401, 403):
+                raise ModelError(f"NGC refused access to {what} (HTTP {response.status_code}): check ngc_api_key and its org/team rights")
+            if response.status_code == 404:
+                raise ModelError(f"NGC has no {what} (HTTP 404): check org, team, model name and version")
+            if response.status_code != 200:
+                raise ModelError(f"NGC answered HTTP {response.status_code} for {what}: {redacted(response.text[:200])}")
+            try:
+                found = response.json()
+            except ValueError:
+                found = None
         if not isinstance(found, dict):
             raise ModelError(f"NGC answered {what} with something that is not a JSON object: check ngc_endpoint")
         return found
 
     def download(self, path, params, handle, what=""):
-        """Stream one file: NGC answers with a presigned URL (a redirect, or JSON naming it) or the bytes."""
-        with reached(f"NGC for the download of {what}"):
-            response = self.session.get(self.base + path, params=params, timeout=TIMEOUT, allow_redirects=False, stream=True)
-            with response:
-                url = response.headers.get("Location") if response.is_redirect else None
-                if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
-                    try:
-                        url = (response.json().get("urls") or [None])[0]
-                    except (ValueError, AttributeError, TypeError, IndexError) as error:
-                        raise ModelError(f"NGC answered the download of {what} with JSON that names no URL; nothing was staged") from error
-                if url is None:
-                    self._stream(response, handle, what)
-                    return
-        # a presigned URL: no Authorization header, and its query string (the signature) never in a message
-        with reached(f"the presigned URL for {what} ({redacted(url)})"), requests.get(url, timeout=TIMEOUT, stream=True) as presigned:
-            self._stream(presigned, handle, what)
+        """Stream one file into handle: NGC answers with a presigned URL (a redirect, or JSON naming it) or the bytes.
 
-    @staticmethod
-    def _stream(response, handle, what):
-        if response.status_code != 200:
-            raise ModelError(f"NGC answered HTTP {response.status_code} for the download of {what}; nothing was staged under its name")
-        for block in response.iter_content(1024 * 1024):
-            handle.write(block)
+        A cut resumes with Range (at the presigned URL when there is one); a server that cannot resume
+        starts the file over. The caller verifies the sha256 before the file gets its name.
+        """
+        presigned = []
+
+        def open_range(headers):
+            if presigned:  # no Authorization header, and its query string (the signature) never in a message
+                with reached(f"the presigned URL for {what} ({redacted(presigned[0])})"):
+                    return _judged(self.transport.request("GET", presigned[0], what=what, headers=headers, stream=True), what)
+            response = self._api(path, f"the download of {what}", params=params, headers=headers, allow_redirects=False, stream=True)
+            url = _presigned_url(response, what)
+            if url is None:
+                return _judged(response, what)
+            response.close()
+            presigned.append(url)
+            return open_range(headers)
+
+        def restart():
+            handle.seek(0)
+            handle.truncate()
+
+        with reached(f"NGC for the download of {what}"):
+            for block in self.transport.download(open_range, what=what, restart=restart):
+                handle.write(block)
+
+
+def _presigned_url(response, what):
+    """Where NGC sends the download: a redirect's Location, the first URL of a JSON answer, or None when it sends the bytes."""
+    if response.is_redirect:
+        return response.headers.get("Location")
+    if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
+        try:
+            return (response.json().get("urls") or [None])[0]
+        except (ValueError, AttributeError, TypeError, IndexError) as error:
+            response.close()
+            raise ModelError(f"NGC answered the download of {what} with JSON that names no URL; nothing was staged") from error
+    return None
+
+
+def _judged(response, what):
+    if response.status_code not in (200, 206):
+        response.close()
+        raise ModelError(f"NGC answered HTTP {response.status_code} for the download of {what}; nothing was staged under its name")
+    return response
 
 
 def redacted(text):
@@ -117,7 +148,7 @@ def reached(where):
     """A connection error, timeout or broken stream as one clear error, without any query string."""
     try:
         yield
-    except requests.RequestException as error:
+    except transport.HttpError as error:
         raise ModelError(f"could not reach {where}: {redacted(error)}") from error
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees, volume_cache
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFiles, ModelError
@@ -49,6 +50,8 @@ class Places:  # pylint: disable=too-many-instance-attributes
     lock_file: str = None
     verify_remote: bool = False
     volumes: object = None  # a bundle's volumes (integrity.bundle_files.BundleFiles) to push from, read in place
+    retry: transport.RetryPolicy = transport.RetryPolicy()
+    timeout: int = 300
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -86,7 +89,7 @@ def stage_one(source, places):
         return hf_cache.import_folder(source.path, places.cache, source, places.check_mode)
     if isinstance(source, sources.TreeSource):
         return import_tree(source, places)
-    client = ngc.NgcClient(places.ngc_key, places.ngc_endpoint, places.ngc_auth_endpoint)
+    client = ngc.NgcClient(places.ngc_key, places.ngc_endpoint, places.ngc_auth_endpoint, places.retry, places.timeout)
     return ngc.stage(client, source, places.need_tree_root(source), places.check_mode)
 
 

@@ -36,6 +36,7 @@ import dataclasses
 import hashlib
 import traceback
 
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
 
@@ -76,6 +77,8 @@ class S3Settings:  # pylint: disable=too-many-instance-attributes
     ca_bundle: str = None
     consumer_prefix: str = None
     create_bucket: bool = False
+    retries: int = 5  # botocore's own retries (standard mode) stay the S3 layer; these set them as for every other client
+    timeout: int = 300
 
     @property
     def clean_prefix(self):
@@ -96,11 +99,12 @@ def check_consumer_prefix(settings):
 
 
 class Store:
-    """One bucket and prefix; every call bounded by boto3's retries and timeouts."""
+    """One bucket and prefix; every call bounded by botocore's retries and timeouts, set from the `retries` and `timeout` options."""
 
     def __init__(self, settings):
         self.settings = settings
-        config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=10, read_timeout=120,
+        config = Config(retries={"max_attempts": settings.retries, "mode": "standard"}, connect_timeout=transport.CONNECT_TIMEOUT,
+                        read_timeout=settings.timeout,
                         max_pool_connections=max(10, settings.concurrency * 2), s3={"addressing_style": "path"},
                         request_checksum_calculation="when_required")  # our own sha256 is the check; no CRC32 per part
         self.empty = False  # a bucket create_bucket would create (check mode): it holds nothing

@@ -22,10 +22,9 @@ from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPEC
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes, platforms as platform_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import RegistryEndpoint, verified_blob
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, OciError, PlatformMissing, RegistryError
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import NotFound, OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.image import MountingSink, SignedSource
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import RetryPolicy
 
 
 SIGNATURE_SUFFIXES = ("sig", "att", "sbom")
@@ -65,11 +64,9 @@ class CopyResult:  # pylint: disable=too-many-instance-attributes
 class Copier:
     """Copies images; one blob pool shared by every image so concurrency stays bounded."""
 
-    def __init__(self, concurrency=4, retry=RetryPolicy(), check_mode=False, sleep=None, include_signatures=False):
-        self.retry = retry
+    def __init__(self, concurrency=4, check_mode=False, include_signatures=False):
         self.check_mode = check_mode
         self.include_signatures = include_signatures
-        self._sleep = sleep
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
         # Destination look-ups of the no-op fast path: never queued behind blob transfers.
         self._lookups = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="lookup")
@@ -218,7 +215,9 @@ class Copier:
             placed = self._placed.get((destination.store, digest))
             if placed is not None and _mounted(destination, placed, digest):
                 return "mounted"  # another repository of this registry got it in this run
-            self._upload(source, destination, digest, size)
+            # each request is retried by the HTTP transport, the only retry layer; errors name the blob and the store,
+            # never one image, since every image sharing the blob reports them
+            destination.write_blob(digest, verified_blob(source, {"digest": digest, "size": size}, what=f"blob {digest}"), size)
             self._placed[(destination.store, digest)] = destination
         return "copied"
 
@@ -226,20 +225,6 @@ class Copier:
         """One upload of a digest per registry at a time: the others wait, then mount it."""
         with self._inflight_lock:
             return self._digest_locks.setdefault((store, digest), threading.Lock())
-
-    def _upload(self, source, destination, digest, size):
-        """Move one blob, retried; its errors name the blob and the store, never one image: every image sharing it reports them."""
-        for attempt in range(self.retry.attempts):
-            try:
-                destination.write_blob(digest, verified_blob(source, {"digest": digest, "size": size}, what=f"blob {digest}"), size)
-                return
-            except (AuthenticationError, NotFound, digests.DigestMismatch):
-                raise
-            except (RegistryError, OSError) as error:
-                if attempt + 1 >= self.retry.attempts:
-                    raise RegistryError(f"copy of blob {digest} to {destination.store} failed {self.retry.attempts} "
-                                        f"times: {error}") from error
-                (self._sleep or _default_sleep)(self.retry.wait(attempt))
 
 
 class _Rehearsal:
@@ -375,7 +360,3 @@ def _subset_index(index, children, media_type):
 def _read_config(source, descriptor):
     raw = b"".join(verified_blob(source, descriptor))
     return jsontext.parse(raw, f"the config {descriptor.get('digest')} of {source}")
-
-
-def _default_sleep(seconds):
-    threading.Event().wait(seconds)

@@ -5,19 +5,15 @@
 from __future__ import annotations
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+from ansible_collections.airlock.airgap.plugins.module_utils.http.transport import HttpError
 
 
 class OciError(AirlockError):
     """Base of every failure the OCI engine reports to a user."""
 
 
-class RegistryError(OciError):
-    """The registry answered with an error, or could not be reached within the retries."""
-
-    def __init__(self, message, status=None, code=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class RegistryError(OciError, HttpError):
+    """The registry answered with an error, or could not be reached within the retries (status and code say what it answered)."""
 
 
 class AuthenticationError(RegistryError):

@@ -4,173 +4,50 @@
 
 No maintained Python library copies multi-platform images digest-exactly, so this one
 keeps manifests as the raw bytes received, streams blobs, authenticates with Basic or
-bearer tokens, retries 429/5xx/connection errors with backoff (honouring Retry-After),
-resumes cut-off blob downloads with HTTP Range and failed uploads at the offset the registry
-reports. Every retry is bounded in count and in time.
+bearer tokens, and sends through the collection's one HTTP transport (http/transport.py), which
+retries 408/429/5xx/connection errors with backoff (honouring Retry-After), the token exchange
+and the re-send after a 401 included, and resumes cut-off blob downloads with HTTP Range. Failed
+uploads resume at the offset the registry reports, within the same retries. Every retry is
+bounded in count and in time.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import itertools
 import json
-import random
 import threading
 import time
-import traceback
 import urllib.parse
 
 from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
+from ansible_collections.airlock.airgap.plugins.module_utils.http.transport import RetryPolicy, Unavailable
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import AuthenticationError, NotFound, RegistryError
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
-try:
-    import requests
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-# Small enough that a connection cut midway loses little (the bytes of a read cut short are
-# discarded by urllib3); large enough that Python's per-chunk cost stays negligible.
-CHUNK = 64 * 1024
 # Blobs up to this size go up in one PUT; bigger ones in PATCHes of this size.
 UPLOAD_CHUNK = 64 * 1024 * 1024
 # Image references say docker.io; Docker Hub's registry API answers elsewhere.
 API_HOSTS = {"docker.io": "registry-1.docker.io"}
-RETRYABLE_STATUS = (429, 500, 502, 503, 504)
-# The registry saying "come back later": it is up, so these are no sign of an outage.
-BUSY_STATUS = (429, 503)
 # What a plain-HTTP request to a TLS port is answered with: Go's net/http (distribution, Zot), nginx (Harbor, Quay).
 HTTPS_ONLY_ANSWERS = ("Client sent an HTTP request to an HTTPS server", "The plain HTTP request was sent to HTTPS port")
-
-
-@dataclasses.dataclass(frozen=True)
-class Backoff:
-    """Waits that start at `first` and grow by `growth` per attempt, with jitter, up to `longest`."""
-
-    first: float
-    growth: float
-    longest: float
-
-    def wait(self, attempt):
-        return min(self.first * (self.growth ** attempt) * (1 + random.random() / 4), self.longest)
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one request tries before its failure is reported.
-
-    `attempts` bounds the failures that suggest the registry is down: those while it answered no other
-    request, unless it answered "come back later" (429, 503). A request that fails while the registry
-    keeps answering others is in a storm, not an outage: it goes on trying, up to `storm_factor` times
-    as many attempts and `seconds_per_attempt` seconds per attempt from its first failure. So a dead
-    registry fails as soon as ever, and a storm failing 30% of the requests almost never exhausts one.
-    `option` names the module option that sets `attempts`, for the error to advise raising (None: the
-    module has none).
-
-    The waits follow the same evidence: after a failure that suggests an outage, `outage` backs off
-    hard, which rides out a short restart; after any other, `storm` retries soon and grows gently, since
-    the next attempt will most likely be answered and a copy waits for its slowest request (a registry
-    answering nothing but "come back later" is asked 20 times in about 20 s by default). A Retry-After
-    is honoured, within the time budget.
-    """
-
-    attempts: int = 5
-    outage: Backoff = Backoff(first=0.25, growth=2, longest=30)
-    storm: Backoff = Backoff(first=0.02, growth=1.5, longest=2)
-    storm_factor: int = 4
-    seconds_per_attempt: float = 30.0
-    resumes: int = 5
-    option: str | None = None
-
-    @property
-    def most_attempts(self):
-        return self.attempts * self.storm_factor
-
-    @property
-    def budget(self):
-        """Seconds one request may spend retrying, counted from its first failure."""
-        return self.attempts * self.seconds_per_attempt
-
-    def wait(self, attempt, retry_after=None, in_storm=False):
-        if retry_after is not None:
-            return retry_after
-        return (self.storm if in_storm else self.outage).wait(attempt)
-
-
-class Unavailable(RegistryError):
-    """The registry did not answer, or answered that it cannot now (429, 5xx): worth another attempt."""
-
-    def __init__(self, message, status=None, code=None, retry_after=None):
-        super().__init__(message, status=status, code=code)
-        self.retry_after = retry_after
-
-
-class _Retries:
-    """One request's retries: its attempts, the failures that suggest an outage, and its time budget.
-
-    A failure suggests an outage when the registry answered no request from the start of the
-    failed attempt to the end of the wait after it: the wait is part of the evidence, as one
-    attempt alone is often too short to see another request answered.
-    """
-
-    def __init__(self, client):
-        self.client = client
-        self.policy = client.retry
-        self.started = time.monotonic()
-        self.first_failure = None
-        self.attempts = 0
-        self.outage_signs = 0
-        self.outage_suspected = False
-        self._answers_seen = client.answers
-
-    def after(self, failure):
-        """Wait before the next attempt, or raise failure with the count and the fix when tried enough."""
-        now = time.monotonic()
-        self.first_failure = self.first_failure or now
-        self.attempts += 1
-        wait = self.policy.wait(self.attempts - 1, failure.retry_after, in_storm=not self.outage_suspected)
-        if self.attempts >= self.policy.most_attempts or now + wait - self.first_failure > self.policy.budget:
-            self._give_up(failure)
-        self.client.sleep(wait)
-        self.outage_suspected = failure.status not in BUSY_STATUS and self.client.answers == self._answers_seen
-        self.outage_signs += self.outage_suspected
-        if self.outage_signs >= self.policy.attempts:
-            self._give_up(failure)
-        self._answers_seen = self.client.answers
-
-    def _give_up(self, failure):
-        advice = f": if the registry is overloaded or restarting, raise {self.policy.option} (now {self.policy.attempts})" \
-            if self.policy.option else ""
-        raise Unavailable(f"{failure}; {self.attempts} attempts over {time.monotonic() - self.started:.1f} s{advice}",
-                          status=failure.status, code=failure.code) from failure
+TLS_ADVICE = "give the registry's CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP"
 
 
 class RegistryClient:
     """One registry host: requests over one session, tokens cached per scope."""
 
     def __init__(self, registry, credentials=None, insecure=False, ca_file=None,
-                 timeout=(10, 300), retry=RetryPolicy(), sleep=time.sleep, upload_chunk=UPLOAD_CHUNK):
-        if requests is None:
-            raise RegistryError("the Python library 'requests' is required to talk to registries")
+                 timeout=300, retry=RetryPolicy(), sleep=time.sleep, upload_chunk=UPLOAD_CHUNK):
         self.registry = registry
         self.credentials = credentials
         self.base_url = f"{'http' if insecure else 'https'}://{API_HOSTS.get(registry, registry)}"
-        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
-        self.verify = ca_file or True
-        self.timeout = timeout
-        self.retry = retry
-        self.sleep = sleep
+        self.transport = transport.Transport(registry, retry, timeout, verify=ca_file or True, sleep=sleep,
+                                             tls_advice=TLS_ADVICE, explain=_error_body)
         self.upload_chunk = upload_chunk
-        self.session = requests.Session()
-        self.requests_sent = 0
-        # Answers that were not a failure: a request failing while this grows is in a storm, not an outage.
-        # Unlocked: a lost increment under a race still leaves it grown, which is all anyone asks of it.
-        self.answers = 0
         self._tokens = {}
         self._basic = False
         self._challenge_known = threading.Event()
@@ -278,30 +155,19 @@ class RegistryClient:
                                  allow_missing=True, what=f"blob {digest} in {self.registry}/{repository}")
         return None if response is None else int(response.headers.get("Content-Length", -1))
 
+    @property
+    def requests_sent(self):
+        """Requests sent to the registry and its token service, retries included."""
+        return self.transport.requests_sent
+
     def blob_chunks(self, repository, digest, size=None):
-        """Yield the blob's bytes; a connection cut midway resumes with Range where it stopped."""
-        received, resumes = 0, 0
-        while True:
-            headers = {"Range": f"bytes={received}-"} if received else {}
-            response = self._request("GET", f"/v2/{repository}/blobs/{digest}", _scope(repository, "pull"),
-                                     headers=headers, stream=True, what=f"blob {digest} in {self.registry}/{repository}")
-            if received and response.status_code != 206:
-                response.close()
-                raise RegistryError(f"{self.registry} cannot resume blob {digest} at byte {received} (no Range support)")
-            try:
-                for block in response.iter_content(CHUNK):
-                    received += len(block)
-                    yield block
-                if size is None or received >= size:
-                    return
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-                if resumes >= self.retry.resumes:
-                    raise RegistryError(f"download of blob {digest} from {self.registry} kept failing at byte "
-                                        f"{received}: {error}") from error
-            finally:
-                response.close()
-            resumes += 1
-            self.sleep(self.retry.wait(resumes))
+        """Yield the blob's bytes; a connection cut midway resumes with Range where it stopped (the caller verifies the digest)."""
+        what = f"blob {digest} in {self.registry}/{repository}"
+
+        def open_range(headers):
+            return self._request("GET", f"/v2/{repository}/blobs/{digest}", _scope(repository, "pull"), headers=headers, stream=True, what=what)
+
+        return self.transport.download(open_range, what=what, size=size)
 
     def mount_blob(self, repository, digest, from_repository):
         """Cross-repository mount on the same registry: no bytes move. False when refused."""
@@ -339,8 +205,8 @@ class RegistryClient:
         self._open_session(session)
         return session
 
-    def _open_session(self, session):
-        opened = self._request("POST", session.open_path, session.scope, what=session.what)
+    def _open_session(self, session, retry=True):
+        opened = self._request("POST", session.open_path, session.scope, what=session.what, retry=retry)
         opened.close()
         session.location, session.received = self._absolute(opened.headers["Location"]), 0
 
@@ -352,14 +218,17 @@ class RegistryClient:
         nor sends the registry bytes it holds.
         """
         start = session.received
-        retries = _Retries(self)
+        retries = transport.Retries(self.transport)  # one budget for the piece: its sends and the questions where to resume
+        failed = False
         while True:
             try:
+                if failed:
+                    self._resume(session, start, piece)
                 self._send_rest_of_piece(session, method, piece, start)
                 return
             except Unavailable as failure:
                 retries.after(failure)
-                self._resume(session, start, piece)
+                failed = True
 
     def _send_rest_of_piece(self, session, method, piece, start):
         skip = session.received - start
@@ -385,19 +254,19 @@ class RegistryClient:
         distribution drops a session once a request changed it without our learning its new
         location (a request cut midway): a piece that begins the blob then starts a new one.
         """
-        response = self._request("GET", session.location, session.scope, what=session.what, allow_missing=True)
+        response = self._request("GET", session.location, session.scope, what=session.what, allow_missing=True, retry=False)
         if response is None and start == 0:
-            self._open_session(session)
+            self._open_session(session, retry=False)
             return
         if response is None:
             raise RegistryError(f"{self.registry} dropped the upload session for {session.what} after a failed request, "
-                                "so it cannot resume; the copy is retried from the source")
+                                "so it cannot resume; run the copy again (blobs already copied are skipped)")
         response.close()
         session.location = self._absolute(response.headers.get("Location", session.location))
         session.received = _upload_length(response.headers.get("Range"))
         if not start <= session.received <= start + piece.length:
             raise RegistryError(f"{session.what}: the registry holds {session.received} bytes, outside the piece being sent "
-                                f"({start}-{start + piece.length}); the copy is retried from the source")
+                                f"({start}-{start + piece.length}); run the copy again")
 
     # --- transport ---------------------------------------------------------------------
 
@@ -418,52 +287,23 @@ class RegistryClient:
 
     def _request(self, method, path, scope, *, headers=None, body=None, stream=False, what="",
                  allow_missing=False, allow_unauthorized=False, retry=True):
-        """Send until answered (retried by the client's RetryPolicy unless retry is False), then judge the answer."""
+        """Send through the transport (retried by its RetryPolicy unless retry is False), then judge the answer.
+
+        A 401 exchanges the challenge for a token (or switches to Basic) and sends once more, inside the
+        same attempt: a failure of either is retried with the request, never on a budget of its own.
+        """
         if scope is not None:
             self._learn_challenge()
-        url = self._absolute(path)
-        retries = _Retries(self) if retry else None
-        while True:
-            try:
-                response = self._attempt(method, url, scope, headers, body, stream, what, allow_unauthorized)
-                return self._judge(response, what, allow_missing, allow_unauthorized)
-            except Unavailable as failure:
-                if retries is None:
-                    raise
-                retries.after(failure)
+        authenticate = None if allow_unauthorized else lambda challenged: self._authenticate(challenged, scope, what)
+        response = self.transport.request(method, self._absolute(path), what=what, retry=retry, headers=headers, body=body,
+                                          stream=stream, sign=lambda: self._credentials_for(scope), authenticate=authenticate)
+        return self._judge(response, what, allow_missing, allow_unauthorized)
 
-    def _attempt(self, method, url, scope, headers, body, stream, what, allow_unauthorized):
-        """One attempt, authenticating once on a 401; Unavailable when another attempt may succeed."""
-        try:
-            response = self._send(method, url, scope, headers, body, stream)
-            if response.status_code == 401 and not allow_unauthorized:
-                self._authenticate(response, scope, what)
-                response.close()
-                response = self._send(method, url, scope, headers, body, stream)
-        except requests.exceptions.SSLError as error:
-            raise RegistryError(
-                f"TLS verification of {self.base_url} failed for {what}: {_root_cause(error)}; give the registry's "
-                "CA certificate (ca_file), or mark the registry insecure only if it serves plain HTTP") from error
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise Unavailable(f"{self.registry} did not answer for {what}: {_root_cause(error)}") from error
-        if response.status_code in RETRYABLE_STATUS:
-            code, detail = _error_body(response)
-            response.close()
-            raise Unavailable(f"{self.registry} answered {_answer(response.status_code, code, detail)} for {what}",
-                              status=response.status_code, code=code, retry_after=_retry_after(response))
-        self.answers += 1
-        return response
-
-    def _send(self, method, url, scope, headers, body, stream):
-        merged = dict(headers or {})
+    def _credentials_for(self, scope):
+        """(headers, auth) of the next send: the scope's bearer token once one was issued, Basic once the registry asked for it."""
         token = self._tokens.get(scope)
-        if token:
-            merged["Authorization"] = f"Bearer {token}"
-        auth_pair = (self.credentials.username, self.credentials.secret) if self._basic and self.credentials else None
-        self.requests_sent += 1
-        return self.session.request(method, url, headers=merged, data=body() if callable(body) else body,
-                                    stream=stream, timeout=self.timeout, verify=self.verify, auth=auth_pair,
-                                    allow_redirects=True)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return headers, (self.credentials.username, self.credentials.secret) if self._basic and self.credentials else None
 
     def _authenticate(self, response, scope, what):
         scheme, params = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -475,28 +315,31 @@ class RegistryClient:
             return
         if scheme != "bearer" or "realm" not in params:
             raise AuthenticationError(f"{self.registry} asked for unsupported authentication {scheme!r} for {what}")
-        query = {"service": params.get("service", self.registry)}
+        self._tokens[scope] = self._exchange_token(params, scope, what)
+
+    def _exchange_token(self, challenge, scope, what):
+        """The bearer token the challenge's realm issues for scope. One attempt: a failure is retried with the request it is for."""
+        query = {"service": challenge.get("service", self.registry)}
         if scope:
             query["scope"] = scope.split(" ")
-        auth_pair = None
-        if self.credentials and not self.credentials.is_identity_token:
-            auth_pair = (self.credentials.username, self.credentials.secret)
-        self.requests_sent += 1
+        realm, options = challenge["realm"], {"retry": False, "what": f"a token for {what}"}
         if self.credentials and self.credentials.is_identity_token:
-            answer = self.session.post(params["realm"], data=dict(query, grant_type="refresh_token",
-                                       refresh_token=self.credentials.secret, client_id="airlock.airgap"),
-                                       timeout=self.timeout, verify=self.verify)
+            answer = self.transport.request("POST", realm, body=dict(query, grant_type="refresh_token", refresh_token=self.credentials.secret,
+                                                                     client_id="airlock.airgap"), **options)
         else:
-            answer = self.session.get(params["realm"], params=query, auth=auth_pair, timeout=self.timeout,
-                                      verify=self.verify)
-        if answer.status_code in (401, 403):
-            raise AuthenticationError(f"{self.registry} refused the credentials for {what} (token service answered "
-                                      f"{answer.status_code}); check the username and password", status=answer.status_code)
-        if answer.status_code != 200:
-            raise RegistryError(f"token service {params['realm']} answered {answer.status_code} for {what}",
-                                status=answer.status_code)
-        body = answer.json()
-        self._tokens[scope] = body.get("token") or body.get("access_token")
+            auth_pair = (self.credentials.username, self.credentials.secret) if self.credentials else None
+            answer = self.transport.request("GET", realm, params=query, auth=auth_pair, **options)
+        with answer:
+            if answer.status_code in (401, 403):
+                raise AuthenticationError(f"{self.registry} refused the credentials for {what} (token service answered "
+                                          f"{answer.status_code}); check the username and password", status=answer.status_code)
+            if answer.status_code != 200:
+                raise RegistryError(f"token service {realm} answered {answer.status_code} for {what}", status=answer.status_code)
+            body = jsontext.parse(answer.content, f"the answer of token service {realm}")
+        token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(f"token service {realm} answered {what} without a token")
+        return token
 
     def _judge(self, response, what, allow_missing, allow_unauthorized):
         status = response.status_code
@@ -519,7 +362,7 @@ class RegistryClient:
         if status == 403:
             raise AuthenticationError(f"{self.registry} denied {what} ({code or status}): the account lacks access",
                                       status=status, code=code)
-        raise RegistryError(f"{self.registry} answered {_answer(status, code, detail)} for {what}", status=status, code=code)
+        raise RegistryError(f"{self.registry} answered {transport.answer_text(status, code, detail)} for {what}", status=status, code=code)
 
     def _cancel_upload(self, response, scope):
         location = response.headers.get("Location")
@@ -527,7 +370,7 @@ class RegistryClient:
             try:
                 self._request("DELETE", self._absolute(location), scope, what="upload cancel", allow_missing=True,
                               retry=False).close()
-            except RegistryError:
+            except transport.HttpError:
                 pass  # an abandoned upload session expires on the registry by itself
 
     def _absolute(self, path):
@@ -649,16 +492,6 @@ def _upload_length(range_header):
     return int(last) + 1 if last.isdigit() and int(last) > 0 else 0
 
 
-def _retry_after(response):
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    parsed = email.utils.parsedate_to_datetime(value)
-    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
 def _error_body(response):
     try:
         errors = response.json().get("errors") or []
@@ -667,16 +500,3 @@ def _error_body(response):
     if not errors:
         return None, response.text[:200]
     return errors[0].get("code"), "; ".join(e.get("message", "") for e in errors)
-
-
-def _answer(status, code, detail):
-    """An error answer in a few words: `503`, `400 DIGEST_INVALID (digest did not match content)`."""
-    text = " ".join(str(part) for part in (status, code) if part)
-    return f"{text} ({detail.strip()})" if detail.strip() else text
-
-
-def _root_cause(error):
-    """The innermost reason requests wraps around a failure (TLS, refused connection, timeout)."""
-    while getattr(error, "__context__", None) is not None:
-        error = error.__context__
-    return str(error)

@@ -20,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import InvalidInput
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
+from ansible_collections.airlock.airgap.plugins.module_utils.http.transport import RetryPolicy
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import auth, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import LayoutEndpoint, LayoutSource, RegistryEndpoint
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout, LayoutReader
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient, RetryPolicy
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import UPLOAD_CHUNK, RegistryClient
 
 # The docker-archive and bundle-volume readers are imported by the transports that need them: a module process
 # compiles what it imports at every start (Ansible ships module_utils as source), and a registry-to-registry
@@ -219,7 +221,7 @@ class Clients:
             settings = self.settings.get(registry, RegistrySettings())
             credentials = settings.credentials or auth.from_docker_config(registry, self.docker_config)
             self._clients[registry] = RegistryClient(registry, credentials, settings.insecure, settings.ca_file,
-                                                     timeout=(10, self.timeout), retry=self.retry, upload_chunk=self.upload_chunk)
+                                                     timeout=self.timeout, retry=self.retry, upload_chunk=self.upload_chunk)
         return self._clients[registry]
 
     def image_endpoint(self, image_reference):
@@ -233,6 +235,11 @@ class Clients:
     @property
     def requests_sent(self):
         return sum(client.requests_sent for client in self._clients.values())
+
+
+def clients_for(params, **options):
+    """The Clients a module's `registries`, `docker_config`, `retries` and `timeout` options describe."""
+    return Clients(registry_settings(params["registries"]), params["docker_config"], network.policy_from(params), params["timeout"], **options)
 
 
 def expand_source(text, clients):

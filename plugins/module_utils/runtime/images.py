@@ -20,7 +20,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity import di
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import endpoints, platforms as platform_lib, reference as references
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
 
 
 @dataclasses.dataclass

@@ -48,6 +48,7 @@ class Recipe:  # pylint: disable=too-many-instance-attributes
     cache_dir: str = None
     refresh: bool = False
     check_mode: bool = False
+    network: tuple = (5, 300)  # (retries, timeout) for pip
 
 
 def assemble(recipe):
@@ -60,7 +61,8 @@ def assemble(recipe):
         listed = os.path.join(folder, "requirements.txt")
         requirements += download.read_requirements(listed) if os.path.isfile(listed) else []
     wheels, wheels_changed = download.download(sorted(set(requirements)), [], os.path.join(recipe.dest, "wheels"), recipe.target,
-                                               check_mode=recipe.check_mode, cache_dir=recipe.cache_dir, refresh=recipe.refresh)
+                                               check_mode=recipe.check_mode, cache_dir=recipe.cache_dir, refresh=recipe.refresh,
+                                               network=recipe.network)
     helm_changed = place_helm(recipe.helm, architecture, os.path.join(recipe.dest, "bin"), recipe.check_mode)
     script_changed = atomic.write_text_if_changed(os.path.join(recipe.dest, "install.sh"),
                                                 render_install_script(recipe.target.python_version), recipe.check_mode)

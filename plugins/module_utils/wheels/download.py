@@ -40,11 +40,13 @@ class WheelError(AirlockError):
     """Packages could not be downloaded for the target, or do not fit it; the message names them and the fix."""
 
 
-def download(requirements, sdists, folder, target, lock_file=None, check_mode=False, section=SECTION, cache_dir=None, refresh=False):
+def download(requirements, sdists, folder, target, lock_file=None, check_mode=False, section=SECTION, cache_dir=None, refresh=False,
+             network=(5, 300)):
     """Download the requirements (wheels for the target only) and sdists into folder; (records, changed).
 
     With cache_dir, the files of an earlier download of the same requirements for the same target are reused (each verified
-    again), unless refresh: a resolution stays as it was, like a lock, until it is refreshed."""
+    again), unless refresh: a resolution stays as it was, like a lock, until it is refreshed. network is (retries, timeout)
+    for pip, which owns its own HTTP (the `retries` and `timeout` options set it as for every other client)."""
     if not requirements and not sdists:
         raise WheelError("no requirements given: name the packages (name==version, or name) to carry")
     scratch = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)  # not in folder: a run that changes nothing leaves it untouched
@@ -52,7 +54,7 @@ def download(requirements, sdists, folder, target, lock_file=None, check_mode=Fa
         cache_entry = _cache_entry(cache_dir, requirements, sdists, target)
         records = _from_cache(cache_entry, scratch, target) if cache_entry and not refresh else None
         if records is None:
-            records = _from_index(requirements, sdists, scratch, target)
+            records = _from_index(requirements, sdists, scratch, target, ["--retries", str(network[0]), "--timeout", str(network[1])])
             if cache_entry and not check_mode:
                 _store_in_cache(scratch, records, cache_entry)
         _refuse_repinned(records, _locked(lock_file, section), lock_file)
@@ -66,10 +68,10 @@ def download(requirements, sdists, folder, target, lock_file=None, check_mode=Fa
     return records, changed
 
 
-def _from_index(requirements, sdists, scratch, target):
-    _pip_download(requirements, scratch, ["--only-binary=:all:"] + target.pip_arguments())
+def _from_index(requirements, sdists, scratch, target, network_options):
+    _pip_download(requirements, scratch, network_options + ["--only-binary=:all:"] + target.pip_arguments())
     if sdists:
-        _pip_download(sdists, scratch, ["--no-deps", "--no-binary=:all:"])
+        _pip_download(sdists, scratch, network_options + ["--no-deps", "--no-binary=:all:"])
     return [_record(scratch, name, target) for name in sorted(os.listdir(scratch))]
 
 

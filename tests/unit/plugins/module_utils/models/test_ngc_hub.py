@@ -8,6 +8,7 @@ import httpx2
 import pytest
 from huggingface_hub.utils import hf_raise_for_status
 
+from ansible_collections.airlock.airgap.plugins.module_utils.http import transport
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
@@ -21,16 +22,32 @@ class Redirect:  # pylint: disable=too-few-public-methods
     is_redirect = True
     headers = {"Location": SIGNED}
 
+    def close(self):
+        pass
+
+
+class TokenlessAnswer(Redirect):  # pylint: disable=too-few-public-methods
+    """A key exchange answered 200 with JSON that holds no token."""
+    status_code = 200
+    is_redirect = False
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         return False
 
+    @staticmethod
+    def json():
+        return {"expires_in": 300}
+
 
 def test_an_unreachable_presigned_url_is_a_clear_error_without_its_signature(monkeypatch, tmp_path):
-    client = ngc.NgcClient(endpoint="http://127.0.0.1:9")
-    monkeypatch.setattr(client.session, "get", lambda *args, **kwargs: Redirect())
+    client = ngc.NgcClient(endpoint="http://127.0.0.1:9", retry=transport.RetryPolicy(attempts=1))
+    real_request = client.transport.session.request
+    monkeypatch.setattr(client.transport, "sleep", lambda seconds: None)
+    monkeypatch.setattr(client.transport.session, "request",
+                        lambda method, url, **options: Redirect() if "/v2/" in url else real_request(method, url, **options))
     with open(tmp_path / "f", "wb") as handle, pytest.raises(ModelError) as raised:
         client.download("/v2/org/nvidia/models/m/1/files", {"path": "model.pth"}, handle, "ngc://nvidia/m:1 model.pth")
     assert "could not reach the presigned URL for ngc://nvidia/m:1 model.pth" in str(raised.value)
@@ -38,8 +55,7 @@ def test_an_unreachable_presigned_url_is_a_clear_error_without_its_signature(mon
 
 
 def test_a_key_exchange_without_a_token_is_a_clear_error(monkeypatch):
-    answer = types.SimpleNamespace(status_code=200, json=lambda: {"expires_in": 300})
-    monkeypatch.setattr(ngc.requests, "get", lambda *args, **kwargs: answer)
+    monkeypatch.setattr(transport.Transport, "request", lambda *args, **kwargs: TokenlessAnswer())
     with pytest.raises(ModelError, match="answered the key exchange without a token"):
         ngc.NgcClient(api_key="legacy-key")
 

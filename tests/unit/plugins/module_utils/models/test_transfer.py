@@ -115,7 +115,7 @@ def staged_model(tmp_path, revision="main"):
     (folder / "config.json").write_text('{"hidden_size": 8}')
     (folder / "weights.bin").write_bytes(b"w" * 5000)
     cache = str(tmp_path / "staged")
-    record = hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny", revision, COMMIT))[0]
+    hf_cache.import_folder(str(folder), cache, sources.LocalSource(str(folder), "acme/tiny", revision, COMMIT))
     return cache, hf_cache.read_snapshot(cache, "acme/tiny", COMMIT)  # with every ref naming the commit, as a push reads it
 
 

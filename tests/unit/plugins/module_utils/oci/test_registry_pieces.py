@@ -82,27 +82,3 @@ def test_a_piece_is_sent_again_from_any_offset_and_the_stream_is_read_once():
         again = piece.stream(skip)
         assert len(again) == len(DATA) - skip and b"".join(again) == DATA[skip:]
     assert sum(reads) == len(DATA)
-
-
-def test_waits_grow_to_their_cap_and_a_retry_after_is_taken_as_given():
-    policy = registry.RetryPolicy()
-    storm = [policy.wait(n, in_storm=True) for n in range(30)]
-    outage = [policy.wait(n) for n in range(30)]
-    assert storm[0] < 0.05 and max(storm) <= policy.storm.longest
-    assert outage[0] >= 0.25 and max(outage) <= policy.outage.longest
-    assert sum(outage[:4]) >= 3.75, "retries of an outage ride out a short restart"
-    assert policy.wait(0, retry_after=12.0) == 12.0
-
-
-def test_every_request_is_bounded_in_attempts_and_seconds():
-    policy = registry.RetryPolicy(attempts=5)
-    assert policy.most_attempts == 20 and policy.budget == 150
-
-
-@pytest.mark.parametrize("status, code, detail, text", [
-    (503, None, "", "503"),
-    (400, "DIGEST_INVALID", "digest did not match ", "400 DIGEST_INVALID (digest did not match)"),
-    (500, None, "boom", "500 (boom)"),
-])
-def test_an_error_answer_reads_in_a_few_words(status, code, detail, text):
-    assert registry._answer(status, code, detail) == text  # pylint: disable=protected-access
