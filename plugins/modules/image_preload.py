@@ -268,11 +268,7 @@ REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source"
 
 
 def node_platform(params, runtime):
-    if params["platform"]:
-        return platforms.parse(params["platform"])
-    if runtime.kind == "docker":
-        return detect.node_platform(runtime.architecture())
-    return detect.node_platform()
+    return platforms.parse(params["platform"]) if params["platform"] else runtime.platform()
 
 
 def run(module, clients):

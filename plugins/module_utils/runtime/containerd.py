@@ -19,16 +19,15 @@ import subprocess
 import tempfile
 import threading
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.machine import node_platform
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.plan import IMPORTED, TAGGED, UNCHANGED, Outcome
 
 STAGING_REGISTRY = "airlock-preload.invalid"  # .invalid: never a real registry, so never a name pods use
 STAGING_NAME = re.compile(re.escape(STAGING_REGISTRY) + r"/run-(\d+):")
 KNOWN_CTR_PATHS = ("/var/lib/rancher/rke2/bin/ctr", "/usr/local/bin/ctr", "/usr/bin/ctr")
 QUERY_TIMEOUT = 120
-
-
-class RuntimeFailure(OciError):
-    """The container runtime is missing, unreachable or refused; the message says which and what to do."""
 
 
 def staging_name(digest):
@@ -91,9 +90,17 @@ class Containerd:
     def holdings(self):
         return {"targets": self.image_targets(), "blobs": sorted(self.blobs()), "snapshots": sorted(self.snapshots())}
 
+    def planner(self, platform):
+        return ContainerdPlan(self, platform)
+
+    @staticmethod
+    def platform():
+        """containerd runs the node's own architecture."""
+        return node_platform()
+
     # --- changing it --------------------------------------------------------------------
 
-    def sweep_stale_staging(self):
+    def prepare(self):
         """Remove staging names of killed runs, and wait for the collector, so what they held is not counted as held."""
         self.remove(sorted(name for name in self.image_targets() if is_stale_staging(name)), wait_for_collection=True)
 
@@ -136,6 +143,69 @@ class Containerd:
         if completed.returncode != 0:
             raise RuntimeFailure(f"ctr {' '.join(args)} on {self} failed: {_last_lines(completed.stderr or completed.stdout)}")
         return completed.stdout
+
+
+class ContainerdPlan:
+    """plan.Plan for containerd, live or recorded: every name by tag and digest, content and snapshots judged."""
+
+    def __init__(self, runtime, platform):
+        self.runtime = runtime
+        self.platform = platform
+        holdings = runtime.holdings()
+        self.targets = holdings["targets"]
+        self.blobs = set(holdings["blobs"])
+        self.snapshots = set(holdings["snapshots"])
+
+    def judge(self, image):
+        replaced = {n: self.targets[n] for n in image.names if n in self.targets and self.targets[n] != image.digest}
+        if not image.whole_in(self.blobs, self.snapshots):
+            return Outcome(image, IMPORTED, replaced)
+        good = [n for n in image.names if self.targets.get(n) == image.digest]
+        if not good:
+            return Outcome(image, IMPORTED, replaced)  # content without a name: only the manifests travel
+        return Outcome(image, UNCHANGED if len(good) == len(image.names) else TAGGED, replaced)
+
+    @staticmethod
+    def names(image):
+        return list(image.names)
+
+    def missing_layers(self, image):
+        return [d for d in image.layers if d["digest"] not in self.blobs]
+
+    @staticmethod
+    def warnings(_outcomes):
+        return []
+
+    def apply(self, outcomes, feed):
+        to_import = [o.image for o in outcomes if o.action == IMPORTED]
+        if to_import:
+            stream = feeds.oci_archive(to_import, self.blobs, staging_name, feed)
+            try:
+                self.runtime.import_stream(stream, self.platform)
+                self._check_whole(to_import)
+            finally:
+                self.runtime.remove(sorted({staging_name(i.digest) for i in to_import} & set(self.runtime.image_targets())))
+        for outcome in outcomes:
+            if outcome.action == TAGGED:
+                self.runtime.tag(next(n for n in outcome.image.names if self.targets.get(n) == outcome.image.digest),
+                                 outcome.image.names)
+
+    def _check_whole(self, images):
+        """Real names only for images that arrived whole and unpacked."""
+        blobs, snapshots = self.runtime.blobs(), self.runtime.snapshots()
+        for image in images:
+            if not image.whole_in(blobs, snapshots):
+                raise RuntimeFailure(f"{image.reference} ({image.digest}) was imported into {self.runtime} but is not complete "
+                                     "and unpacked; its names were left as they were. Run again; if it persists, check the node's disk")
+            self.runtime.tag(staging_name(image.digest), image.names)
+
+    def verify(self, outcomes):
+        targets, blobs, snapshots = self.runtime.image_targets(), self.runtime.blobs(), self.runtime.snapshots()
+        for outcome in outcomes:
+            wrong = [n for n in outcome.image.names if targets.get(n) != outcome.image.digest]
+            if wrong or not outcome.image.whole_in(blobs, snapshots):
+                raise RuntimeFailure(f"after preloading, {', '.join(wrong) or outcome.image.reference} in {self.runtime} is not "
+                                     f"{outcome.image.digest} complete and unpacked")
 
 
 def _feed(process, chunks):

@@ -17,9 +17,9 @@ import tempfile
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import preload as preloads
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.plan import UNCHANGED
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.preload import unique
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 
 
 class ExportError(RuntimeFailure):
@@ -33,18 +33,18 @@ def export(images, record, platform, destination, check_mode=False):
     only when whole, replacing an earlier export: the node imports every image the layout names,
     so nothing left by an interrupted run, or put there by someone else, may remain in it.
     """
-    plan = preloads.planner_for(record, platform)
-    outcomes = [plan.judge(image) for image in preloads.unique(images)]
-    needed = [o.image for o in outcomes if o.action != preloads.UNCHANGED]
+    plan = record.planner(platform)
+    outcomes = [plan.judge(image) for image in unique(images)]
+    needed = [o.image for o in outcomes if o.action != UNCHANGED]
     written = 0
     if needed and not check_mode:
-        written = _write_fresh(destination, needed, record)
+        written = _write_fresh(destination, needed, plan)
     return {"changed": bool(needed), "path": destination, "platform": str(platform),
-            "images": [o.report(record.kind) for o in outcomes], "needed": len(needed), "bytes_written": written,
+            "images": [o.report(plan) for o in outcomes], "needed": len(needed), "bytes_written": written,
             "to_preload": [{"name": str(image.reference), "digest": image.digest} for image in needed]}
 
 
-def _write_fresh(destination, images, record):
+def _write_fresh(destination, images, plan):
     destination = os.path.abspath(destination)
     if os.path.lexists(destination) and not os.path.isfile(os.path.join(destination, "oci-layout")):
         raise ExportError(f"{destination} exists and is not an earlier export (no oci-layout file); remove it or choose another dest")
@@ -52,7 +52,7 @@ def _write_fresh(destination, images, record):
     building = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(destination))  # mode 0700: no one else writes into it
     try:
         layout = Layout(building, create=True)
-        written = sum(_write_image(layout, image, _missing_layers(image, record)) for image in images)
+        written = sum(_write_image(layout, image, plan.missing_layers(image)) for image in images)
         if os.path.lexists(destination):
             shutil.rmtree(destination)
         os.rename(building, destination)
@@ -60,14 +60,6 @@ def _write_fresh(destination, images, record):
         shutil.rmtree(building, ignore_errors=True)
         raise
     return written
-
-
-def _missing_layers(image, record):
-    if record.kind == "containerd":
-        held = record.blobs()
-        return [d for d in image.layers if d["digest"] not in held]
-    held = record.chains()
-    return [d for d, chain in zip(image.layers, chain_ids(image.diff_ids)) if chain not in held]
 
 
 def _write_image(layout, image, layers):

@@ -15,7 +15,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import platform
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory, machine as machines
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
 AMD64 = platforms.Platform("linux", "amd64")
@@ -185,12 +185,12 @@ def test_records_answer_as_the_runtimes_do():
 
 @pytest.mark.parametrize("machine,expected", [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64/v8"), ("armv7l", "linux/arm/v7")])
 def test_node_platform_from_the_machine(machine, expected):
-    assert str(detect.node_platform(machine)) == expected
+    assert str(machines.node_platform(machine)) == expected
 
 
 def test_unknown_machine_asks_for_the_platform():
     with pytest.raises(RuntimeFailure, match="set platform"):
-        detect.node_platform("pdp11")
+        machines.node_platform("pdp11")
 
 
 def test_a_docker_socket_is_told_from_a_containerd_one_by_its_http(tmp_path):
