@@ -12,6 +12,7 @@ run left behind are recognisable and swept.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds, waves
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.machine import node_platform
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.plan import IMPORTED, TAGGED, UNCHANGED, Outcome
@@ -58,7 +59,7 @@ class Containerd:
 
     kind = "containerd"
 
-    def __init__(self, socket, namespace="k8s.io", ctr_path=None, snapshotter=None, import_timeout=3600):
+    def __init__(self, socket, namespace="k8s.io", ctr_path=None, snapshotter=None, import_timeout=3600, import_jobs=1):  # pylint: disable=too-many-arguments
         if not os.path.exists(socket):
             raise RuntimeFailure(f"containerd socket {socket} does not exist: is containerd running on this node? "
                                  "Set socket to its address (k3s and RKE2 use /run/k3s/containerd/containerd.sock)")
@@ -67,6 +68,7 @@ class Containerd:
         self.ctr = find_ctr(ctr_path)
         self.snapshotter = ["--snapshotter", snapshotter] if snapshotter else []
         self.import_timeout = import_timeout
+        self.import_jobs = max(1, import_jobs)
 
     def __str__(self):
         return f"containerd at {self.socket} (namespace {self.namespace})"
@@ -104,9 +106,9 @@ class Containerd:
         """Remove staging names of killed runs, and wait for the collector, so what they held is not counted as held."""
         self.remove(sorted(name for name in self.image_targets() if is_stale_staging(name)), wait_for_collection=True)
 
-    def import_stream(self, chunks, platform):
+    def import_stream(self, chunks, platform, unpack=True):
         """Feed an OCI archive stream to `ctr images import`; raises with ctr's own words on failure."""
-        argv = self._argv("images", "import", *self.snapshotter, "--platform", str(platform), "-")
+        argv = self._argv("images", "import", *self.snapshotter, "--platform", str(platform), *([] if unpack else ["--no-unpack"]), "-")
         with tempfile.TemporaryFile() as output:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
             watchdog = threading.Timer(self.import_timeout, process.kill)
@@ -179,9 +181,8 @@ class ContainerdPlan:
     def apply(self, outcomes, feed):
         to_import = [o.image for o in outcomes if o.action == IMPORTED]
         if to_import:
-            stream = feeds.oci_archive(to_import, self.blobs, staging_name, feed)
             try:
-                self.runtime.import_stream(stream, self.platform)
+                self._import(to_import, feed)
                 self._check_whole(to_import)
             finally:
                 self.runtime.remove(sorted({staging_name(i.digest) for i in to_import} & set(self.runtime.image_targets())))
@@ -189,6 +190,23 @@ class ContainerdPlan:
             if outcome.action == TAGGED:
                 self.runtime.tag(next(n for n in outcome.image.names if self.targets.get(n) == outcome.image.digest),
                                  outcome.image.names)
+
+    def _import(self, images, feed):
+        """One stream, or with import_jobs above 1, the blobs and then the unpacking split between parallel streams (waves.py).
+
+        Every content stream names every image (under its staging name), so a blob one stream stored is referenced, and safe
+        from containerd's collector, as soon as any stream has ended; the unpacking streams then carry the index alone."""
+        named = feeds.staging_annotations(staging_name)
+        jobs = self.runtime.import_jobs
+        if jobs == 1 or len(images) == 1:
+            self.runtime.import_stream(feeds.oci_archive(images, self.blobs, named, feed), self.platform)
+            return
+        _side_by_side([lambda have=have: self.runtime.import_stream(feeds.oci_archive(images, have, named, feed), self.platform, unpack=False)
+                       for have in waves.blob_shares(images, self.blobs, jobs)])
+        stored = {digest for image in images for digest in (image.root.digest, image.manifest.digest, *(d["digest"] for d in image.content))}
+        for wave in waves.unpack_waves(images, jobs):
+            _side_by_side([lambda group=group: self.runtime.import_stream(feeds.oci_archive(group, stored, named, feed), self.platform)
+                           for group in wave])
 
     def _check_whole(self, images):
         """Real names only for images that arrived whole and unpacked."""
@@ -206,6 +224,14 @@ class ContainerdPlan:
             if wrong or not outcome.image.whole_in(blobs, snapshots):
                 raise RuntimeFailure(f"after preloading, {', '.join(wrong) or outcome.image.reference} in {self.runtime} is not "
                                      f"{outcome.image.digest} complete and unpacked")
+
+
+def _side_by_side(actions):
+    """Run the actions in parallel threads; the first failure is raised once all have ended (a failed stream stops its own ctr)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        futures = [pool.submit(action) for action in actions]
+    for future in futures:
+        future.result()
 
 
 def _feed(process, chunks):

@@ -26,7 +26,7 @@ DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 def runtime(kind="auto", socket=None, namespace="k8s.io", ctr_path=None, **containerd_options):
     """The runtime to preload into; a clear error naming every socket looked at when none is found.
 
-    containerd_options (snapshotter, import_timeout) go to Containerd."""
+    containerd_options (snapshotter, import_timeout, import_jobs) go to Containerd."""
     if kind == "auto":
         kind, socket = _detect(socket, namespace, ctr_path)
     return RUNTIMES[kind](socket, namespace, ctr_path, containerd_options)
