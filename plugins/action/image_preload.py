@@ -7,11 +7,18 @@ by the connection's own file transfer (sftp or scp over the SSH connection Ansib
 open) as one stream, into the task's temporary directory on the node; the module then unpacks it
 there, every blob verified before it takes its name, and the temporary directory goes with the
 task. Every other state runs the module unchanged.
+
+Image layers are compressed already, so SSH's own compression (`-C`, in Ansible's default
+`ssh_args`) would only spend CPU on both ends: measured on the sealed enclave, it made the
+transfer five times slower than `tar c | ssh node tar x`. The archive therefore goes through a
+master connection of its own without `-C`; everything else keeps the connection as configured.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -43,6 +50,23 @@ class ActionModule(ActionBase):
                                     "format=archive (delegate_to: localhost)")
         shell = self._connection._shell  # pylint: disable=protected-access
         remote = shell.join_path(shell.tmpdir, "export.tar")
-        self._transfer_file(os.path.expanduser(archive), remote)
+        with self._uncompressed():
+            self._transfer_file(os.path.expanduser(archive), remote)
         self._fixup_perms2((shell.tmpdir, remote))
         return remote
+
+    @contextlib.contextmanager
+    def _uncompressed(self):
+        """The ssh connection without -C, over a control socket of its own (the shared master keeps its compression)."""
+        if self._connection.transport != "ssh" or "-C" not in shlex.split(self._connection.get_option("ssh_args") or ""):
+            yield
+            return
+        saved = {name: self._connection.get_option(name) for name in ("ssh_args", "control_path")}
+        kept = [argument for argument in shlex.split(saved["ssh_args"]) if argument != "-C"]
+        self._connection.set_option("ssh_args", shlex.join(kept))
+        self._connection.set_option("control_path", "%(directory)s/%%C-uncompressed")
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                self._connection.set_option(name, value)

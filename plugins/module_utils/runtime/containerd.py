@@ -36,6 +36,11 @@ def staging_name(digest):
     return f"{STAGING_REGISTRY}/run-{os.getpid()}:{digest.replace(':', '-')}"
 
 
+def is_own_staging(name):
+    """A staging name of this process (the parallel content streams add a suffix to theirs)."""
+    return name.startswith(f"{STAGING_REGISTRY}/run-{os.getpid()}:")
+
+
 def is_stale_staging(name):
     """A staging name whose importing process is gone."""
     match = STAGING_NAME.match(name)
@@ -185,7 +190,7 @@ class ContainerdPlan:
                 self._import(to_import, feed)
                 self._check_whole(to_import)
             finally:
-                self.runtime.remove(sorted({staging_name(i.digest) for i in to_import} & set(self.runtime.image_targets())))
+                self.runtime.remove(sorted(name for name in self.runtime.image_targets() if is_own_staging(name)))
         for outcome in outcomes:
             if outcome.action == TAGGED:
                 self.runtime.tag(next(n for n in outcome.image.names if self.targets.get(n) == outcome.image.digest),
@@ -194,15 +199,17 @@ class ContainerdPlan:
     def _import(self, images, feed):
         """One stream, or with import_jobs above 1, the blobs and then the unpacking split between parallel streams (waves.py).
 
-        Every content stream names every image (under its staging name), so a blob one stream stored is referenced, and safe
-        from containerd's collector, as soon as any stream has ended; the unpacking streams then carry the index alone."""
+        Every content stream names every image (under a staging name of its own: ctr refuses to create one name twice at
+        once), so a blob one stream stored is referenced, and safe from containerd's collector, as soon as any stream has
+        ended; the unpacking streams then carry the index alone."""
         named = feeds.staging_annotations(staging_name)
         jobs = self.runtime.import_jobs
         if jobs == 1 or len(images) == 1:
             self.runtime.import_stream(feeds.oci_archive(images, self.blobs, named, feed), self.platform)
             return
-        _side_by_side([lambda have=have: self.runtime.import_stream(feeds.oci_archive(images, have, named, feed), self.platform, unpack=False)
-                       for have in waves.blob_shares(images, self.blobs, jobs)])
+        _side_by_side([lambda have=have, number=number: self.runtime.import_stream(
+            feeds.oci_archive(images, have, feeds.staging_annotations(lambda digest: f"{staging_name(digest)}-content{number}"), feed),
+            self.platform, unpack=False) for number, have in enumerate(waves.blob_shares(images, self.blobs, jobs))])
         stored = {digest for image in images for digest in (image.root.digest, image.manifest.digest, *(d["digest"] for d in image.content))}
         for wave in waves.unpack_waves(images, jobs):
             _side_by_side([lambda group=group: self.runtime.import_stream(feeds.oci_archive(group, stored, named, feed), self.platform)

@@ -18,7 +18,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images impo
 
 def bin_pack(items, count, size):
     """items spread over at most count bins, biggest first, each into the lightest bin; empty bins dropped."""
-    bins = [[] for _ in range(max(1, count))]
+    bins = [[] for _bin in range(max(1, count))]
     loads = [0] * len(bins)
     for item in sorted(items, key=size, reverse=True):
         lightest = loads.index(min(loads))

@@ -15,7 +15,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import platform
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.registry import Manifest
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory, machine as machines, receive
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory, machine as machines, receive, waves
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
 AMD64 = platforms.Platform("linux", "amd64")
@@ -282,3 +282,18 @@ def test_a_hostile_archive_is_refused_and_leaves_nothing(tmp_path, entries, refu
 def test_receiving_in_check_mode_writes_nothing(tmp_path):
     assert receive.receive(str(tmp_path / "still-on-the-controller.tar"), str(tmp_path / "on-node"), check_mode=True)["changed"]
     assert not os.listdir(tmp_path)
+
+
+def test_parallel_streams_share_blobs_once_and_unpack_bases_first(bundle):
+    wanted = images.resolve(f"oci:{bundle['path']}", [], AMD64)
+    app = next(i for i in wanted if i.digest == bundle["index"].digest)
+    held = {app.layers[0]["digest"]}
+    shares = waves.blob_shares(wanted, held, 2)
+    missing = {d["digest"] for image in wanted for d in image.content} - held
+    carried = [missing - have for have in shares]
+    assert len(shares) == 2 and all(held <= have for have in shares)
+    assert set().union(*carried) == missing and not carried[0] & carried[1], "every missing blob in exactly one stream"
+    first_wave, second_wave = waves.unpack_waves(wanted, 2)  # app and tool share their base layer
+    assert [[image.digest for image in group] for group in first_wave] == [[wanted[0].digest]], "the shared base is unpacked once, first"
+    assert [[image.digest for image in group] for group in second_wave] == [[wanted[1].digest]]
+    assert waves.bin_pack([5, 1, 4, 2], 2, lambda n: n) == [[5, 1], [4, 2]]
