@@ -45,11 +45,12 @@ class Node:
 
 @pytest.fixture(scope="module")
 def nodes(testbed):
-    """Two extra containerd nodes under the testbed's state dir, so `testbed down` also stops them after a crash."""
+    """Two extra containerd nodes under the testbed's state dir, so `testbed down` also stops them after a crash; named by
+    this process, since the testbed is shared and another session may run these tests at the same time."""
     started = []
     try:
         for name in ("node-a", "node-b"):
-            home = os.path.join(testbed.state_dir, "preload-" + name)
+            home = os.path.join(testbed.state_dir, f"preload-{name}-{os.getpid()}")
             os.makedirs(home, exist_ok=True)
             service = services.start_containerd(home, {"containerd": shutil.which("containerd")})
             started.append(Node(home, service["env"]["AIRLOCK_CONTAINERD_SOCKET"], service["pids"][0]))
