@@ -26,13 +26,19 @@ extends_documentation_fragment:
   - airlock.airgap.registries
   - airlock.airgap.network
 attributes:
+  action:
+    description: Has a corresponding action plugin, so parts of the work run on the controller.
+    support: full
+    details: The action sends O(archive) for O(state=received); every other state runs the module as it is.
   check_mode:
     support: full
-    details: Reports per image whether it would be imported, tagged or skipped, and which names would be replaced.
+    details: Reports per image whether it would be imported, tagged or skipped, and which names would be replaced. With O(state=received), nothing is sent.
   diff_mode:
     support: none
   idempotent:
-    support: full
+    support: partial
+    details: Every state but V(received) is idempotent. V(received) ships and unpacks its archive each time it runs; the export
+      that writes the archive is what finds nothing needed (RV(needed) is 0) on a second run, so the role then ships nothing.
 requirements:
   - C(ctr) for containerd (it ships with containerd, k3s and RKE2).
   - The Docker SDK for Python for Docker.
@@ -43,8 +49,11 @@ options:
       - V(inventory) changes nothing and returns what the node's runtime holds (RV(inventory)), for O(state=exported).
       - V(exported), run on the controller, writes to O(dest) a sparse OCI layout holding only what one node lacks, judged
         against that node's O(inventory); ship it to the node and preload from it there. This is what the C(preload) role does.
+      - V(received) sends the export archive O(archive) from the controller to the node in one stream, over the connection
+        Ansible already has, and unpacks it there into the OCI layout O(dest), every blob checked against its digest before it
+        takes its name. Preload from O(dest) next.
     type: str
-    choices: [present, inventory, exported]
+    choices: [present, inventory, exported, received]
     default: present
   source:
     description:
@@ -94,8 +103,29 @@ options:
     description: Seconds one containerd import may take before it is stopped (and the images left under their old names).
     type: int
     default: 3600
+  import_jobs:
+    description:
+      - containerd imports in this many parallel streams, first storing the blobs, then unpacking images (images sharing
+        layers in the same stream, bases first), which uses the node's cores where one C(ctr import) gunzips one layer at a time.
+      - V(1) imports in one stream. Defaults to the node's CPU count, at most 4.
+    type: int
   dest:
-    description: With O(state=exported), the directory the sparse OCI layout is written to.
+    description:
+      - With O(state=exported), where the sparse OCI layout is written (a directory, or one file with O(format=archive)).
+      - With O(state=received), the directory on the node the shipped archive is unpacked into (replaced when it is an earlier one).
+    type: path
+  format:
+    description:
+      - With O(state=exported), V(layout) writes an OCI layout directory; V(archive) writes it as one tar (an OCI archive), to
+        ship with O(state=received).
+    type: str
+    choices: [layout, archive]
+    default: layout
+  archive:
+    description:
+      - With O(state=received), the export archive on the controller (O(state=exported) with O(format=archive) wrote it).
+        The action sends it to a temporary file on the node, removed afterwards; run without the action (a module process on
+        the node), it is a path on the node.
     type: path
   inventory:
     description: With O(state=exported), the RV(inventory) that O(state=inventory) returned on the node.
@@ -132,6 +162,23 @@ EXAMPLES = r"""
     inventory: "{{ node_holds.inventory }}"
     dest: /tmp/preload-{{ inventory_hostname }}
   delegate_to: localhost
+
+- name: On the controller, write only what that node lacks as one archive
+  airlock.airgap.image_preload:
+    state: exported
+    format: archive
+    source: oci:/srv/bundle/images
+    inventory: "{{ node_holds.inventory }}"
+    dest: /tmp/preload-{{ inventory_hostname }}.tar
+  delegate_to: localhost
+  register: node_lacks
+
+- name: Send it to the node in one stream, unpacked there with every blob verified
+  airlock.airgap.image_preload:
+    state: received
+    archive: /tmp/preload-{{ inventory_hostname }}.tar
+    dest: /var/tmp/preload
+  when: node_lacks.needed > 0
 
 - name: Load a docker save tar into Docker
   airlock.airgap.image_preload:
@@ -220,9 +267,17 @@ inventory:
   returned: with O(state=inventory)
   type: dict
 path:
-  description: The sparse layout written.
-  returned: with O(state=exported)
+  description: The sparse layout (or archive) written, or the layout the shipped archive was unpacked into.
+  returned: with O(state=exported) and O(state=received)
   type: str
+blobs:
+  description: Blobs unpacked from the shipped archive, each verified.
+  returned: with O(state=received)
+  type: int
+bytes_received:
+  description: Bytes of the blobs unpacked from the shipped archive.
+  returned: with O(state=received)
+  type: int
 needed:
   description: Images the node lacks in full or in part; 0 means there is nothing to ship.
   returned: with O(state=exported)
@@ -238,15 +293,17 @@ to_preload:
   elements: dict
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms, transports
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, export, images, inventory, preload
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, docker as docker_runtime, export, images, inventory, preload, receive
 
 ARGUMENT_SPEC = dict(
-    state=dict(type="str", choices=["present", "inventory", "exported"], default="present"),
+    state=dict(type="str", choices=["present", "inventory", "exported", "received"], default="present"),
     source=dict(type="str"),
     images=dict(type="list", elements="raw", default=[]),
     mirror=dict(type="str"),
@@ -257,32 +314,36 @@ ARGUMENT_SPEC = dict(
     ctr_path=dict(type="path"),
     snapshotter=dict(type="str"),
     import_timeout=dict(type="int", default=3600),
+    import_jobs=dict(type="int"),
     dest=dict(type="path"),
+    format=dict(type="str", choices=["layout", "archive"], default="layout"),
+    archive=dict(type="path"),
     inventory=dict(type="dict"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
     **network.ARGUMENT_SPEC,
 )
-REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"])]
+MAX_IMPORT_JOBS = 4
+REQUIRED_IF = [("state", "present", ["source"]), ("state", "exported", ["source", "dest", "inventory"]),
+               ("state", "received", ["archive", "dest"])]
 
 
 def node_platform(params, runtime):
-    if params["platform"]:
-        return platforms.parse(params["platform"])
-    if runtime.kind == "docker":
-        return detect.node_platform(runtime.architecture())
-    return detect.node_platform()
+    return platforms.parse(params["platform"]) if params["platform"] else runtime.platform()
 
 
 def run(module, clients):
     """The report for the requested state."""
     params = module.params
+    if params["state"] == "received":
+        return receive.receive(params["archive"], params["dest"], check_mode=module.check_mode)
     if params["state"] == "exported":
         record = inventory.recorded(params["inventory"])
         platform = platforms.parse(params["platform"] or params["inventory"].get("platform") or "")
         wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
-        return export.export(wanted, record, platform, params["dest"], check_mode=module.check_mode)
+        return export.export(wanted, record, platform, params["dest"], check_mode=module.check_mode, archive=params["format"] == "archive")
     runtime = detect.runtime(params["runtime"], params["socket"], params["namespace"], params["ctr_path"],
-                             snapshotter=params["snapshotter"], import_timeout=params["import_timeout"])
+                             snapshotter=params["snapshotter"], import_timeout=params["import_timeout"],
+                             import_jobs=params["import_jobs"] or min(MAX_IMPORT_JOBS, os.cpu_count() or 1))
     platform = node_platform(params, runtime)
     if params["state"] == "inventory":
         return {"changed": False, "inventory": inventory.take(runtime, platform)}

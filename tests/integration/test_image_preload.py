@@ -45,11 +45,12 @@ class Node:
 
 @pytest.fixture(scope="module")
 def nodes(testbed):
-    """Two extra containerd nodes under the testbed's state dir, so `testbed down` also stops them after a crash."""
+    """Two extra containerd nodes under the testbed's state dir, so `testbed down` also stops them after a crash; named by
+    this process, since the testbed is shared and another session may run these tests at the same time."""
     started = []
     try:
         for name in ("node-a", "node-b"):
-            home = os.path.join(testbed.state_dir, "preload-" + name)
+            home = os.path.join(testbed.state_dir, f"preload-{name}-{os.getpid()}")
             os.makedirs(home, exist_ok=True)
             service = services.start_containerd(home, {"containerd": shutil.which("containerd")})
             started.append(Node(home, service["env"]["AIRLOCK_CONTAINERD_SOCKET"], service["pids"][0]))
@@ -406,3 +407,32 @@ def test_preload_role_ships_each_node_only_what_it_lacks_in_batches(nodes, testb
         for held in client.images(all=True):
             client.remove_image(held["Id"], force=True)
         client.close()
+
+
+def test_preload_role_sends_one_stream_to_a_sealed_enclave_node_over_ssh(sealed_enclave, image_set, tmp_path):
+    node = sealed_enclave.node("n1")
+    ctr = Node(node["home"], node["socket"], None)
+    before = set(ctr.targets())
+    wanted = [f"docker.io/{ref}" for ref in sorted(image_set["refs"])]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
+               ANSIBLE_HOST_KEY_CHECKING="True")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", sealed_enclave.inventory, "-l", "n1",
+            os.path.join(REPO, "playbooks", "preload.yml"),
+            "-e", json.dumps({"preload_bundle_images": image_set["path"], "preload_images": wanted, "preload_mirror": MIRROR,
+                              "preload_controller_dir": str(tmp_path / "exports"), "preload_node_dir": str(tmp_path / "on-n1")})]
+    try:
+        first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
+        assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+        assert f"n1: imported {len(wanted)}, tagged 0, unchanged 0" in " ".join(first.stdout.split())
+        assert all(ctr.targets()[name] for name in wanted)
+        assert not os.listdir(tmp_path / "exports") and not (tmp_path / "on-n1").exists(), "the archive and the node's copy are removed"
+
+        second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
+        recap = next(line for line in second.stdout.splitlines() if line.startswith("n1") and "ok=" in line)
+        assert second.returncode == 0 and "changed=0" in recap, second.stdout[-4000:]
+        sending = second.stdout.split("TASK [airlock.airgap.preload : Send it to the node in one stream")[1].split("TASK [")[0]
+        assert "skipping: [n1]" in sending, "nothing travels on a second run"
+    finally:
+        added = sorted(set(ctr.targets()) - before)
+        if added:
+            ctr.ctr("images", "rm", "--sync", *added)

@@ -11,41 +11,37 @@ Docker, then any containerd: a Docker host is never mistaken for a Kubernetes no
 from __future__ import annotations
 
 import os
-import platform as host
 import socket as sockets
 import subprocess
 
-from ansible_collections.airlock.airgap.plugins.module_utils.oci import platforms
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import Containerd, RuntimeFailure, find_ctr
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import Containerd, find_ctr
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.docker import Docker
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 
 K3S_SOCKET = "/run/k3s/containerd/containerd.sock"  # k3s, and RKE2 too
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
-ARCHITECTURES = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", "v8"), "arm64": ("arm64", "v8"),
-                 "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"), "ppc64le": ("ppc64le", ""), "s390x": ("s390x", ""),
-                 "riscv64": ("riscv64", "")}
 
 
 def runtime(kind="auto", socket=None, namespace="k8s.io", ctr_path=None, **containerd_options):
     """The runtime to preload into; a clear error naming every socket looked at when none is found.
 
-    containerd_options (snapshotter, import_timeout) go to Containerd."""
+    containerd_options (snapshotter, import_timeout, import_jobs) go to Containerd."""
     if kind == "auto":
         kind, socket = _detect(socket, namespace, ctr_path)
-    if kind == "docker":
-        return Docker(socket or _first_existing(DOCKER_SOCKETS) or DOCKER_SOCKETS[0])
+    return RUNTIMES[kind](socket, namespace, ctr_path, containerd_options)
+
+
+def _docker(socket, _namespace, _ctr_path, _containerd_options):
+    return Docker(socket or _first_existing(DOCKER_SOCKETS) or DOCKER_SOCKETS[0])
+
+
+def _containerd(socket, namespace, ctr_path, containerd_options):
     return Containerd(socket or _first_existing((K3S_SOCKET, CONTAINERD_SOCKET)) or CONTAINERD_SOCKET, namespace, ctr_path,
                       **containerd_options)
 
 
-def node_platform(machine=None):
-    """linux/<arch>[/variant] of this node, as image indexes name it."""
-    machine = machine or host.machine()
-    if machine not in ARCHITECTURES:
-        raise RuntimeFailure(f"unknown machine architecture {machine!r}; set platform, for example linux/amd64")
-    architecture, variant = ARCHITECTURES[machine]
-    return platforms.Platform("linux", architecture, variant)
+RUNTIMES = {"containerd": _containerd, "docker": _docker}  # each a plan.LiveRuntime
 
 
 def _detect(socket, namespace, ctr_path):

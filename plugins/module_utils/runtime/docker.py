@@ -14,8 +14,11 @@ import os
 import traceback
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.machine import node_platform
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.plan import IMPORTED, TAGGED, UNCHANGED, Outcome
 
 try:
     import docker
@@ -56,8 +59,15 @@ class Docker:
     def close(self):
         self.client.close()
 
-    def architecture(self):
-        return self.info.get("Architecture", "")
+    def platform(self):
+        """The platform the daemon reports, which may differ from the machine's (an emulated daemon)."""
+        return node_platform(self.info.get("Architecture", ""))
+
+    def planner(self, platform):
+        return DockerPlan(self, platform)
+
+    def prepare(self):
+        """Nothing to sweep: a failed load leaves no name behind."""
 
     def image_id(self, name):
         """The image ID (config digest) a name or ID resolves to, or None."""
@@ -98,6 +108,55 @@ class Docker:
         for name in names:
             reference = references.parse(name)
             self.client.tag(image_id, reference.name, reference.tag, force=True)
+
+
+class DockerPlan:
+    """plan.Plan for Docker, live or recorded: names by tag only, images by ID, layers by chain."""
+
+    def __init__(self, runtime, platform):
+        self.runtime = runtime
+        self.platform = platform
+
+    @staticmethod
+    def _tags(image):
+        return [n for n in image.names if "@" not in n]
+
+    def names(self, image):
+        return self._tags(image)
+
+    def missing_layers(self, image):
+        held = self.runtime.chains()
+        return [d for d, chain in zip(image.layers, chain_ids(image.diff_ids)) if chain not in held]
+
+    def warnings(self, outcomes):
+        """Docker cannot name an image by digest: one known only by digest is left untagged, and `docker image prune` removes it."""
+        return [f"{o.image.reference} has no tag, and Docker cannot hold a name pinned by digest: it is loaded as image "
+                f"{o.image.config_digest} without a name, which 'docker image prune' removes; give it a tag to keep it"
+                for o in outcomes if not self._tags(o.image)]
+
+    def judge(self, image):
+        held = {n: self.runtime.image_id(n) for n in self._tags(image)}
+        replaced = {n: held_id for n, held_id in held.items() if held_id and held_id != image.config_digest}
+        if not self.runtime.image_id(image.config_digest):
+            return Outcome(image, IMPORTED, replaced)
+        if all(held_id == image.config_digest for held_id in held.values()):
+            return Outcome(image, UNCHANGED, {})
+        return Outcome(image, TAGGED, replaced)
+
+    def apply(self, outcomes, feed):
+        to_import = [o.image for o in outcomes if o.action == IMPORTED]
+        if to_import:
+            self.runtime.load(feeds.docker_archive(to_import, self.runtime.chains(), feed))
+        for outcome in outcomes:
+            if outcome.action == TAGGED:
+                self.runtime.tag(outcome.image.config_digest, self._tags(outcome.image))
+
+    def verify(self, outcomes):
+        for outcome in outcomes:
+            image = outcome.image
+            wrong = [n for n in [image.config_digest, *self._tags(image)] if self.runtime.image_id(n) != image.config_digest]
+            if wrong:
+                raise RuntimeFailure(f"after preloading, {', '.join(wrong)} in {self.runtime} is not image {image.config_digest}")
 
 
 def uses_containerd_image_store(info):

@@ -5,7 +5,9 @@
 It keeps every image's own manifests and config (small, and enough to name and verify the
 image with its original digest) and only the layers the node's record says it does not hold.
 image_preload on the node reads it as an ordinary `oci:` source: layers the node has are
-never asked for, so their absence from the layout is never noticed.
+never asked for, so their absence from the layout is never noticed. As one archive (a tar of
+that layout, what skopeo calls oci-archive) it travels to the node in a single stream, and
+the node unpacks it with every blob verified (receive.py).
 """
 
 from __future__ import annotations
@@ -14,37 +16,40 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
-from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import preload as preloads
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
+from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import REF_NAME, Layout
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import feed as feeds
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.plan import UNCHANGED
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.preload import unique
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 
 
 class ExportError(RuntimeFailure):
     """The export's destination cannot be used; the message says why and what to do."""
 
 
-def export(images, record, platform, destination, check_mode=False):
-    """Judge images against the node's record; write what the node needs to destination, afresh.
+def export(images, record, platform, destination, check_mode=False, archive=False):
+    """Judge images against the node's record (plan.NodeRuntime); write what the node needs to destination, afresh.
 
-    The layout is built in a private temporary directory beside destination and takes its name
-    only when whole, replacing an earlier export: the node imports every image the layout names,
-    so nothing left by an interrupted run, or put there by someone else, may remain in it.
+    The layout (or with archive, the one tar of it) is built under a private temporary name beside
+    destination and takes its name only when whole, replacing an earlier export: the node imports
+    every image it names, so nothing left by an interrupted run, or put there by someone else, may
+    remain in it.
     """
-    plan = preloads.planner_for(record, platform)
-    outcomes = [plan.judge(image) for image in preloads.unique(images)]
-    needed = [o.image for o in outcomes if o.action != preloads.UNCHANGED]
+    plan = record.planner(platform)
+    outcomes = [plan.judge(image) for image in unique(images)]
+    needed = [o.image for o in outcomes if o.action != UNCHANGED]
     written = 0
     if needed and not check_mode:
-        written = _write_fresh(destination, needed, record)
+        written = (_write_archive if archive else _write_fresh)(destination, needed, plan)
     return {"changed": bool(needed), "path": destination, "platform": str(platform),
-            "images": [o.report(record.kind) for o in outcomes], "needed": len(needed), "bytes_written": written,
+            "images": [o.report(plan) for o in outcomes], "needed": len(needed), "bytes_written": written,
             "to_preload": [{"name": str(image.reference), "digest": image.digest} for image in needed]}
 
 
-def _write_fresh(destination, images, record):
+def _write_fresh(destination, images, plan):
     destination = os.path.abspath(destination)
     if os.path.lexists(destination) and not os.path.isfile(os.path.join(destination, "oci-layout")):
         raise ExportError(f"{destination} exists and is not an earlier export (no oci-layout file); remove it or choose another dest")
@@ -52,7 +57,7 @@ def _write_fresh(destination, images, record):
     building = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(destination))  # mode 0700: no one else writes into it
     try:
         layout = Layout(building, create=True)
-        written = sum(_write_image(layout, image, _missing_layers(image, record)) for image in images)
+        written = sum(_write_image(layout, image, plan.missing_layers(image)) for image in images)
         if os.path.lexists(destination):
             shutil.rmtree(destination)
         os.rename(building, destination)
@@ -62,12 +67,19 @@ def _write_fresh(destination, images, record):
     return written
 
 
-def _missing_layers(image, record):
-    if record.kind == "containerd":
-        held = record.blobs()
-        return [d for d in image.layers if d["digest"] not in held]
-    held = record.chains()
-    return [d for d, chain in zip(image.layers, chain_ids(image.diff_ids)) if chain not in held]
+def _write_archive(destination, images, plan):
+    """The sparse layout as one tar, streamed from the bundle with every blob verified on the way."""
+    destination = os.path.abspath(destination)
+    if os.path.lexists(destination) and not os.path.isfile(destination):
+        raise ExportError(f"{destination} exists and is not a file (an earlier export archive); remove it or choose another dest")
+    layers = {d["digest"] for image in images for d in image.layers}
+    missing = {d["digest"] for image in images for d in plan.missing_layers(image)}
+    counter = feeds.Feed()
+    stream = feeds.oci_archive(images, layers - missing, lambda image: {REF_NAME: transports.layout_name(image.reference)}, counter)
+    with atomic.replacing(destination, durable=False, prefix=".export-") as replacement:
+        for chunk in stream:
+            replacement.handle.write(chunk)
+    return counter.bytes
 
 
 def _write_image(layout, image, layers):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import threading
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.archive import tar_member
@@ -27,19 +28,21 @@ CONTAINERD_NAME = "io.containerd.image.name"
 
 
 class Feed:
-    """Counts the blobs a stream carried and their bytes, for the module's report."""
+    """Counts the blobs streams carried and their bytes, for the module's report (streams may run in parallel threads)."""
 
     def __init__(self):
         self.blobs = 0
         self.bytes = 0
+        self._lock = threading.Lock()
 
     def member(self, name, chunks, size):
         yield tar_member(name, size).tobuf(format=tarfile.USTAR_FORMAT)
         yield from chunks
         yield b"\0" * (-size % BLOCK)
         if name.startswith("blobs/"):
-            self.blobs += 1
-            self.bytes += size
+            with self._lock:
+                self.blobs += 1
+                self.bytes += size
 
     def data(self, name, data):
         return self.member(name, [data], len(data))
@@ -49,11 +52,12 @@ class Feed:
         yield b"\0" * (2 * BLOCK)
 
 
-def oci_archive(images, have, staging_name, feed):
+def oci_archive(images, have, annotations, feed):
     """An OCI archive of images (NodeImage) for one platform, leaving out blobs in have.
 
-    Each image is named staging_name(digest) in the archive; the caller gives it its real names
-    once it is imported and unpacked.
+    annotations(image) gives each image's index annotations: its staging name for containerd
+    (the caller gives it its real names once it is imported and unpacked), or its layout name
+    for an export that a node reads as an OCI layout.
     """
     sent = set(have)
     yield from feed.data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
@@ -68,10 +72,15 @@ def oci_archive(images, have, staging_name, feed):
                 sent.add(descriptor["digest"])
                 yield from feed.member(blob_member(descriptor["digest"]), verified_blob(image.endpoint, descriptor), descriptor["size"])
         entries.append({"mediaType": image.root.media_type, "digest": image.digest, "size": len(image.root.raw),
-                        "annotations": {CONTAINERD_NAME: staging_name(image.digest)}})
+                        "annotations": annotations(image)})
     index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
     yield from feed.data("index.json", json.dumps(index).encode())
     yield from feed.end()
+
+
+def staging_annotations(staging_name):
+    """Index annotations that name each image by its staging name in containerd (`ctr import` reads this one)."""
+    return lambda image: {CONTAINERD_NAME: staging_name(image.digest)}
 
 
 def docker_archive(images, have_chains, feed):

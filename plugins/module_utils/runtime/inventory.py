@@ -11,7 +11,9 @@ answer the same questions the runtimes do.
 from __future__ import annotations
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import reference as references
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import ContainerdPlan
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.docker import DockerPlan
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime.errors import RuntimeFailure
 
 
 def take(runtime, platform):
@@ -20,17 +22,17 @@ def take(runtime, platform):
 
 
 def recorded(data):
-    """A record taken by take(), as an object the preload planners can judge against."""
-    kind = (data or {}).get("kind")
-    if kind == "containerd":
-        return ContainerdRecord(data)
-    if kind == "docker":
-        return DockerRecord(data)
-    raise RuntimeFailure("inventory is not a node's record: pass what image_preload with state=inventory returned on that node")
+    """A record taken by take(), as a plan.NodeRuntime the preload planners judge against."""
+    record = RECORDS.get((data or {}).get("kind")) if isinstance(data, dict) else None
+    if record is None:
+        raise RuntimeFailure("inventory is not a node's record: pass what image_preload with state=inventory returned on that node")
+    return record(data)
 
 
-class ContainerdRecord:
-    kind = "containerd"
+class _Record:
+    """A runtime's holdings as plain data, answering what the live runtime would."""
+
+    kind = ""
 
     def __init__(self, data):
         self.socket = data["socket"]
@@ -38,6 +40,13 @@ class ContainerdRecord:
 
     def holdings(self):
         return self.data
+
+
+class ContainerdRecord(_Record):
+    kind = "containerd"
+
+    def planner(self, platform):
+        return ContainerdPlan(self, platform)
 
     def image_targets(self):
         return dict(self.data["targets"])
@@ -49,12 +58,11 @@ class ContainerdRecord:
         return set(self.data["snapshots"])
 
 
-class DockerRecord:
+class DockerRecord(_Record):
     kind = "docker"
 
-    def __init__(self, data):
-        self.socket = data["socket"]
-        self.data = data
+    def planner(self, platform):
+        return DockerPlan(self, platform)
 
     def image_id(self, name):
         if name in self.data["ids"]:
@@ -63,3 +71,6 @@ class DockerRecord:
 
     def chains(self):
         return set(self.data["chains"])
+
+
+RECORDS = {record.kind: record for record in (ContainerdRecord, DockerRecord)}

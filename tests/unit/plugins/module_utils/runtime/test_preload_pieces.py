@@ -15,7 +15,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import platform
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
-from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory
+from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory, machine as machines, receive, waves
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
 AMD64 = platforms.Platform("linux", "amd64")
@@ -109,7 +109,7 @@ def test_oci_stream_holds_each_missing_blob_once_and_names_images_for_staging(bu
     app = next(i for i in wanted if i.digest == bundle["index"].digest)
     held = {app.layers[0]["digest"]}  # the shared base layer is on the node already
     counter = feed.Feed()
-    files = members(feed.oci_archive(wanted, held, staging_name, counter))
+    files = members(feed.oci_archive(wanted, held, feed.staging_annotations(staging_name), counter))
     blobs = {name.split("/")[-1] for name in files if name.startswith("blobs/")}
     assert app.layers[0]["digest"].split(":")[1] not in blobs
     assert bundle["arm"].digest.split(":")[1] not in blobs, "another platform's manifest never travels"
@@ -129,7 +129,7 @@ def test_a_corrupt_blob_stops_the_stream_before_it_ends(bundle):
     with open(path, "r+b") as handle:
         handle.write(b"X")
     with pytest.raises(digest.DigestMismatch, match=wanted[0].layers[1]["digest"]):
-        for _chunk in feed.oci_archive(wanted, set(), staging_name, feed.Feed()):
+        for _chunk in feed.oci_archive(wanted, set(), feed.staging_annotations(staging_name), feed.Feed()):
             pass
 
 
@@ -185,12 +185,12 @@ def test_records_answer_as_the_runtimes_do():
 
 @pytest.mark.parametrize("machine,expected", [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64/v8"), ("armv7l", "linux/arm/v7")])
 def test_node_platform_from_the_machine(machine, expected):
-    assert str(detect.node_platform(machine)) == expected
+    assert str(machines.node_platform(machine)) == expected
 
 
 def test_unknown_machine_asks_for_the_platform():
     with pytest.raises(RuntimeFailure, match="set platform"):
-        detect.node_platform("pdp11")
+        machines.node_platform("pdp11")
 
 
 def test_a_docker_socket_is_told_from_a_containerd_one_by_its_http(tmp_path):
@@ -231,3 +231,69 @@ def test_staging_names_are_per_process_and_stale_once_it_is_gone():
     gone = next(pid for pid in range(4_000_000, 4_100_000) if not os.path.exists(f"/proc/{pid}"))
     assert is_stale_staging(mine.replace(f"run-{os.getpid()}", f"run-{gone}"))
     assert not is_stale_staging("docker.io/library/redis:7")
+
+
+def test_an_export_archive_ships_only_what_the_node_lacks_and_unpacks_verified(bundle, tmp_path):
+    wanted = images.resolve(f"oci:{bundle['path']}", [], AMD64)
+    tool = next(i for i in wanted if i.digest == bundle["tool"].digest)
+    record = inventory.recorded({"kind": "containerd", "socket": "/run/x.sock", "targets": {}, "blobs": [tool.layers[0]["digest"]],
+                                 "snapshots": []})
+    archive = tmp_path / "node.tar"
+    report = export.export(wanted, record, AMD64, str(archive), archive=True)
+    assert report["needed"] == 2 and report["bytes_written"] > 0 and archive.is_file()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".export-")], "no half-written archive is left"
+    shipped = members([archive.read_bytes()])
+    assert tool.layers[0]["digest"].replace(":", "/") not in " ".join(shipped), "the layer the node holds is not shipped"
+
+    received = receive.receive(str(archive), str(tmp_path / "on-node"))
+    assert received["changed"] and received["blobs"] == len([n for n in shipped if n.startswith("blobs/")])
+    assert sorted(Layout(received["path"]).ref_names()) == ["docker.io/library/app:1", "quay.io/org/tool:2"]
+    again = images.resolve(f"oci:{received['path']}", ["quay.io/org/tool:2"], AMD64)
+    assert again[0].digest == tool.digest and again[0].config_bytes == tool.config_bytes
+
+
+def tar_of(path, entries):
+    with tarfile.open(path, "w") as tar:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("entries,refused", [
+    ([("blobs/sha256/" + "a" * 64, b"not what its name says")], digest.DigestMismatch),
+    ([("../outside", b"x")], receive.ReceiveError),
+    ([("blobs/sha256/" + "b" * 64, None)], receive.ReceiveError),
+    ([("oci-layout", b"{}")], receive.ReceiveError),  # no index.json: nothing to name
+    ([("index.json", b'{"manifests": [{"digest": "sha256:../../x"}]}')], receive.ReceiveError),
+])
+def test_a_hostile_archive_is_refused_and_leaves_nothing(tmp_path, entries, refused):
+    archive = tmp_path / "hostile.tar"
+    tar_of(archive, entries)
+    with pytest.raises(refused):
+        receive.receive(str(archive), str(tmp_path / "on-node"))
+    assert sorted(os.listdir(tmp_path)) == ["hostile.tar"], "no layout, no half-built one, nothing outside"
+
+
+def test_receiving_in_check_mode_writes_nothing(tmp_path):
+    assert receive.receive(str(tmp_path / "still-on-the-controller.tar"), str(tmp_path / "on-node"), check_mode=True)["changed"]
+    assert not os.listdir(tmp_path)
+
+
+def test_parallel_streams_share_blobs_once_and_unpack_bases_first(bundle):
+    wanted = images.resolve(f"oci:{bundle['path']}", [], AMD64)
+    app = next(i for i in wanted if i.digest == bundle["index"].digest)
+    held = {app.layers[0]["digest"]}
+    shares = waves.blob_shares(wanted, held, 2)
+    missing = {d["digest"] for image in wanted for d in image.content} - held
+    carried = [missing - have for have in shares]
+    assert len(shares) == 2 and all(held <= have for have in shares)
+    assert set().union(*carried) == missing and not carried[0] & carried[1], "every missing blob in exactly one stream"
+    first_wave, second_wave = waves.unpack_waves(wanted, 2)  # app and tool share their base layer
+    assert [[image.digest for image in group] for group in first_wave] == [[wanted[0].digest]], "the shared base is unpacked once, first"
+    assert [[image.digest for image in group] for group in second_wave] == [[wanted[1].digest]]
+    assert waves.bin_pack([5, 1, 4, 2], 2, lambda n: n) == [[5, 1], [4, 2]]
