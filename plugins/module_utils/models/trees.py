@@ -14,7 +14,7 @@ import os
 import shutil
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath, check_link_target
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.atomic import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.models import folders
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError

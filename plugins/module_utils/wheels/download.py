@@ -25,7 +25,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.errors import Airlo
 from ansible_collections.airlock.airgap.plugins.module_utils.files import transfer
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import lockfile
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import TEMPORARY_PREFIX
-from ansible_collections.airlock.airgap.plugins.module_utils.integrity.sums import write_text_if_changed
+from ansible_collections.airlock.airgap.plugins.module_utils.integrity.atomic import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.wheels.target import TargetError, distribution_of
 
 SECTION = "wheels"
