@@ -65,7 +65,7 @@ def assemble(recipe):
                                                network=recipe.network)
     helm_changed = place_helm(recipe.helm, architecture, os.path.join(recipe.dest, "bin"), recipe.check_mode)
     script_changed = atomic.write_text_if_changed(os.path.join(recipe.dest, "install.sh"),
-                                                render_install_script(recipe.target.python_version), recipe.check_mode)
+                                                  render_install_script(recipe.target.python_version), recipe.check_mode)
     changed = changed or wheels_changed or helm_changed or script_changed
     sums_changed, files, size = (changed, 0, 0) if recipe.check_mode else sums.write(recipe.dest)
     if recipe.lock_file and not recipe.check_mode:
