@@ -12,7 +12,7 @@ prints what the closing note of the AWX issue shows:
   screenshot.
 
 Uses the running testbed (tests/testbed/testbed up; started and stopped here when none runs). Scratch: about 10 GB
-under --work. Usage: .venv/bin/python bench/awx_large_job.py [--preset large] [--work /tmp/awx-large] [--json FILE]
+under --work. Usage: .venv/bin/python bench/awx_large_job.py [--preset large] [--work /tmp/awx-large] [--upstream awx-large-ID] [--json FILE]
 """
 
 import argparse
@@ -87,8 +87,9 @@ def run(args, testbed):
     refs = sorted(imageset.ref_names(set_dir))
     run_id = uuid.uuid4().hex[:8]
     root = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=work)
-    upstream = f"{testbed.public_registry}/awx-large-{run_id}"
-    push_upstream(testbed, set_dir, upstream, work)
+    upstream = f"{testbed.public_registry}/{args.upstream or f'awx-large-{run_id}'}"
+    if not args.upstream:
+        push_upstream(testbed, set_dir, upstream, work)
     with s3_bucket.temporary_bucket(s3_bucket.client_for(testbed), "airlock-large") as bucket:
         project = os.path.join(root, "project")
         shutil.copytree(os.path.join(REPO, "playbooks"), os.path.join(project, "playbooks"))
@@ -121,6 +122,7 @@ def main():
     parser.add_argument("--preset", default="large", choices=sorted(imageset.PRESETS))
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-awx-large"))
     parser.add_argument("--interval", type=int, default=15, help="airlock_progress_interval of the jobs (longest pause between lines)")
+    parser.add_argument("--upstream", help="the prefix in the public registry where an earlier run pushed this set (awx-large-ID): not pushed again")
     parser.add_argument("--json", help="also write the evidence to this file")
     args = parser.parse_args()
     state_dir = state.default_dir()

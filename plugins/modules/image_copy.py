@@ -132,7 +132,7 @@ options:
   progress_file:
     description:
       - While the images are copied, keep this JSON file up to date (rewritten whole, at most once a second, and once at the end)
-        with C(bytes_done), C(bytes_total), C(bytes_per_second) and C(unsized), the images whose manifests are not read yet
+        with C(bytes_done), C(bytes_total), C(bytes_per_second), C(items) (the images) and C(unsized), those whose manifests are not read yet
         (until none is left, C(bytes_total) is a lower bound). Blobs already in place count as done.
       - A role runs the copy with C(async) and prints it on every poll with the filter P(airlock.airgap.progress_line#filter).
         Not written in check mode, nor for a C(docker-archive:) destination.

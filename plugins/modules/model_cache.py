@@ -202,7 +202,7 @@ options:
   progress_file:
     description:
       - With O(state=staged) or O(state=pushed), keep this JSON file up to date while the models move (rewritten whole, at most
-        once a second, and once at the end) with C(bytes_done), C(bytes_total), C(bytes_per_second) and C(unsized).
+        once a second, and once at the end) with C(bytes_done), C(bytes_total), C(bytes_per_second), C(items) and C(unsized).
       - A push knows every file before it starts; staging learns each model's size as that model is staged, so C(unsized)
         counts the models not staged yet and C(bytes_total) is a lower bound until it is 0.
       - A role runs the step with C(async) and prints it on every poll with the filter P(airlock.airgap.progress_line#filter).

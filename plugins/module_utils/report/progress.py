@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The progress file a long step writes while it runs, for the role that polls it (and a person who watches it).
 
-The file is JSON (bytes_done, bytes_total, files_done, files_total, seconds, bytes_per_second, unsized), replaced
+The file is JSON (bytes_done, bytes_total, files_done, files_total, seconds, bytes_per_second, unsized, items), replaced
 whole by a rename, at most once per interval and once more when the step ends. A step that learns its size as it
 goes (an image copy reads each image's manifests while earlier layers move; a model is sized as it is staged) starts
 with `unsized` items, grows the total with `expect` and counts each item down with `sized`: until none is left, the
@@ -25,7 +25,7 @@ class Progress:
         self.path = path
         self.total_bytes, self.total_files = total_bytes, total_files
         self.done_bytes = self.done_files = 0
-        self.unsized = unsized
+        self.unsized = self.items = unsized
         self.started = self._last = time.monotonic()
         self.interval = interval
         self._lock = threading.Lock()
@@ -60,5 +60,5 @@ class Progress:
         elapsed = self._last - self.started
         atomic.write_text(self.path, durable=False, text=json.dumps({
             "files_done": self.done_files, "files_total": self.total_files, "bytes_done": self.done_bytes,
-            "bytes_total": self.total_bytes, "unsized": self.unsized, "seconds": round(elapsed, 1),
+            "bytes_total": self.total_bytes, "unsized": self.unsized, "items": self.items, "seconds": round(elapsed, 1),
             "bytes_per_second": int(self.done_bytes / elapsed) if elapsed else 0}) + "\n")

@@ -46,11 +46,16 @@ def progress_line(label, done, total, per_second, seconds=0, finished=False):  #
     return f"{label}: {amounts}, {rate}, about {duration((total - done) / per_second)} left"
 
 
-def growing_line(label, done, total, per_second, unsized):
-    """'images: 1.2 of at least 4.1 GB, 85.0 MB/s, 3 images not sized yet' while a step still learns its size: no time
-    left is guessed from a total that is only a lower bound."""
+def growing_line(label, done, total, per_second, unsized, items=0):  # pylint: disable=too-many-arguments
+    """'images: 1.2 of at least 4.1 GB, 85.0 MB/s, 3 images not sized yet' while a step still learns its size, and,
+    once some of its items are sized, the time left if the others average the same, said as such."""
     rate = f", {size(per_second)}/s" if per_second else ""
-    return f"{label}: {_amounts(done, total, 'at least ')}{rate}, {unsized} {label} not sized yet"
+    line = f"{label}: {_amounts(done, total, 'at least ')}{rate}, {unsized} {label} not sized yet"
+    sized = items - unsized
+    if sized <= 0 or not per_second:
+        return line
+    guessed_total = total + unsized * total / sized
+    return f"{line}, about {duration((guessed_total - done) / per_second)} left if they average the {sized} sized"
 
 
 def _amounts(done, total, bound=""):

@@ -17,6 +17,8 @@ def test_progress_lines_say_what_is_done_and_what_remains():
     assert units.duration(7800) == "2 h 10 min"
     assert units.growing_line("images", 1_200_000_000, 4_100_000_000, 85_000_000, 3) == \
         "images: 1.2 of at least 4.1 GB, 85.0 MB/s, 3 images not sized yet"
+    assert units.growing_line("images", 1_200_000_000, 4_000_000_000, 100_000_000, 30, 40) == \
+        "images: 1.2 of at least 4.0 GB, 100.0 MB/s, 30 images not sized yet, about 2 min left if they average the 10 sized"
 
 
 def test_a_progress_file_that_grows_is_a_lower_bound_until_every_item_is_sized(tmp_path):
