@@ -72,7 +72,8 @@ def artifacts_left(job):
 
 
 def report_check(report, folder):
-    """The totals chromium renders, and the verdict colours of its screenshot."""
+    """The totals chromium renders, and the verdict colours of its screenshot (folder/page.png, kept)."""
+    os.makedirs(folder)
     dom = read_page(report, folder)
     green, red = verdict_pixels(screenshot(report, folder))
     return {"report": report, "totals": dict(TOTALS.findall(dom)), "green_pixels": green, "red_pixels": red,
@@ -112,8 +113,8 @@ def run(args, testbed):
     for name, job in (("prepare", prepare), ("enclave", enclave)):
         evidence[name] = {"progress": progress_events(job), "artifact_data": artifact_data(job), "artifacts": artifacts_left(job),
                           "events": len(job["events"])}
-    evidence["report_enclave"] = report_check(os.path.join(root, "enclave", f"{NAME}.transfer-report.html"), root)
-    evidence["report_carried"] = report_check(os.path.join(usb, f"{NAME}.transfer-report.html"), root)
+    evidence["report_enclave"] = report_check(os.path.join(root, "enclave", f"{NAME}.transfer-report.html"), os.path.join(root, "seen-enclave"))
+    evidence["report_carried"] = report_check(os.path.join(usb, f"{NAME}.transfer-report.html"), os.path.join(root, "seen-carried"))
     return evidence
 
 
