@@ -15,8 +15,11 @@ def progress_line(progress, label, waited=0, finished=False):
     if not progress:
         return f"{label}: working, {units.duration(float(waited))} so far"
     try:
-        return units.progress_line(label, int(progress["bytes_done"]), int(progress["bytes_total"]),
-                                   int(progress.get("bytes_per_second") or 0), float(progress.get("seconds") or 0), finished)
+        done, total, per_second = int(progress["bytes_done"]), int(progress["bytes_total"]), int(progress.get("bytes_per_second") or 0)
+        unsized = 0 if finished else int(progress.get("unsized") or 0)
+        if unsized:
+            return units.growing_line(label, done, total, per_second, unsized, int(progress.get("items") or 0))
+        return units.progress_line(label, done, total, per_second, float(progress.get("seconds") or 0), finished)
     except (KeyError, TypeError, ValueError) as error:
         raise AnsibleFilterError(f"the progress file of {label} is not what the modules write (bytes_done, bytes_total): {error}") from error
 

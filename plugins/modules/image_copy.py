@@ -118,6 +118,14 @@ options:
       - When some images fail, the ones copied or found in place are still recorded, so the lock never falls behind the layout;
         the task fails naming the others. Nothing is written in check mode.
     type: path
+  progress_file:
+    description:
+      - While the images are copied, keep this JSON file up to date (rewritten whole, at most once a second, and once at the end)
+        with C(bytes_done), C(bytes_total), C(bytes_per_second), C(items) (the images) and C(unsized), those whose manifests are not read yet
+        (until none is left, C(bytes_total) is a lower bound). Blobs already in place count as done.
+      - A role runs the copy with C(async) and prints it on every poll with the filter P(airlock.airgap.progress_line#filter).
+        Not written in check mode, nor for a C(docker-archive:) destination.
+    type: path
 requirements:
   - requests
 notes:
@@ -136,6 +144,7 @@ EXAMPLES = r"""
       - ghcr.io/org/app:v1.4.2
     destination: oci:/srv/bundle/images
     lock_file: /srv/bundle/airlock.lock.json
+    progress_file: /srv/.images.progress.json
 
 - name: Push the images of a bundle straight from its volumes on the transfer disk, without unpacking it
   airlock.airgap.image_copy:
@@ -268,6 +277,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import EXPECTED_ERRORS, fail_from_exception
 from ansible_collections.airlock.airgap.plugins.module_utils.http import transport as network
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import copy, lock, platforms, transports
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 ARGUMENT_SPEC = dict(
     images=dict(type="list", elements="raw", required=True),
@@ -278,6 +288,7 @@ ARGUMENT_SPEC = dict(
     include_signatures=dict(type="bool", default=False),
     upload_chunk_size=dict(type="int", default=64 * 1024 * 1024),
     lock_file=dict(type="path"),
+    progress_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
     **transports.SOURCES_ARGUMENT_SPEC,
     **network.ARGUMENT_SPEC,
@@ -402,16 +413,20 @@ def main():
     clients = transports.clients_for(params, upload_chunk=params["upload_chunk_size"], routes=transports.source_routes(params["sources"]))
     if (params["destination"] or "").startswith(transports.ARCHIVE):
         write_archive(module, clients, started)
-    copier = copy.Copier(params["concurrency"], check_mode=module.check_mode, include_signatures=params["include_signatures"])
     try:
         selected = wanted_platforms(params["platforms"])
         plan = transports.plan(params["images"], params["destination"], clients, check_mode=module.check_mode)
         jobs = [(source, target, selected) for source, target in plan]
-        results, failures = copy.copy_many(copier, jobs, params["image_concurrency"])
+        progress = Progress(None if module.check_mode else params["progress_file"], unsized=len(jobs))
+        copier = copy.Copier(params["concurrency"], check_mode=module.check_mode, include_signatures=params["include_signatures"],
+                             progress=progress)
+        try:
+            results, failures = copy.copy_many(copier, jobs, params["image_concurrency"])
+        finally:
+            copier.close()
+            progress.finish()
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)
-    finally:
-        copier.close()
     report = dict(
         changed=any(r.changed for r in results),
         images=[dataclasses.asdict(r) for r in results],

@@ -147,6 +147,15 @@ options:
         routine pushes.
     type: bool
     default: false
+  progress_file:
+    description:
+      - With O(state=staged) or O(state=pushed), keep this JSON file up to date while the models move (rewritten whole, at most
+        once a second, and once at the end) with C(bytes_done), C(bytes_total), C(bytes_per_second), C(items) and C(unsized).
+      - A push knows every file before it starts; staging learns each model's size as that model is staged, so C(unsized)
+        counts the models not staged yet and C(bytes_total) is a lower bound until it is 0.
+      - A role runs the step with C(async) and prints it on every poll with the filter P(airlock.airgap.progress_line#filter).
+        Not written in check mode.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -325,6 +334,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.http import transpo
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_files import BundleFiles
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hub, lock, ngc, operations, s3store, sources
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 S3_OPTIONS = dict(
     bucket=dict(type="str", required=True),
@@ -362,6 +372,7 @@ ARGUMENT_SPEC = dict(
     lock_file=dict(type="path"),
     verify_remote=dict(type="bool", default=False),
     **network.ARGUMENT_SPEC,
+    progress_file=dict(type="path"),
 )
 REQUIRED_IF = [("state", "staged", ["path"]), ("state", "pushed", ["path", "volumes"], True), ("state", "pulled", ["path"]),
                ("state", "verified", ["path", "s3"], True)]
@@ -401,6 +412,11 @@ def places_from(params, check_mode):
     )
 
 
+def progress_path(params, check_mode):
+    """Where staging or pushing reports its progress; nothing else moves enough to need it, and check mode writes nothing."""
+    return None if check_mode or params["state"] not in ("staged", "pushed") else params["progress_file"]
+
+
 def bundle_volumes(params):
     """The `volumes` option (DIR:NAME) as the bundle's files, read in place; only a push reads them."""
     if not params["volumes"]:
@@ -426,7 +442,11 @@ def main():
             module.fail_json(msg=missing_required_lib(name), exception=error)
         places = places_from(params, module.check_mode)
         created = bool(places.s3 and places.s3.create_bucket) and s3store.Store(places.s3).create_bucket(module.check_mode)
-        results = OPERATIONS[params["state"]](models, places)
+        places.progress = Progress(progress_path(params, module.check_mode), unsized=len(models))
+        try:
+            results = OPERATIONS[params["state"]](models, places)
+        finally:
+            places.progress.finish()
     except EXPECTED_ERRORS as error:
         fail_from_exception(module, error)
     report = dict(changed=created or any(r["changed"] for r in results), models=results,

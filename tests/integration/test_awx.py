@@ -3,7 +3,7 @@ through ansible-runner, credentials injected as AWX injects them):
 
 - awx runner: The AWX side of the jobs of awx_jobs.py (prepare and enclave through ansible-runner, credentials injected).
 
-  Asserted: progress lines of pack, verify and unpack are in the job events; set_stats left the summary as the job's
+  Asserted: progress lines of the image copy, model staging, pack, verify, unpack and image push are in the job events; set_stats left the summary as the job's
   artifact; the transfer report and its JSON lie beside the volumes and the bundle; no secret appears in any event, in
   stdout or in any file the jobs left, except runner's own `command` file (mode 0600), which records the job's
   environment by design and which AWX deletes with the private data dir.
@@ -45,10 +45,12 @@ def artifact_data(job):
 
 
 def test_the_jobs_print_progress_of_the_long_steps_in_their_events(awx_jobs):
-    assert any(line.startswith("volumes: ") for line in progress_lines(awx_jobs["prepare"])), awx_jobs["prepare"]["stdout"][-3000:]
+    prepare = progress_lines(awx_jobs["prepare"])
+    for step in ("images", "models", "volumes"):
+        assert any(line.startswith(f"{step}: ") for line in prepare), (step, awx_jobs["prepare"]["stdout"][-3000:])
     enclave = progress_lines(awx_jobs["enclave"])
-    assert any(line.startswith("verify: ") for line in enclave), enclave
-    assert any(line.startswith("unpack: ") for line in enclave), enclave
+    for step in ("verify", "unpack", "images"):
+        assert any(line.startswith(f"{step}: ") for line in enclave), (step, enclave)
 
 
 def test_set_stats_leaves_the_summary_as_the_jobs_artifact(awx_jobs):

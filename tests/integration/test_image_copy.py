@@ -89,8 +89,9 @@ def test_public_to_layout_to_private_round_trip_then_noop(testbed, public_images
     assert sorted(e["digest"] for e in lock["images"]) == sorted(i["digest"] for i in first["images"])
 
 
-def test_layout_stores_shared_blobs_once(testbed, public_images, scratch_layout):
-    result = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}",
+def test_layout_stores_shared_blobs_once(testbed, public_images, scratch_layout, tmp_path):
+    progress_file = tmp_path / "images.progress.json"
+    result = run_module("image_copy", {"images": public_images, "destination": f"oci:{scratch_layout}", "progress_file": str(progress_file),
                                        "registries": [{"host": testbed.public_registry, "insecure": True}]})
     blobs_dir = os.path.join(scratch_layout, "blobs", "sha256")
     on_disk = sum(os.path.getsize(os.path.join(blobs_dir, name)) for name in os.listdir(blobs_dir))
@@ -98,6 +99,9 @@ def test_layout_stores_shared_blobs_once(testbed, public_images, scratch_layout)
     assert result["bytes_skipped"] > 0, "the image set shares layers; some must have been found in place"
     assert on_disk < referenced + 64 * 1024 * len(public_images)  # manifests and configs only on top
     assert not [n for n in os.listdir(blobs_dir) if n.startswith(".")], "no temporary files left behind"
+    progress = json.loads(progress_file.read_text())
+    assert progress["unsized"] == 0 and progress["bytes_done"] == progress["bytes_total"], progress
+    assert result["bytes_copied"] <= progress["bytes_total"] < referenced, "every shared blob counts once in the progress"
 
 
 def test_platform_subset_records_both_digests_and_copies_only_that_platform(testbed, public_images, scratch_layout):
@@ -134,7 +138,7 @@ def test_check_mode_writes_nothing_anywhere_even_when_a_source_fails(testbed, im
     fresh.mkdir()
     public = [{"host": testbed.public_registry, "insecure": True}]
     into_layout = {"images": public_images, "destination": f"oci:{fresh}/bundle/images", "lock_file": f"{fresh}/bundle/airlock.lock.json",
-                   "registries": public}
+                   "registries": public, "progress_file": f"{fresh}/images.progress.json"}
     planned = run_module("image_copy", into_layout, check_mode=True)
     assert planned["changed"] and planned["bytes_copied"] > 0 and not planned.get("failed"), planned.get("msg")
     missing = public_images[0].rsplit(":", 1)[0] + ":no-such-tag"

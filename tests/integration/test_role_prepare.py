@@ -56,7 +56,7 @@ def prepare(testbed, manifest, bundle, volumes, log, *options):
     completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                                 os.path.join(REPO, "playbooks", "prepare.yml"), "-e", f"airlock_manifest_file={manifest}",
                                 "-e", f"airlock_bundle_dir={bundle}", "-e", f"airlock_volumes_dir={volumes}", *options],
-                               capture_output=True, text=True, env=env, timeout=300, check=False)
+                               capture_output=True, text=True, env=env, timeout=900, check=False)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     with open(log, encoding="utf-8") as handle:
         report = json.load(handle)

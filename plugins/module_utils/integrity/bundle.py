@@ -29,6 +29,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.integrity.bundle_in
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.confined import ConfinedRoot, UnsafePath, check_link_target, parts_of
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.volumes import VolumeReader, VolumeWriter
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 try:
     import zstandard
@@ -242,7 +243,7 @@ def _fingerprint(root, entries):
 
 def _write_volumes(root, entries, out_dir, name, volume_size, progress_path=None, compression="none", packer=None):  # pylint: disable=too-many-arguments
     sizes = {e: os.lstat(os.path.join(root, e)).st_size for e in entries}
-    progress = sums.Progress(progress_path, sum(sizes.values()), len(entries))
+    progress = Progress(progress_path, sum(sizes.values()), len(entries))
     writer = VolumeWriter(out_dir, f"{name}.tar", volume_size)
     try:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFFER) as tar:
@@ -328,7 +329,7 @@ def unpack(src_dir, name, target, workers=None, check_mode=False, progress_path=
                 return {"changed": bool(changing), "written": 0, "unchanged": 0, "removed": 0, "volumes": len(index["volumes"])}
             os.makedirs(target, exist_ok=True)
             removed = sum(tree.unlink(relative) for relative in removals)
-            counts = _extract_all(tar, members, tree, sums.Progress(progress_path, reader.total, len(members)), name)
+            counts = _extract_all(tar, members, tree, Progress(progress_path, reader.total, len(members)), name)
     except UnsafePath as error:
         raise BundleError(f"{name}: {error}; nothing more was written") from error
     finally:

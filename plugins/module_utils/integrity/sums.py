@@ -14,13 +14,13 @@ import dataclasses
 import json
 import os
 import re
-import threading
 import time
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity.atomic import write_text_if_changed
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 SUMS_NAME = "SHA256SUMS"
 _LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.*)$")
@@ -92,34 +92,6 @@ def tree_files(root, exclude=(SUMS_NAME,)):
                 continue
             found.append(relative)
     return sorted(found)
-
-
-class Progress:
-    """Bytes done so far (hashed, packed, unpacked), written now and then to a JSON file a person
-    (or async_status) can watch."""
-
-    def __init__(self, path, total_bytes, total_files, interval=1.0):
-        self.path = path
-        self.total_bytes, self.total_files = total_bytes, total_files
-        self.done_bytes = self.done_files = 0
-        self.started = self._last = time.monotonic()
-        self.interval = interval
-        self._lock = threading.Lock()
-
-    def advance(self, size):
-        with self._lock:
-            self.done_bytes += size
-            self.done_files += 1
-            if self.path and (time.monotonic() - self._last >= self.interval or self.done_files == self.total_files):
-                self._last = time.monotonic()
-                self._write()
-
-    def _write(self):
-        elapsed = time.monotonic() - self.started
-        atomic.write_text(self.path, durable=False, text=json.dumps({
-            "files_done": self.done_files, "files_total": self.total_files, "bytes_done": self.done_bytes,
-            "bytes_total": self.total_bytes, "seconds": round(elapsed, 1),
-            "bytes_per_second": int(self.done_bytes / elapsed) if elapsed else 0}) + "\n")
 
 
 def hash_tree(root, paths, workers=None, progress_path=None):

@@ -23,6 +23,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.http import transpo
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, hub, ngc, s3store, sources, transfer, trees, volume_cache
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import CorruptedFiles, ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 REPAIR_STORE = ("The store's copies are damaged, so pulling again cannot help. Repair them with model_cache state: pushed and "
                 "verify_remote: true to this s3, from a cache that holds these models (the one they were pushed from, or a bundle's "
@@ -52,6 +53,7 @@ class Places:  # pylint: disable=too-many-instance-attributes
     volumes: object = None  # a bundle's volumes (integrity.bundle_files.BundleFiles) to push from, read in place
     retry: transport.RetryPolicy = transport.RetryPolicy()
     timeout: int = 300
+    progress: Progress = dataclasses.field(default_factory=lambda: Progress(None))  # bytes staged or pushed, for a progress file
 
     def need_tree_root(self, source):
         if not self.tree_root:
@@ -75,11 +77,20 @@ def stage(models, places):
             if places.s3 is None:
                 raise ModelError(f"{source}: give s3 (endpoint_url, access_key, secret_key) to read the store with")
             results.extend(pull([], places, dataclasses.replace(places.s3, bucket=source.bucket, prefix=source.prefix)))
+            places.progress.sized()
             continue
         snapshot, moved, skipped, changed = stage_one(source, places)
+        _staged(places.progress, snapshot)
         snapshot.source = str(source)
         results.append(record(snapshot, moved, skipped, changed, getattr(source, "revision", "")))
     return results
+
+
+def _staged(progress, snapshot):
+    """A model's size is learnt as it is staged: its bytes join the total and are done at once."""
+    progress.expect(snapshot.size, len(snapshot.files))
+    progress.sized()
+    progress.advance(snapshot.size, len(snapshot.files))
 
 
 def stage_one(source, places):
@@ -138,8 +149,14 @@ def open_store(settings):
 def push(models, places):
     store = open_store(places.s3)
     results = []
-    for snapshot, locate in _pushable(models, places):
-        moved = transfer.push(store, snapshot, functools.partial(locate, snapshot), places.check_mode, places.verify_remote)
+    pushable = _pushable(models, places)
+    places.progress.unsized = 0
+    for snapshot, _locate in pushable:
+        objects = transfer.distinct_objects(store, snapshot).values()
+        places.progress.expect(sum(entry.size for entry in objects), len(objects))
+    for snapshot, locate in pushable:
+        moved = transfer.push(store, snapshot, functools.partial(locate, snapshot), places.check_mode, places.verify_remote,
+                              places.progress)
         results.append(record(snapshot, moved.moved, moved.skipped, moved.changed))
         if places.verify_remote:
             results[-1]["repaired"] = sorted(moved.repaired)

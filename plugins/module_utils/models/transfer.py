@@ -49,12 +49,19 @@ def manifest_key(store, snapshot):
     return snapshot.manifest_path(hf_cache.STORE_MANIFESTS if store.settings.layout == s3store.HF_CACHE_OBJECTS else None)
 
 
-def push(store, snapshot, local_path, check_mode=False, verify_remote=False):
-    """Upload the snapshot's files (local_path(entry) says where each lies), then its manifest and refs. With
-    verify_remote, an object already there is read back and hashed rather than trusted by its metadata."""
+def distinct_objects(store, snapshot):
+    """{object key: file entry}: files with the same content share one object in the content-addressed layout."""
     distinct = {}
     for entry in snapshot.files:
         distinct.setdefault(object_key(store, snapshot, entry), entry)
+    return distinct
+
+
+def push(store, snapshot, local_path, check_mode=False, verify_remote=False, progress=None):  # pylint: disable=too-many-arguments
+    """Upload the snapshot's files (local_path(entry) says where each lies), then its manifest and refs. With
+    verify_remote, an object already there is read back and hashed rather than trusted by its metadata. progress
+    (report.progress.Progress) counts each object once it is in place."""
+    distinct = distinct_objects(store, snapshot)
     result = Moved()
 
     def send(item):
@@ -62,10 +69,14 @@ def push(store, snapshot, local_path, check_mode=False, verify_remote=False):
         found = store.read_back(store.key(key), entry.path) if verify_remote else None
         present = holds(found, entry) if verify_remote else store.has(store.key(key), entry)
         if present:
-            return Moved(skipped=entry.size)
-        if not check_mode:
-            store.upload(store.key(key), local_path(entry), entry)
-        return Moved(moved=entry.size, changed=True, repaired=[entry.path] if found else [])
+            moved = Moved(skipped=entry.size)
+        else:
+            if not check_mode:
+                store.upload(store.key(key), local_path(entry), entry)
+            moved = Moved(moved=entry.size, changed=True, repaired=[entry.path] if found else [])
+        if progress is not None:
+            progress.advance(entry.size)
+        return moved
 
     for outcome in run_parallel(send, sorted(distinct.items()), store.settings.concurrency):
         result.add(outcome)

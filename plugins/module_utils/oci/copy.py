@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import json
 import threading
 
@@ -64,7 +65,11 @@ class CopyResult:  # pylint: disable=too-many-instance-attributes
 class Copier:
     """Copies images; one blob pool shared by every image so concurrency stays bounded."""
 
-    def __init__(self, concurrency=4, check_mode=False, include_signatures=False):
+    def __init__(self, concurrency=4, check_mode=False, include_signatures=False, progress=None):
+        """progress (report.progress.Progress) counts every blob as it lands, present ones too, and each image as
+        sized once its blobs are all asked for; it starts with every image unsized."""
+        self.progress = progress
+        self._image = threading.local()
         self.check_mode = check_mode
         self.include_signatures = include_signatures
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="blob")
@@ -84,10 +89,21 @@ class Copier:
         into an oci.image.ImageSink; platforms is None for all, else a list of Platform. Every write goes to the sink,
         which in check mode is a _Rehearsal of it: the copy takes the same path and writes nothing."""
         destination = _Rehearsal(destination) if self.check_mode else destination
-        result = self._copy_image(source, destination, platforms)
-        if self.include_signatures and isinstance(source, SignedSource):
-            self._copy_signatures(source, destination, result)
+        self._image.sized = False
+        try:
+            result = self._copy_image(source, destination, platforms)
+            self._sized()
+            if self.include_signatures and isinstance(source, SignedSource):
+                self._copy_signatures(source, destination, result)
+        finally:
+            self._sized()
         return result
+
+    def _sized(self):
+        """This thread's image has asked for all its blobs (or has none to move, or failed): its size is in the total."""
+        if self.progress is not None and not self._image.sized:
+            self._image.sized = True
+            self.progress.sized()
 
     def _copy_image(self, source, destination, platforms):
         result = CopyResult(str(source), str(destination), via=_fetched_as(source))
@@ -159,6 +175,7 @@ class Copier:
             mediatypes.check_supported(child.media_type, f"{source}@{child.digest}")
         # every platform's blobs are in flight together, then each manifest follows its blobs
         pending = [self._submit_blobs(source, destination, child) for child in manifests]
+        self._sized()
         for child, transfers in zip(manifests, pending):
             self._collect(transfers, result)
             destination.put_manifest(child, by_name=False)
@@ -176,7 +193,9 @@ class Copier:
         result.platforms = [str(image_platform)]
         if platforms is not None and _in_place(destination, top.digest):
             return
-        self._collect(self._submit_blobs(source, destination, top), result)
+        transfers = self._submit_blobs(source, destination, top)
+        self._sized()
+        self._collect(transfers, result)
         destination.put_manifest(top, by_name=True)
         result.changed = True
 
@@ -200,7 +219,11 @@ class Copier:
         with self._inflight_lock:
             future = self._inflight.get(key)
             if future is None or (future.done() and future.exception() is not None):
+                if future is None and self.progress is not None:
+                    self.progress.expect(descriptor.get("size", 0))
                 future = self._pool.submit(self._transfer_blob, source, destination, descriptor)
+                if self.progress is not None:
+                    future.add_done_callback(functools.partial(_landed, self.progress, descriptor.get("size", 0)))
                 self._inflight[key] = future
                 return future, True
         return future, False
@@ -294,6 +317,12 @@ def copy_many(copier, jobs, image_concurrency=2):
     results = [o for o in outcomes if isinstance(o, CopyResult)]
     failures = [(job, o) for job, o in zip(jobs, outcomes) if not isinstance(o, CopyResult)]
     return results, failures
+
+
+def _landed(progress, size, future):
+    """A blob's transfer ended: its bytes are done when it is in place (moved, mounted or found there)."""
+    if future.exception() is None:
+        progress.advance(size)
 
 
 def _fetched_as(source):

@@ -35,8 +35,7 @@ def duration(seconds):
 def progress_line(label, done, total, per_second, seconds=0, finished=False):  # pylint: disable=too-many-arguments
     """'images: 12.4 of 40.1 GB, 85 MB/s, about 5 min left' while a step runs, '... in 8 min, 85 MB/s' when it has
     ended: both sizes in the unit of the total."""
-    name, unit = unit_for(total)
-    amounts = f"{done} of {total} bytes" if unit == 1 else f"{done / unit:.1f} of {total / unit:.1f} {name}"
+    amounts = _amounts(done, total)
     rate = f"{size(per_second)}/s" if per_second else ""
     if finished:
         return f"{label}: {amounts} in {duration(seconds)}" + (f", {rate}" if rate else "")
@@ -45,3 +44,21 @@ def progress_line(label, done, total, per_second, seconds=0, finished=False):  #
     if done >= total:
         return f"{label}: {amounts}, {rate}, finishing"
     return f"{label}: {amounts}, {rate}, about {duration((total - done) / per_second)} left"
+
+
+def growing_line(label, done, total, per_second, unsized, items=0):  # pylint: disable=too-many-arguments
+    """'images: 1.2 of at least 4.1 GB, 85.0 MB/s, 3 images not sized yet' while a step still learns its size, and,
+    once some of its items are sized, the time left if the others average the same, said as such."""
+    rate = f", {size(per_second)}/s" if per_second else ""
+    line = f"{label}: {_amounts(done, total, 'at least ')}{rate}, {unsized} {label} not sized yet"
+    sized = items - unsized
+    if sized <= 0 or not per_second:
+        return line
+    guessed_total = total + unsized * total / sized
+    return f"{line}, about {duration((guessed_total - done) / per_second)} left if they average the {sized} sized"
+
+
+def _amounts(done, total, bound=""):
+    """'12.4 of 40.1 GB': both sizes in the unit of the total."""
+    name, unit = unit_for(total)
+    return f"{done} of {bound}{total} bytes" if unit == 1 else f"{done / unit:.1f} of {bound}{total / unit:.1f} {name}"

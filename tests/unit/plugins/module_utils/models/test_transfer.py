@@ -12,6 +12,7 @@ from boto3.exceptions import S3UploadFailedError
 from ansible_collections.airlock.airgap.plugins.module_utils.models import hf_cache, operations, s3store, sources, transfer, trees
 from ansible_collections.airlock.airgap.plugins.module_utils.models import snapshot as snapshots
 from ansible_collections.airlock.airgap.plugins.module_utils.models.errors import ModelError
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 
 COMMIT = "c" * 40
 
@@ -279,3 +280,15 @@ def test_a_store_manifest_that_no_longer_lists_what_was_locked_is_refused(monkey
     monkeypatch.setattr(operations, "open_store", lambda settings: store)
     with pytest.raises(ModelError, match=r"config.json is corrupted .* according to .*airlock.lock.json; push the model again to s3://b/p"):
         operations.verify([], operations.Places(cache=None, s3=store.settings, lock_file=str(lock)))
+
+
+def test_a_push_counts_every_object_in_its_progress_once_it_is_in_place(fake_s3, store_for, tmp_path):
+    store = store_for()
+    cache, record = staged_model(tmp_path)
+    objects = transfer.distinct_objects(store, record)
+    places = operations.Places(cache=cache)
+    for _run in ("moved", "found in place"):
+        counter = Progress(None)
+        counter.expect(sum(entry.size for entry in objects.values()), len(objects))
+        transfer.push(store, record, lambda entry: operations.local_file(places, record, entry), progress=counter)
+        assert (counter.done_bytes, counter.done_files) == (counter.total_bytes, counter.total_files) == (record.size, len(objects))

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from ansible_collections.airlock.airgap.plugins.module_utils.report import evidence, html, units
+from ansible_collections.airlock.airgap.plugins.filter import progress as progress_filter
+from ansible_collections.airlock.airgap.plugins.module_utils.report import evidence, html, progress, units
 
 
 def test_progress_lines_say_what_is_done_and_what_remains():
@@ -14,6 +15,34 @@ def test_progress_lines_say_what_is_done_and_what_remains():
     assert units.progress_line("verify", 512, 900, 0) == "verify: 512 of 900 bytes"
     assert units.progress_line("volumes", 91_700_000, 91_700_000, 40_900_000, 2.2, True) == "volumes: 91.7 of 91.7 MB in 2 s, 40.9 MB/s"
     assert units.duration(7800) == "2 h 10 min"
+    assert units.growing_line("images", 1_200_000_000, 4_100_000_000, 85_000_000, 3) == \
+        "images: 1.2 of at least 4.1 GB, 85.0 MB/s, 3 images not sized yet"
+    assert units.growing_line("images", 1_200_000_000, 4_000_000_000, 100_000_000, 30, 40) == \
+        "images: 1.2 of at least 4.0 GB, 100.0 MB/s, 30 images not sized yet, about 2 min left if they average the 10 sized"
+
+
+def test_a_progress_file_that_grows_is_a_lower_bound_until_every_item_is_sized(tmp_path):
+    path = tmp_path / "images.progress.json"
+    counter = progress.Progress(str(path), unsized=2, interval=3600)
+    counter.expect(300)
+    counter.sized()
+    counter.advance(300)
+    assert not path.exists(), "one item is still unsized: no write before the interval"
+    counter.expect(700)
+    counter.sized()
+    counter.advance(700)
+    written = json.loads(path.read_text())
+    assert (written["bytes_done"], written["bytes_total"], written["unsized"]) == (1000, 1000, 0)
+    assert progress_filter.progress_line(dict(written, unsized=1), "images").startswith("images: 1.0 of at least 1.0 kB")
+    assert progress_filter.progress_line(written, "images", finished=True).startswith("images: 1.0 of 1.0 kB in ")
+
+
+def test_a_counter_without_a_path_writes_nothing(tmp_path):
+    counter = progress.Progress(None, unsized=1)
+    counter.expect(5)
+    counter.advance(5)
+    counter.finish()
+    assert counter.done_bytes == 5 and not list(tmp_path.iterdir())
 
 
 def write_bundle(root, lock):
