@@ -53,9 +53,8 @@ phase prepare tests/demo/inventory.yml playbooks/prepare.yml -e "airlock_bundle_
 mkdir -p "$work/usb" && cp -u "$work"/connected/volumes/* "$work/usb/"  # the carry: another disk
 # Sealed: the controller is the jump host, the nodes are reached over SSH (grouped by runtime by tests/examples/runtimes.yml),
 # and the witness counts from this run's start.
-# The playbook picks its node group before it reads the manifest, so the manifest's enclave.nodes is given as airlock_nodes.
-nodes=$(sed -n 's/^    nodes: *//p' "$site/airlock.yml")
-phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" -i tests/examples/runtimes.yml playbooks/enclave.yml -e "airlock_nodes=${nodes:-nodes}" \
+# The playbook preloads the manifest's enclave.nodes.
+phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" -i tests/examples/runtimes.yml playbooks/enclave.yml \
   -e "airlock_volumes_dir=$work/usb" \
   -e "airlock_bundle_dir=$work/enclave/bundle" -e "airlock_output_dir=$work/enclave/out" -e "preload_namespace=airlock-example-$name" \
   -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$(date +%s)" "$@"

@@ -67,6 +67,17 @@ def test_the_witness_names_a_hosted_endpoint_a_node_tries_and_the_api_counts_it(
     assert answer["count"] == sealed_enclave.witness.count(since) > 0
 
 
+def test_the_witness_counts_a_ping_leaving_the_enclave_like_a_connection(sealed_enclave):
+    since = time.time()
+    node = sealed_enclave.nodes[0]
+    pinged = sealed_enclave.ssh(node["name"], "busybox ping -c 1 -W 2 ntp.example.org")  # busybox-static: the testbed installs it
+    assert pinged.returncode != 0, pinged.stdout  # refused by the witness
+    attempts = [event for event in sealed_enclave.witness.events(since) if event["kind"] == "icmp"]
+    assert [(event["source"], event["name"]) for event in attempts] == [(node["address"], "ntp.example.org")], attempts
+    with urllib.request.urlopen(f"{sealed_enclave.witness_url}?since={since}", timeout=10) as response:  # noqa: S310
+        assert json.load(response)["count"] == sealed_enclave.witness.count(since) > len(attempts)  # and the name's lookups
+
+
 @pytest.fixture(scope="module")
 def standins_on_mirror(sealed_enclave, tmp_path_factory):
     """Runnable stand-ins under a vendor's names, pushed to the enclave registry by our own image_copy."""
