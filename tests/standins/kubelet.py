@@ -74,17 +74,19 @@ def play(sealed, node_name, manifests_text, secrets_text, work_dir, keep_running
     """
     node = sealed.node(node_name)
     played, pods = kubelet_documents(list(yaml.safe_load_all(manifests_text)))
+    if not pods:  # only custom resources (an operator would act on them) or configuration: nothing for a kubelet
+        return [], False
     names = sorted({secret["name"] for pod in pods for secret in pod["spec"].get("imagePullSecrets", [])})
-    auth = pull_secret_auth(list(yaml.safe_load_all(secrets_text)), names)
     os.makedirs(work_dir, exist_ok=True)
     auth_file, kube_file = os.path.join(work_dir, "auth.json"), os.path.join(work_dir, "kube.yaml")
     with open(auth_file, "w", encoding="utf-8") as handle:
-        json.dump(auth, handle)
+        json.dump(pull_secret_auth(list(yaml.safe_load_all(secrets_text)), names) if names else {"auths": {}}, handle)
     os.chmod(auth_file, 0o600)
     kube_text = yaml.safe_dump_all(played, sort_keys=False)
     env = podman_env(node)
-    started = not (keep_running and _already_played(kube_file, kube_text)
-                        and all(_running_pod(sealed, node_name, env, pod) for pod in pods))
+    running = keep_running and _already_played(kube_file, kube_text) and all(
+        _running_pod(sealed, node_name, env, pod) for pod in pods)
+    started = not running
     if started:
         with open(kube_file, "w", encoding="utf-8") as handle:
             handle.write(kube_text)

@@ -92,8 +92,10 @@ def start_project(sealed, project, index, name, docker_config, work_dir):
     listed = compose.compose(sealed, node, project_dir, [*compose_args, "ps", "-q"], docker_config, files)
     health = [entry for container in listed.stdout.split() for entry in _healthcheck_urls(sealed, node, container)]
     started = bool(re.search(r"\b(Creating|Recreating|Starting)\b", up.stderr))
+    # Which images Compose had to pull (those the node did not hold already, by the reference it was given).
+    pulled = re.findall(r"^Pulling (\S+) ", up.stderr, re.MULTILINE)
     return health, started, {"kind": "compose", "node": node, "project_dir": project_dir, "files": files,
-                             "args": compose_args, "docker_config": docker_config}
+                             "args": compose_args, "docker_config": docker_config, "pulled": pulled}
 
 
 def _healthcheck_urls(sealed, node, container):
