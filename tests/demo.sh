@@ -34,14 +34,18 @@ phase world tests/demo/inventory.yml tests/demo/world.yml "$@"
 phase prepare tests/demo/inventory.yml playbooks/prepare.yml -e "airlock_bundle_dir=$demo_dir/connected/bundle" \
   -e "airlock_volumes_dir=$demo_dir/connected/volumes" "$@"
 mkdir -p "$demo_dir/usb" && cp -u "$demo_dir"/connected/volumes/* "$demo_dir/usb/"  # the carry: another disk
-# Sealed: the controller is the jump host, the nodes are reached over SSH, and the witness counts from this run's start.
-phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" playbooks/enclave.yml -e "airlock_volumes_dir=$demo_dir/usb" \
-  -e "airlock_bundle_dir=$demo_dir/enclave/bundle" -e "airlock_output_dir=$demo_dir/enclave/out" -e preload_namespace=airlock-demo \
-  -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$(date +%s)" \
+# Sealed: the controller is the jump host, the nodes are reached over SSH, and the witness counts from the enclave side's
+# start through the inference phase, where the release's pods start from the mirror and answer.
+since=$(date +%s)
+common+=(-e "airlock_bundle_dir=$demo_dir/enclave/bundle" -e "airlock_output_dir=$demo_dir/enclave/out"
+         -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$since")
+phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" playbooks/enclave.yml -e "airlock_volumes_dir=$demo_dir/usb" -e preload_namespace=airlock-demo \
   -e 'validate_pull_nodes={{ groups.nodes }}' "$@"
 phase inference "$AIRLOCK_ENCLAVE_INVENTORY" tests/demo/first_inference.yml "$@"
 echo
 cat "$demo_dir/phases.txt"
+.venv/bin/python tests/examples/summary.py embedding-server "$demo_dir" "$demo_dir/connected/bundle/airlock.lock.json" \
+  "$AIRLOCK_ENCLAVE_WITNESS_URL" "$since" "$demo_dir/inference.log"
 grep -h 'first inference offline' "$demo_dir/inference.log" | tail -1 | sed 's/^ *"msg": //'
 echo "The testbed and the sealed enclave are still running (tests/testbed/testbed status, tests/testbed/testbed enclave status);"
 echo "stop them with: tests/testbed/testbed enclave down; make testbed-down"

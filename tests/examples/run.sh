@@ -4,7 +4,10 @@
 # the testbed's "public" registry; tests/examples/NAME/model_sources.json: its NGC and Hub, as loopback stand-ins) -> prepare
 # (connected side) -> volumes carried to another folder -> enclave, sealed (receive and publish into the sealed enclave's
 # registry and S3, preload its nodes over SSH, deploy, validate with the egress witness counting) -> the checks
-# (tests/examples/check.yml: the vendor's files fail the audit, each model consumer finds its models where it reads them).
+# (tests/examples/check.yml: the vendor's files fail the audit, each model consumer finds its models where it reads them;
+# the workloads start from the mirror on the nodes and validate finds each health URL answering, the witness at 0).
+# Last, the run's figures as one `summary` line (tests/examples/summary.py; also $work/summary.json and summaries.jsonl).
+# The workloads keep running, as a site's would: `PYTHONPATH=tests .venv/bin/python -m standins.workloads down --work $work/workloads`.
 # The example is copied to a site folder once, as a site keeps it: deploy writes the Compose override and .env beside the
 # project. One line per phase, with every host's recap; a second run changes nothing on any host.
 set -euo pipefail
@@ -51,15 +54,16 @@ phase prepare tests/demo/inventory.yml playbooks/prepare.yml -e "airlock_bundle_
   -e "airlock_volumes_dir=$work/connected/volumes" "$@"
 [ -z "$sources_pid" ] || { kill "$sources_pid"; wait "$sources_pid" || true; sources_pid=""; }  # the enclave side cannot reach them anyway
 mkdir -p "$work/usb" && cp -u "$work"/connected/volumes/* "$work/usb/"  # the carry: another disk
-# Sealed: the controller is the jump host, the nodes are reached over SSH (grouped by runtime by tests/examples/runtimes.yml),
-# and the witness counts from this run's start.
-# The playbook picks its node group before it reads the manifest, so the manifest's enclave.nodes is given as airlock_nodes.
-nodes=$(sed -n 's/^    nodes: *//p' "$site/airlock.yml")
-phase enclave "$AIRLOCK_ENCLAVE_INVENTORY" -i tests/examples/runtimes.yml playbooks/enclave.yml -e "airlock_nodes=${nodes:-nodes}" \
-  -e "airlock_volumes_dir=$work/usb" \
-  -e "airlock_bundle_dir=$work/enclave/bundle" -e "airlock_output_dir=$work/enclave/out" -e "preload_namespace=airlock-example-$name" \
-  -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$(date +%s)" "$@"
-phase check tests/demo/inventory.yml tests/examples/check.yml -e "airlock_bundle_dir=$work/enclave/bundle" \
-  -e "airlock_output_dir=$work/enclave/out" "$@"
+# Sealed: the controller is the jump host, the nodes are reached over SSH (grouped by runtime by tests/examples/runtimes.yml;
+# the playbook preloads the manifest's enclave.nodes), and the witness counts from this run's enclave side on, through
+# the check phase, where the workloads start from the mirror and answer.
+since=$(date +%s)
+sealed=("$AIRLOCK_ENCLAVE_INVENTORY" -i tests/examples/runtimes.yml)
+common+=(-e "airlock_bundle_dir=$work/enclave/bundle" -e "airlock_output_dir=$work/enclave/out"
+         -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$since")
+phase enclave "${sealed[@]}" playbooks/enclave.yml -e "airlock_volumes_dir=$work/usb" -e "preload_namespace=airlock-example-$name" "$@"
+phase check "${sealed[@]}" tests/examples/check.yml "$@"
 echo
 cat "$work/phases.txt"
+.venv/bin/python tests/examples/summary.py "$name" "$work" "$work/connected/bundle/airlock.lock.json" "$AIRLOCK_ENCLAVE_WITNESS_URL" \
+  "$since" "$work/check.log"

@@ -1,11 +1,15 @@
 """The README's main job (make demo): the embedding-server example end to end on the testbed, its enclave side sealed
-(nodes over SSH, the egress witness counting), and a second run that changes nothing on any host."""
+(nodes over SSH, the egress witness counting), the release's pods started from the mirror and answering their health
+URLs, and a second run that changes nothing on any host."""
 
+import json
 import os
 import re
 import subprocess
 
 import pytest
+
+from standins import workloads
 
 pytestmark = pytest.mark.testbed
 
@@ -19,11 +23,19 @@ def run_demo(testbed, sealed_enclave, demo_dir):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     recaps = dict(re.findall(r"^phase (\w+) +\d+ ms +(\w+: ok=.*)$", done.stdout, re.MULTILINE))
     assert sorted(recaps) == sorted(PHASES), done.stdout[-3000:]
-    return done.stdout, recaps
+    summary = json.loads(re.search(r"^summary (\{.*\})$", done.stdout, re.MULTILINE).group(1))
+    return done.stdout, recaps, summary
 
 
 def test_demo_carries_the_embedding_server_across_and_a_second_run_changes_nothing(testbed, sealed_enclave, tmp_path):
-    first, recaps = run_demo(testbed, sealed_enclave, tmp_path / "demo")
+    try:
+        run_twice(testbed, sealed_enclave, tmp_path)
+    finally:
+        workloads.down(sealed_enclave, str(tmp_path / "demo" / "workloads"))
+
+
+def run_twice(testbed, sealed_enclave, tmp_path):
+    first, recaps, summary = run_demo(testbed, sealed_enclave, tmp_path / "demo")
     assert all(recap.count("failed=0") == recap.count("ok=") for recap in recaps.values()), recaps
     assert all(f"{node['name']}: ok=" in recaps["enclave"] for node in sealed_enclave.nodes), recaps["enclave"]
     assert "egress witness counted 0 attempts to leave the enclave" in first
@@ -31,5 +43,7 @@ def test_demo_carries_the_embedding_server_across_and_a_second_run_changes_nothi
     assert re.search(r"prepare embedding-server: 1 charts, 3 images \(linux/amd64\), 1 models", first), first[-3000:]
     assert "pinned by digest except" in first and "sie-server:0.6.6-cpu-default" in first
     assert "0 references point outside the enclave" in first
-    _second, recaps = run_demo(testbed, sealed_enclave, tmp_path / "demo")
+    assert "1/1 health URLs answered" in first and summary["witness"] == 0, summary
+    _second, recaps, summary = run_demo(testbed, sealed_enclave, tmp_path / "demo")
     assert all(recap.count(" changed=0 ") == recap.count("ok=") for recap in recaps.values()), recaps
+    assert summary["changed"] == 0 and summary["witness"] == 0, summary

@@ -1,6 +1,8 @@
 """The three other vendor flows (examples/document-extraction, fine-tuning, object-store) end to end on the testbed, each
-through tests/examples/run.sh as a site runs them - the enclave side sealed (nodes over SSH, the egress witness counting) -
-and a second run that changes nothing on any host.
+through tests/examples/run.sh as a site runs them - the enclave side sealed (nodes over SSH, the egress witness counting),
+the workloads started from the mirror on the nodes and answering their health URLs - and a second run that changes
+nothing on any host. Each run's figures (what crossed, what changed, the witness, the health URLs, time per phase) are
+in its `summary` line.
 
 The three flows use their own repositories, buckets and runtime namespaces, so they run side by side: most of each run
 waits on the registries, S3 and helm rather than on a core.
@@ -12,6 +14,8 @@ import re
 import subprocess
 
 import pytest
+
+from standins import workloads
 
 pytestmark = pytest.mark.testbed
 
@@ -31,6 +35,8 @@ EXPECTED = {
                     r"there: ptm_metadatas.json lists 3 models \(hf_model://openai/clip-vit-base-patch32, "
                     r"nvidia/tao/pretrained_dino_nvimagenet:resnet50, nvidia/tao/pretrained_segformer:mit_b0\)"],
 }
+# The health URLs each flow's workloads answer: readiness probes of the releases' pods, healthchecks of the Compose services.
+HEALTH_URLS = {"object-store": 1, "document-extraction": 3, "fine-tuning": 1}
 
 
 def start(testbed, sealed_enclave, name, work):
@@ -40,7 +46,7 @@ def start(testbed, sealed_enclave, name, work):
 
 
 def run_side_by_side(testbed, sealed_enclave, tmp_path):
-    """{name: (stdout, {phase: recaps of every host})} of one run of every example, all at once."""
+    """{name: (stdout, {phase: recaps of every host}, summary)} of one run of every example, all at once."""
     running = {name: start(testbed, sealed_enclave, name, tmp_path / name) for name in EXPECTED}
     finished = {}
     try:
@@ -50,7 +56,8 @@ def run_side_by_side(testbed, sealed_enclave, tmp_path):
             recaps = dict(re.findall(r"^phase (\w+) +\d+ ms +(\w+: ok=.*)$", stdout, re.MULTILINE))
             assert sorted(recaps) == sorted(PHASES), (name, stdout[-3000:])
             assert all(recap.count("failed=0") == recap.count("ok=") for recap in recaps.values()), (name, recaps)
-            finished[name] = (stdout, recaps)
+            summary = json.loads(re.search(r"^summary (\{.*\})$", stdout, re.MULTILINE).group(1))
+            finished[name] = (stdout, recaps, summary)
     finally:
         for process in running.values():
             if process.poll() is None:
@@ -59,15 +66,27 @@ def run_side_by_side(testbed, sealed_enclave, tmp_path):
     return finished
 
 
-def test_the_vendor_flows_cross_sealed_audited_and_a_second_run_changes_nothing(testbed, sealed_enclave, tmp_path):
-    for name, (first, recaps) in run_side_by_side(testbed, sealed_enclave, tmp_path).items():
+def test_the_vendor_flows_cross_sealed_audited_run_from_the_mirror_and_a_second_run_changes_nothing(testbed, sealed_enclave, tmp_path):
+    try:
+        run_twice(testbed, sealed_enclave, tmp_path)
+    finally:
+        for name in EXPECTED:
+            workloads.down(sealed_enclave, str(tmp_path / name / "workloads"))
+
+
+def run_twice(testbed, sealed_enclave, tmp_path):
+    for name, (first, recaps, summary) in run_side_by_side(testbed, sealed_enclave, tmp_path).items():
         nodes = ["n3"] if name == "fine-tuning" else [node["name"] for node in sealed_enclave.nodes]
         assert all(f"{node}: ok=" in recaps["enclave"] for node in nodes), (name, recaps["enclave"])
         for expected in EXPECTED[name] + [r"0 references point outside the enclave, 0 pull warnings, egress witness counted 0 attempts"]:
             assert re.search(expected, first), (name, expected, first[-3000:])
+        health = HEALTH_URLS[name]
+        assert f"{health}/{health} health URLs answered" in first, (name, first[-3000:])
+        assert summary["witness"] == 0 and summary["health"] == {"answered": health, "checked": health}, (name, summary)
     lock = json.loads((tmp_path / "object-store" / "connected" / "bundle" / "airlock.lock.json").read_text())
     assert all(entry["platforms"] == ["linux/amd64"] and entry["source_digest"] != entry["digest"] for entry in lock["images"])
     override = (tmp_path / "object-store" / "enclave" / "out" / "objstore-operator" / "mirror.yaml").read_text()
     assert f"hostname: {sealed_enclave.registry}" in override and "pathPrefix: mirror/objstore" in override
-    for name, (_second, recaps) in run_side_by_side(testbed, sealed_enclave, tmp_path).items():
+    for name, (_second, recaps, summary) in run_side_by_side(testbed, sealed_enclave, tmp_path).items():
         assert all(recap.count(" changed=0 ") == recap.count("ok=") for recap in recaps.values()), (name, recaps)
+        assert summary["changed"] == 0 and summary["witness"] == 0, (name, summary)

@@ -67,6 +67,17 @@ def test_the_witness_names_a_hosted_endpoint_a_node_tries_and_the_api_counts_it(
     assert answer["count"] == sealed_enclave.witness.count(since) > 0
 
 
+def test_the_witness_counts_a_ping_leaving_the_enclave_like_a_connection(sealed_enclave):
+    since = time.time()
+    node = sealed_enclave.nodes[0]
+    pinged = sealed_enclave.ssh(node["name"], "busybox ping -c 1 -W 2 ntp.example.org")  # busybox-static: the testbed installs it
+    assert pinged.returncode != 0, pinged.stdout  # refused by the witness
+    attempts = [event for event in sealed_enclave.witness.events(since) if event["kind"] == "icmp"]
+    assert [(event["source"], event["name"]) for event in attempts] == [(node["address"], "ntp.example.org")], attempts
+    with urllib.request.urlopen(f"{sealed_enclave.witness_url}?since={since}", timeout=10) as response:  # noqa: S310
+        assert json.load(response)["count"] == sealed_enclave.witness.count(since) > len(attempts)  # and the name's lookups
+
+
 @pytest.fixture(scope="module")
 def standins_on_mirror(sealed_enclave, tmp_path_factory):
     """Runnable stand-ins under a vendor's names, pushed to the enclave registry by our own image_copy."""
@@ -106,7 +117,7 @@ def test_a_rendered_deployment_runs_from_the_mirror_with_its_pull_secret_and_ans
     ])
     node = sealed_enclave.nodes[0]["name"]
     try:
-        probed = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
+        probed, _started = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
         assert [entry["pod"] for entry in probed] == ["embedqa"], probed
         assert kubelet.ready(sealed_enclave, node, probed[0]["probe_url"]) == "ready\n"
     finally:
@@ -147,7 +158,7 @@ def test_a_workload_configured_with_a_hosted_url_is_caught_by_the_witness_and_na
                         "readinessProbe": {"httpGet": {"path": "/v1/health/ready", "port": 8000}}}]}})
     node = sealed_enclave.nodes[1]["name"]
     try:
-        probed = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
+        probed, _started = kubelet.play(sealed_enclave, node, manifests, pull_secret(sealed_enclave), str(tmp_path / "kube"))
         assert kubelet.ready(sealed_enclave, node, probed[0]["probe_url"]) == "ready\n"  # it tried the upstream first
         health = [{"url": probed[0]["probe_url"], "host": node}]
         validated = validate_with_witness(sealed_enclave, since, tmp_path, health)
@@ -161,7 +172,16 @@ def test_a_workload_configured_with_a_hosted_url_is_caught_by_the_witness_and_na
     assert "tcp from " in validated.stdout and "to 198.18." in validated.stdout and "(integrate.api.nvidia.com)" in validated.stdout
 
 
-def validate_with_witness(sealed, since, tmp_path, health_urls):
+def test_validate_fails_naming_a_health_url_that_does_not_answer(sealed_enclave, tmp_path):
+    node = sealed_enclave.nodes[0]
+    silent = f"http://{node['address']}:9/v1/health/ready"  # nothing listens there
+    validated = validate_with_witness(sealed_enclave, time.time(), tmp_path, [{"url": silent, "host": node["name"]}],
+                                      "validate_health_retries=1")
+    assert validated.returncode != 0, validated.stdout[-3000:]
+    assert f"failed: [localhost -> {node['name']}(" in validated.stdout and f'"url": "{silent}"' in validated.stdout, validated.stdout[-3000:]
+
+
+def validate_with_witness(sealed, since, tmp_path, health_urls, *extra_vars):
     """The validate role on a deployment with nothing to audit: health URLs from their node, the witness since `since`."""
     output = tmp_path / "out"
     output.mkdir()
@@ -174,5 +194,6 @@ def validate_with_witness(sealed, since, tmp_path, health_urls):
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="default")
     return subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", sealed.inventory, str(tmp_path / "validate.yml"),
                            "-e", f"airlock_output_dir={output}", "-e", json.dumps({"validate_health_urls": health_urls}),
-                           "-e", f"validate_witness_url={sealed.witness_url}", "-e", f"validate_witness_since={since}"],
+                           "-e", f"validate_witness_url={sealed.witness_url}", "-e", f"validate_witness_since={since}",
+                           *(option for setting in extra_vars for option in ("-e", setting))],
                           env=env, capture_output=True, text=True, timeout=300, check=False)

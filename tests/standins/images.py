@@ -4,14 +4,15 @@ Each image holds the static busybox with its applets and /bin/standin, which is 
 workload: with MODEL_DIR set it reads every file of that folder (sha256sum, listed at
 /v1/models.sha256) and refuses to start on an empty or missing one; with UPSTREAM_URL set it
 fetches that URL once (what a service configured with a hosted endpoint does, for the
-egress witness to catch); then `busybox httpd` serves /v1/health/ready on $PORT (8000).
+egress witness to catch); then `busybox httpd` serves /v1/health/ready on $PORT (8000, or the
+port the vendor's image listens on: REF=PORT sets PORT in that image's config, as its probes expect).
 
 Deterministic: one layer shared by every image (pushed and stored once), each image's
 config labelled with its own name so that each has its own digest, and a second run writes
 the same bytes. Platforms other than this machine's get a placeholder layer: there is no
 busybox of theirs here, and they are only carried, never run.
 
-    python -m standins.images --out DIR REF [REF ...]
+    python -m standins.images --out DIR [--architectures amd64,arm64] REF[=PORT] [REF[=PORT] ...]
 """
 
 import argparse
@@ -109,12 +110,12 @@ def placeholder_layer(architecture):
     return buffer.getvalue()
 
 
-def _platform_manifest(root, reference, architecture, layers):
+def _platform_manifest(root, reference, architecture, layers, port):
     layer = layers[architecture]
     config = json.dumps({
         "architecture": architecture, "os": "linux",
-        "config": {"Entrypoint": ["/bin/standin"], "ExposedPorts": {f"{PORT}/tcp": {}},
-                   "Env": ["PATH=/bin"], "Labels": {"org.opencontainers.image.ref.name": reference}},
+        "config": {"Entrypoint": ["/bin/standin"], "ExposedPorts": {f"{port}/tcp": {}},
+                   "Env": ["PATH=/bin", f"PORT={port}"], "Labels": {"org.opencontainers.image.ref.name": reference}},
         "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},
     }, sort_keys=True).encode()
     manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": _blob(root, config, CONFIG),
@@ -122,8 +123,9 @@ def _platform_manifest(root, reference, architecture, layers):
     return _blob(root, manifest, MANIFEST, platform={"architecture": architecture, "os": "linux"})
 
 
-def write_layout(root, references, architectures=None):
-    """Write each reference as an image index over `architectures` (default: this machine's only)."""
+def write_layout(root, references, architectures=None, ports=None):
+    """Write each reference as an image index over `architectures` (default: this machine's only), each
+    serving on its port of `ports` (default PORT)."""
     architectures = tuple(architectures or (machine_architecture(),))
     os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
     native = machine_architecture()
@@ -131,7 +133,8 @@ def write_layout(root, references, architectures=None):
     entries = []
     for reference in references:
         index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-            _platform_manifest(root, reference, arch, layers) for arch in architectures]}, sort_keys=True).encode()
+            _platform_manifest(root, reference, arch, layers, (ports or {}).get(reference, PORT))
+            for arch in architectures]}, sort_keys=True).encode()
         entries.append(_blob(root, index, INDEX, annotations={"org.opencontainers.image.ref.name": reference}))
     with open(os.path.join(root, "oci-layout"), "w", encoding="utf-8") as handle:
         json.dump({"imageLayoutVersion": "1.0.0"}, handle)
@@ -144,11 +147,12 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--architectures", default=None, help="comma-separated, e.g. amd64,arm64 (default: this machine's)")
-    parser.add_argument("references", nargs="+")
+    parser.add_argument("references", nargs="+", help="REF or REF=PORT (the port the vendor's image listens on)")
     arguments = parser.parse_args(argv)
-    write_layout(arguments.out, arguments.references,
-                 arguments.architectures.split(",") if arguments.architectures else None)
-    print(f"{len(arguments.references)} runnable stand-in images in {arguments.out}")
+    references = [entry.split("=", 1)[0] for entry in arguments.references]
+    ports = {entry.split("=", 1)[0]: int(entry.split("=", 1)[1]) for entry in arguments.references if "=" in entry}
+    write_layout(arguments.out, references, arguments.architectures.split(",") if arguments.architectures else None, ports)
+    print(f"{len(references)} runnable stand-in images in {arguments.out}")
 
 
 if __name__ == "__main__":

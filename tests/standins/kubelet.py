@@ -65,26 +65,37 @@ def pull_secret_auth(secret_documents, names):
     raise LookupError(f"no kubernetes.io/dockerconfigjson Secret named {', '.join(names) or '(none)'} among the release's secrets")
 
 
-def play(sealed, node_name, manifests_text, secrets_text, work_dir):
-    """kube play the release on the node; returns [{pod, container, address, probe_url}] for each probed container."""
+def play(sealed, node_name, manifests_text, secrets_text, work_dir, keep_running=False):
+    """kube play the release on the node; returns ([{pod, container, address, probe_url}] for each probed
+    container, whether this call started anything).
+
+    keep_running: when the same documents were played in work_dir and their pods run, leave them be (a second
+    run of a flow changes nothing).
+    """
     node = sealed.node(node_name)
     played, pods = kubelet_documents(list(yaml.safe_load_all(manifests_text)))
+    if not pods:  # only custom resources (an operator would act on them) or configuration: nothing for a kubelet
+        return [], False
     names = sorted({secret["name"] for pod in pods for secret in pod["spec"].get("imagePullSecrets", [])})
-    auth = pull_secret_auth(list(yaml.safe_load_all(secrets_text)), names)
     os.makedirs(work_dir, exist_ok=True)
     auth_file, kube_file = os.path.join(work_dir, "auth.json"), os.path.join(work_dir, "kube.yaml")
     with open(auth_file, "w", encoding="utf-8") as handle:
-        json.dump(auth, handle)
+        json.dump(pull_secret_auth(list(yaml.safe_load_all(secrets_text)), names) if names else {"auths": {}}, handle)
     os.chmod(auth_file, 0o600)
-    with open(kube_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump_all(played, handle, sort_keys=False)
+    kube_text = yaml.safe_dump_all(played, sort_keys=False)
     env = podman_env(node)
-    done = sealed.run(node_name, ["env", *(f"{k}={v}" for k, v in env.items()), "podman", "kube", "play", "--replace",
-                                  "--authfile", auth_file, kube_file], timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"podman kube play on {node_name} failed: {done.stderr.strip()[-2000:]}")
+    running = keep_running and _already_played(kube_file, kube_text) and all(
+        _running_pod(sealed, node_name, env, pod) for pod in pods)
+    started = not running
+    if started:
+        with open(kube_file, "w", encoding="utf-8") as handle:
+            handle.write(kube_text)
+        done = sealed.run(node_name, ["env", *(f"{k}={v}" for k, v in env.items()), "podman", "kube", "play", "--replace",
+                                      "--authfile", auth_file, kube_file], timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"podman kube play on {node_name} failed: {done.stderr.strip()[-2000:]}")
     return [_probed(sealed, node_name, env, pod, container) for pod in pods for container in pod["spec"]["containers"]
-            if container.get("readinessProbe", {}).get("httpGet")]
+            if container.get("readinessProbe", {}).get("httpGet")], started
 
 
 def down(sealed, node_name, work_dir):
@@ -93,18 +104,38 @@ def down(sealed, node_name, work_dir):
                                   os.path.join(work_dir, "kube.yaml")], timeout=120)
 
 
-def _probed(sealed, node_name, env, pod, container):
-    """Where a container's readiness probe answers: its pod's address (the infra container's network)."""
+def _already_played(kube_file, kube_text):
+    try:
+        with open(kube_file, encoding="utf-8") as handle:
+            return handle.read() == kube_text
+    except FileNotFoundError:
+        return False
+
+
+def _inspect_pod(sealed, node_name, env, pod):
+    """(name, podman pod inspect) of the pod kube play made of `pod`, or (None, None)."""
     podman = ["env", *(f"{k}={v}" for k, v in env.items()), "podman"]
     # kube play names a Pod as it is and a Deployment's pod <name>-pod-0 (or <name>-pod, by version).
     candidates = [pod["name"]] if pod["kind"] == "Pod" else [f"{pod['name']}-pod-0", f"{pod['name']}-pod"]
     for pod_name in candidates:
         described = sealed.run(node_name, [*podman, "pod", "inspect", pod_name])
         if described.returncode == 0:
-            break
-    else:
-        raise RuntimeError(f"podman kube play started no pod named {' or '.join(candidates)} on {node_name}")
-    infra = json.loads(described.stdout)["InfraContainerID"]
+            return pod_name, json.loads(described.stdout)
+    return None, None
+
+
+def _running_pod(sealed, node_name, env, pod):
+    _name, described = _inspect_pod(sealed, node_name, env, pod)
+    return bool(described) and described.get("State") == "Running"
+
+
+def _probed(sealed, node_name, env, pod, container):
+    """Where a container's readiness probe answers: its pod's address (the infra container's network)."""
+    podman = ["env", *(f"{k}={v}" for k, v in env.items()), "podman"]
+    pod_name, described = _inspect_pod(sealed, node_name, env, pod)
+    if not described:
+        raise RuntimeError(f"podman kube play started no pod for {pod['kind']} {pod['name']} on {node_name}")
+    infra = described["InfraContainerID"]
     inspect = sealed.run(node_name, [*podman, "inspect", infra,
                                      "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"])
     probe = container["readinessProbe"]["httpGet"]

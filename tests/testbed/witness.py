@@ -6,11 +6,11 @@ every enclave namespace, so nothing can leave the enclave without passing it:
 - a DNS sink on port 53 (UDP and TCP) logs every query and answers each name with an
   address of its own from 198.18.0.0/15 (the benchmarking range), so that the connection
   that follows is recorded under the name it was meant for;
-- a packet listener on its link records every TCP connection attempt (a SYN) and every
-  UDP datagram that is not a DNS query to it; the kernel then refuses them (RST, ICMP), so
-  a leaking workload fails fast instead of hanging.
+- a packet listener on its link records every TCP connection attempt (a SYN), every
+  UDP datagram that is not a DNS query to it and every ICMP echo request (a ping); the
+  kernel then refuses them (RST, ICMP), so a leaking workload fails fast instead of hanging.
 
-Events are JSON lines in events.jsonl: {"time", "kind": dns|tcp|udp, "source",
+Events are JSON lines in events.jsonl: {"time", "kind": dns|tcp|udp|icmp, "source",
 "destination", "name"}. Its HTTP API on port 8053 answers GET /events?since=EPOCH with
 {"count": N, "events": [...]}, for the validate role; `Witness` reads the file directly.
 
@@ -37,6 +37,7 @@ API_PORT = 8053
 SINK_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
+ICMP_ECHO_REQUEST = 8
 
 
 class Witness:
@@ -151,12 +152,19 @@ def _listen_packets(sniffer, address, controller, recorder):
 
 
 def _connection_attempt(packet, own_address, controller):
+    """(kind, source, destination, destination address) of an attempt out, or None for anything else."""
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
     header_length = (packet[0] & 0x0F) * 4
     protocol = packet[9]
     source_ip, destination_ip = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
-    if source_ip == own_address or ipaddress.ip_address(source_ip) in controller or len(packet) < header_length + 14:
+    if source_ip == own_address or ipaddress.ip_address(source_ip) in controller:
+        return None
+    if protocol == socket.IPPROTO_ICMP:  # a ping has no port: the attempt is the echo request itself
+        if len(packet) < header_length + 8 or packet[header_length] != ICMP_ECHO_REQUEST:
+            return None
+        return "icmp", source_ip, destination_ip, destination_ip
+    if len(packet) < header_length + 14:
         return None
     source_port, destination_port = struct.unpack("!HH", packet[header_length:header_length + 4])
     if protocol == socket.IPPROTO_TCP:
