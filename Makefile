@@ -27,7 +27,7 @@ demo: bootstrap
 # The release of galaxy.yml's version gets every fragment no earlier release holds; run again (after merging more
 # fragments, or editing one), it updates that release in place. Fragments stay in the tree (keep_fragments).
 release-notes: bootstrap
-	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/collections .venv/bin/antsibull-changelog release --update-existing --refresh-fragments
+	PATH=$(CURDIR)/.venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/collections .venv/bin/antsibull-changelog release --update-existing --refresh-fragments
 
 bootstrap:
 	tests/bootstrap.sh
