@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 
 
@@ -58,6 +59,24 @@ def replacing(path, durable=True, prefix=None, keep_identical=False):
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def replacing_folder(path, prefix):
+    """Yield a new private folder (mode 0700: no one else writes into it) beside path, which replaces
+    whatever is at path once the block ends without error; on any error it is removed and path is
+    untouched. Folders are not fsynced: what is built in them is checked by digest where it is read."""
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    building = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    try:
+        yield building
+        if os.path.lexists(path):
+            shutil.rmtree(path)
+        os.rename(building, path)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
         raise
 
 

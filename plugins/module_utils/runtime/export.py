@@ -13,8 +13,6 @@ the node unpacks it with every blob verified (receive.py).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import transports
@@ -53,18 +51,9 @@ def _write_fresh(destination, images, plan):
     destination = os.path.abspath(destination)
     if os.path.lexists(destination) and not os.path.isfile(os.path.join(destination, "oci-layout")):
         raise ExportError(f"{destination} exists and is not an earlier export (no oci-layout file); remove it or choose another dest")
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
-    building = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(destination))  # mode 0700: no one else writes into it
-    try:
+    with atomic.replacing_folder(destination, ".export-") as building:
         layout = Layout(building, create=True)
-        written = sum(_write_image(layout, image, plan.missing_layers(image)) for image in images)
-        if os.path.lexists(destination):
-            shutil.rmtree(destination)
-        os.rename(building, destination)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return written
+        return sum(_write_image(layout, image, plan.missing_layers(image)) for image in images)
 
 
 def _write_archive(destination, images, plan):

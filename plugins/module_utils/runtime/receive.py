@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tarfile
-import tempfile
 
 from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
@@ -42,16 +40,8 @@ def receive(archive, destination, check_mode=False):
         return {"changed": True, "path": destination, "blobs": 0, "bytes_received": 0}
     if not os.path.isfile(archive):
         raise ReceiveError(f"the export archive {archive} is not a file on this node")
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
-    building = tempfile.mkdtemp(prefix=".received-", dir=os.path.dirname(destination))  # mode 0700: no one else writes into it
-    try:
+    with atomic.replacing_folder(destination, ".received-") as building:
         blobs, size = _unpack(archive, Layout(building, create=True))
-        if os.path.lexists(destination):
-            shutil.rmtree(destination)
-        os.rename(building, destination)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return {"changed": True, "path": destination, "blobs": blobs, "bytes_received": size}
 
 

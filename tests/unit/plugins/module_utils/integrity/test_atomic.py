@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import atomic
 
 
@@ -20,3 +22,18 @@ def test_text_is_written_once_then_left_alone_and_check_mode_writes_nothing(tmp_
     assert atomic.write_text_if_changed(str(path), "{}\n\n")
     assert path.read_text() == "{}\n\n"
     assert sorted(os.listdir(path.parent)) == ["report.json"]
+
+
+def test_a_folder_replaces_the_old_one_only_when_built_whole(tmp_path):
+    destination = tmp_path / "export"
+    destination.mkdir()
+    (destination / "old").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.replacing_folder(str(destination), ".export-") as building:
+            (tmp_path / building / "half").write_text("half")
+            raise RuntimeError("a digest did not match")
+    assert sorted(os.listdir(tmp_path)) == ["export"] and sorted(os.listdir(destination)) == ["old"]
+    with atomic.replacing_folder(str(destination), ".export-") as building:
+        assert os.stat(building).st_mode & 0o777 == 0o700
+        (tmp_path / building / "new").write_text("new")
+    assert sorted(os.listdir(tmp_path)) == ["export"] and sorted(os.listdir(destination)) == ["new"]
