@@ -98,7 +98,7 @@ def _expanded(path, interpolator) -> dict:
             data = yamlload.load(handle.read()) or {}
     except (OSError, UnicodeDecodeError) as error:
         raise ComposeError(f"cannot read compose file {path}: {error}") from error
-    except Exception as error:  # pylint: disable=broad-except  # YAML errors, reported with the file
+    except yamlload.LOAD_ERRORS as error:
         raise ComposeError(f"compose file {path} is not valid YAML: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("services") or {}, dict):
         raise ComposeError(f"compose file {path} has no services mapping")

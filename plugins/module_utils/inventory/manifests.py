@@ -160,7 +160,7 @@ def _structured(text):
         return None
     try:
         data = yamlload.load(text)
-    except Exception:  # pylint: disable=broad-except  # not YAML: scanned as text instead
+    except yamlload.LOAD_ERRORS:  # not YAML: scanned as text instead
         return None
     return data if isinstance(data, (dict, list)) else None
 

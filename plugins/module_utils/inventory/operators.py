@@ -51,7 +51,7 @@ def load(paths=()) -> dict:
     for where, text in [("the built-in rules", BUILTIN_RULES)] + [(path, _read(path)) for path in paths]:
         try:
             data = yamlload.load(text) or {}
-        except Exception as error:  # pylint: disable=broad-except  # YAML errors, reported with the file
+        except yamlload.LOAD_ERRORS as error:
             raise RulesError(f"rules file {where} is not valid YAML: {error}") from error
         for section, entries in _validated(data, where).items():
             rules[section].extend(entries)

@@ -19,10 +19,14 @@ try:
     import yaml
     from yaml import SafeLoader as _SafeLoader
     YAML_IMPORT_ERROR = None
+    # What loading a hostile document can raise: a syntax error (with its position) or nesting deeper than the
+    # parser's recursion allows. Anything else is a bug and keeps its traceback.
+    LOAD_ERRORS = (yaml.YAMLError, RecursionError)
 except ImportError:
     yaml = None
     _SafeLoader = object
     YAML_IMPORT_ERROR = traceback.format_exc()
+    LOAD_ERRORS = (RecursionError,)
 
 # A start (`---`) or end (`...`) marker at column 0 cannot be inside a block scalar (its lines are indented) or a
 # flow collection (the YAML spec forbids it). PyYAML wants `---` again after `...`; Go's parser, as Helm and kubectl
@@ -88,7 +92,7 @@ def _directives_only(piece: str) -> bool:
 
 
 def load(text: str) -> Any:
-    """One document (a values or compose file); raises yaml.YAMLError with the position on failure."""
+    """One document (a values or compose file); raises one of LOAD_ERRORS on failure."""
     return yaml.load(text, Loader=LenientLoader)  # nosec B506 - a SafeLoader subclass
 
 
@@ -97,7 +101,7 @@ def _load_one(index: int, piece: str) -> Document:
     template = source.group(1).strip() if source else None
     try:
         return Document(index, yaml.load(piece, Loader=LenientLoader), template=template)  # nosec B506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
+    except LOAD_ERRORS as error:
         return Document(index, error=" ".join(str(error).split()), text=piece, template=template)
 
 
