@@ -25,3 +25,16 @@ def read(path, what=None):
         raise InvalidInput(f"{path!r} cannot name a file: it holds a NUL byte")
     with open(path, "rb") as handle:
         return parse(handle.read(), what or path)
+
+
+def read_written(path, error, missing, unreadable):
+    """The JSON value of a file the collection wrote earlier (an index, a lock, a report). error(missing) when
+    the file is not there, error(unreadable with {} as the reason) when it cannot be read or is not JSON: each
+    caller keeps its own error class and says in its own words how to mend it."""
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError as failure:
+        raise error(missing) from failure
+    except (OSError, ValueError) as failure:
+        raise error(unreadable.format(failure)) from failure

@@ -10,9 +10,9 @@ differential base must name one of the two files a base can be, with real digest
 
 from __future__ import annotations
 
-import json
 import re
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 
 INDEX_SUFFIX = ".index.json"
@@ -76,13 +76,9 @@ _BASE_KEYS = {"file", "sha256", "removed", "result_sha256"}
 
 def load(path, name):
     """The index of bundle name at path, every key checked; BundleIndexError names the first that does not fit."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            index = json.load(handle)
-    except FileNotFoundError as error:
-        raise BundleIndexError(f"{path} does not exist: copy the index with the volumes (it lists them and their digests)") from error
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BundleIndexError(f"{path} is not a bundle index: {error}") from error
+    index = jsontext.read_written(path, BundleIndexError,
+                                  f"{path} does not exist: copy the index with the volumes (it lists them and their digests)",
+                                  f"{path} is not a bundle index: {{}}")
     check(index, name, path)
     return index
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+from ansible_collections.airlock.airgap.plugins.module_utils import jsontext
 from ansible_collections.airlock.airgap.plugins.module_utils.errors import AirlockError
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import bundle_index
 from ansible_collections.airlock.airgap.plugins.module_utils.integrity import digest as digests
@@ -24,13 +25,8 @@ class ReportError(AirlockError, ValueError):
 
 
 def _load_json(path, what):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError as error:
-        raise ReportError(f"{what} {path} is missing: give the path the role wrote it to") from error
-    except (OSError, ValueError) as error:
-        raise ReportError(f"{what} {path} cannot be read as JSON ({error}): write it again from its source") from error
+    document = jsontext.read_written(path, ReportError, f"{what} {path} is missing: give the path the role wrote it to",
+                                     f"{what} {path} cannot be read as JSON ({{}}): write it again from its source")
     if not isinstance(document, dict):
         raise ReportError(f"{what} {path} is not a JSON object: it is not what the collection writes")
     return document
