@@ -16,6 +16,7 @@ under --work. Usage: .venv/bin/python bench/awx_large_job.py [--preset large] [-
 """
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests"), os.pat
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
 import measure  # noqa: E402  pylint: disable=wrong-import-position
 import s3_bucket  # noqa: E402  pylint: disable=wrong-import-position
-from awx_jobs import PROGRESS, private_data_dir, run_job  # noqa: E402  pylint: disable=wrong-import-position
+from awx_jobs import PROGRESS, injected_secrets, prepare_then_enclave  # noqa: E402  pylint: disable=wrong-import-position
 from test_awx import TOTALS, artifact_data, read_page, screenshot, verdict_pixels  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import core, state  # noqa: E402  pylint: disable=wrong-import-position
 from testbed.pytest_plugin import Endpoints  # noqa: E402  pylint: disable=wrong-import-position
@@ -97,18 +98,8 @@ def run(args, testbed):
         with open(os.path.join(project, "airlock.yml"), "w", encoding="utf-8") as handle:
             json.dump(manifest(testbed, refs, upstream, bucket, f"large-{run_id}"), handle, indent=2)
         site = {"airlock_manifest_file": os.path.join(project, "airlock.yml"), "airlock_progress_interval": args.interval}
-        secrets = {"AIRLOCK_REGISTRY_USERNAME": testbed.private_user, "AIRLOCK_REGISTRY_PASSWORD": testbed.private_password,
-                   "AIRLOCK_S3_ACCESS_KEY": testbed.s3_access_key, "AIRLOCK_S3_SECRET_KEY": testbed.s3_secret_key}
-        jobs = os.path.join(root, "jobs")
-        connected = os.path.join(root, "connected")
-        prepare = run_job(private_data_dir(jobs, "prepare", project, dict(site, airlock_bundle_dir=f"{connected}/bundle",
-                                                                          airlock_volumes_dir=f"{connected}/volumes"), {}),
-                          "playbooks/prepare.yml", testbed)
-        usb = os.path.join(root, "usb")
-        shutil.copytree(os.path.join(connected, "volumes"), usb, copy_function=os.link)
-        enclave = run_job(private_data_dir(jobs, "enclave", project, dict(site, airlock_volumes_dir=usb, airlock_bundle_dir=f"{root}/enclave/bundle",
-                                                                          airlock_output_dir=f"{root}/enclave/out", airlock_nodes="none"),
-                                           secrets), "playbooks/enclave.yml", testbed)
+        prepare, enclave, usb = prepare_then_enclave(root, project, site, injected_secrets(testbed), testbed, {"airlock_nodes": "none"},
+                                                     carry=functools.partial(shutil.copytree, copy_function=os.link))
     evidence = {"image_set": {k: summary[k] for k in ("images", "multiarch_images", "layer_blobs", "unique_bytes")}, "root": root}
     for name, job in (("prepare", prepare), ("enclave", enclave)):
         evidence[name] = {"progress": progress_events(job), "artifact_data": artifact_data(job), "artifacts": artifacts_left(job),

@@ -92,6 +92,26 @@ def run_job(pdd, playbook, testbed):
     return {"stdout": done.stdout, "events": events, "artifacts": artifacts}
 
 
+def injected_secrets(testbed):
+    """What the AWX credential types inject into the enclave job's environment (env/envvars)."""
+    return {"AIRLOCK_REGISTRY_USERNAME": testbed.private_user, "AIRLOCK_REGISTRY_PASSWORD": testbed.private_password,
+            "AIRLOCK_S3_ACCESS_KEY": testbed.s3_access_key, "AIRLOCK_S3_SECRET_KEY": testbed.s3_secret_key}
+
+
+def prepare_then_enclave(root, project, site, secrets, testbed, enclave_vars, carry=shutil.copytree):
+    """The prepare job under root, its volumes carried to root/usb (carry makes the copy), then the enclave job on
+    them with enclave_vars; returns (prepare, enclave, usb)."""
+    jobs, connected, usb = (os.path.join(root, name) for name in ("jobs", "connected", "usb"))
+    prepare = run_job(private_data_dir(jobs, "prepare", project, dict(site, airlock_bundle_dir=f"{connected}/bundle",
+                                                                      airlock_volumes_dir=f"{connected}/volumes"), {}),
+                      "playbooks/prepare.yml", testbed)
+    carry(os.path.join(connected, "volumes"), usb)
+    enclave = run_job(private_data_dir(jobs, "enclave", project, dict(site, airlock_volumes_dir=usb, airlock_bundle_dir=f"{root}/enclave/bundle",
+                                                                      airlock_output_dir=f"{root}/enclave/out", **enclave_vars), secrets),
+                      "playbooks/enclave.yml", testbed)
+    return prepare, enclave, usb
+
+
 @pytest.fixture(scope="session")
 def awx_jobs(testbed, tmp_path_factory):
     """The world pushed, then one prepare job and one enclave job, shared by the AWX, transfer report and molecule tests."""
@@ -110,16 +130,7 @@ def awx_jobs(testbed, tmp_path_factory):
                 "demo_public_registry": testbed.public_registry, "demo_private_registry": testbed.private_registry,
                 "demo_private_ca": testbed.private_ca, "demo_s3_endpoint": testbed.s3_endpoint,
                 "airlock_manifest_file": os.path.join(project, "airlock.yml"), "airlock_progress_interval": 2}
-        secrets = {"AIRLOCK_REGISTRY_USERNAME": testbed.private_user, "AIRLOCK_REGISTRY_PASSWORD": testbed.private_password,
-                   "AIRLOCK_S3_ACCESS_KEY": testbed.s3_access_key, "AIRLOCK_S3_SECRET_KEY": testbed.s3_secret_key}
-        connected = os.path.join(root, "connected")
-        jobs = os.path.join(root, "jobs")
-        prepare = run_job(private_data_dir(jobs, "prepare", project, dict(site, airlock_bundle_dir=f"{connected}/bundle",
-                                                                          airlock_volumes_dir=f"{connected}/volumes"), {}),
-                          "playbooks/prepare.yml", testbed)
-        usb = os.path.join(root, "usb")
-        shutil.copytree(os.path.join(connected, "volumes"), usb)
-        enclave_vars = dict(site, airlock_volumes_dir=usb, airlock_bundle_dir=f"{root}/enclave/bundle", airlock_output_dir=f"{root}/enclave/out",
-                            preload_socket=testbed.containerd_socket, preload_namespace=f"airlock-runner-{run_id}")
-        enclave = run_job(private_data_dir(jobs, "enclave", project, enclave_vars, secrets), "playbooks/enclave.yml", testbed)
+        secrets = injected_secrets(testbed)
+        prepare, enclave, usb = prepare_then_enclave(root, project, site, secrets, testbed, {
+            "preload_socket": testbed.containerd_socket, "preload_namespace": f"airlock-runner-{run_id}"})
         yield {"root": root, "prepare": prepare, "enclave": enclave, "secrets": secrets, "usb": usb, "site": site}
