@@ -17,6 +17,7 @@ eval "$(tests/testbed/testbed up)"
 eval "$(tests/testbed/testbed enclave up)"
 work="${AIRLOCK_EXAMPLE_DIR:-/tmp/airlock-example-$name}"
 site="$work/site"
+export ANSIBLE_CONFIG="${ANSIBLE_CONFIG:-$PWD/tests/ansible.cfg}"  # the tests' settings (tests/ansible.cfg)
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections" ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_LOCALHOST_WARNING=false \
   ANSIBLE_PYTHON_INTERPRETER="$PWD/.venv/bin/python" PATH="$(dirname "$AIRLOCK_HELM"):$PATH"
 # The manifest's registry and S3 are the sealed enclave's, and so are their secrets.

@@ -33,9 +33,10 @@ pytestmark = pytest.mark.testbed
 
 
 def progress_lines(job):
-    return [event["event_data"]["res"]["msg"] for event in job["events"]
-            if event.get("event") == "runner_on_ok" and isinstance(event.get("event_data", {}).get("res", {}).get("msg"), str)
-            and PROGRESS.match(event["event_data"]["res"]["msg"])]
+    """The progress lines of a job's events, as AWX shows them in its output: airlock.airgap.async_wait prints one
+    `[host] step: ...` line a poll while its task runs."""
+    lines = (line for event in job["events"] for line in (event.get("stdout") or "").splitlines())
+    return [line.split("] ", 1)[1] for line in lines if line.startswith("[") and "] " in line and PROGRESS.match(line.split("] ", 1)[1])]
 
 
 def artifact_data(job):

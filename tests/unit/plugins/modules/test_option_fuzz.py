@@ -16,18 +16,19 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-# One run of each module that fails fast and harmlessly (nothing to read, nothing listening): the base every bad value replaces one option of.
+# One run of each module that fails fast and harmlessly (nothing to read, nothing listening, no retry): the base every bad
+# value replaces one option of.
 BASE_ARGS = {
     "bundle": {"path": "target", "volumes_dir": "volumes", "state": "unpacked"},
     "checksum": {"path": "tree", "state": "verified"},
-    "image_copy": {"images": ["oci:layout:app:1"], "destination": "oci:out"},
-    "image_preload": {"source": "oci:layout", "images": ["app:1"], "socket": "none.sock", "runtime": "containerd"},
-    "chart_mirror": {"charts": [{"path": "chart"}], "dest": "charts"},
-    "image_inventory": {"manifests": ["manifests"]},
+    "image_copy": {"images": ["oci:layout:app:1"], "destination": "oci:out", "retries": 0},
+    "image_preload": {"source": "oci:layout", "images": ["app:1"], "socket": "none.sock", "runtime": "containerd", "retries": 0},
+    "chart_mirror": {"charts": [{"path": "chart"}], "dest": "charts", "retries": 0},
+    "image_inventory": {"manifests": ["manifests"], "retries": 0},
     "mirror_overrides": {"registry": "127.0.0.1:9", "compose": [{"files": ["compose.yml"], "override": "override.yml"}]},
     "egress_audit": {"paths": ["manifests"], "allowed_registries": ["127.0.0.1:9"]},
-    "model_cache": {"models": ["./model"], "path": "cache"},
-    "file_mirror": {"files": [{"src": "notes.txt"}], "path": "bundle"},
+    "model_cache": {"models": ["./model"], "path": "cache", "retries": 0},
+    "file_mirror": {"files": [{"src": "notes.txt"}], "path": "bundle", "retries": 0},
     "transfer_report": {"path": "bundle", "name": "site", "dest": "report.html"},
     "image_signatures": {"layout": "layout", "policy": [{"match": "*", "keys": []}]},
     "bundle_signature": {"files": ["index.json"], "public_keys": ["k.pub"]},
@@ -91,16 +92,15 @@ def _dict_element_options(name):
 
 
 def _cases():
+    """One case per option (its bad values run in turn inside it): ansible-test runs each module test in a forked
+    process, and a fork per value made this file most of the units stage's CPU."""
     for name in sorted(BASE_ARGS):
         for option in _option_names(name):
-            for number, value in enumerate(BAD_VALUES):
-                yield pytest.param(name, {option: value}, id=f"{name}-{option}-{number}")
+            yield pytest.param(name, [{option: value} for value in BAD_VALUES], id=f"{name}-{option}")
         for option, suboptions in _dict_element_options(name):
-            for number, element in enumerate(BAD_ELEMENTS):
-                yield pytest.param(name, {option: [element]}, id=f"{name}-{option}-element{number}")
+            yield pytest.param(name, [{option: [element]} for element in BAD_ELEMENTS], id=f"{name}-{option}-elements")
             for suboption in sorted(suboptions or {}):
-                for number, value in enumerate(BAD_VALUES[:12]):
-                    yield pytest.param(name, {option: [{suboption: value}]}, id=f"{name}-{option}.{suboption}-{number}")
+                yield pytest.param(name, [{option: [{suboption: value}]} for value in BAD_VALUES[:12]], id=f"{name}-{option}.{suboption}")
 
 
 @pytest.fixture
@@ -113,11 +113,12 @@ def sealed_scratch(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("name,override", list(_cases()))
-def test_bad_input_gets_a_clear_message_never_a_traceback(sealed_scratch, name, override):  # pylint: disable=redefined-outer-name,unused-argument
-    args = dict(BASE_ARGS[name], **override)
-    result = run_in_process(name, args)
-    if result.get("failed"):
-        message = result.get("msg")
-        assert isinstance(message, str) and message.strip(), f"{name} failed with no message for {_shown(args)}"
-        assert "Traceback" not in message and "exception" not in result, f"{name}: {message[:500]} for {_shown(args)}"
+@pytest.mark.parametrize("name,overrides", list(_cases()))
+def test_bad_input_gets_a_clear_message_never_a_traceback(sealed_scratch, name, overrides):  # pylint: disable=redefined-outer-name,unused-argument
+    for override in overrides:
+        args = dict(BASE_ARGS[name], **override)
+        result = run_in_process(name, args)
+        if result.get("failed"):
+            message = result.get("msg")
+            assert isinstance(message, str) and message.strip(), f"{name} failed with no message for {_shown(args)}"
+            assert "Traceback" not in message and "exception" not in result, f"{name}: {message[:500]} for {_shown(args)}"
