@@ -28,18 +28,20 @@ MODULE = "airlock.airgap.image_preload"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
+    _supports_async = True  # a long import runs with async and poll: 0, its progress read while it runs (the preload role)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
         del tmp  # tmp no longer has any effect
         arguments = dict(self._task.args)
+        wrap_async = self._task.async_val and not self._connection.has_native_async
         try:
             if arguments.get("state") == "received" and not self._task.check_mode:
                 arguments["archive"] = self._ship(arguments.get("archive"))
             result.update(self._execute_module(module_name=MODULE, module_args=arguments, task_vars=task_vars,
-                                               wrap_async=self._task.async_val))
+                                               wrap_async=wrap_async))
         finally:
-            if not self._task.async_val:
+            if not wrap_async:  # an async job's wrapper removes the temporary directory when the module ends
                 self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
         return result
 

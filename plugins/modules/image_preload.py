@@ -130,6 +130,14 @@ options:
   inventory:
     description: With O(state=exported), the RV(inventory) that O(state=inventory) returned on the node.
     type: dict
+  progress_file:
+    description:
+      - With O(state=present), keep this JSON file on the node up to date while the images stream into the runtime (rewritten
+        whole, at most once a second, and once when the import ends) with C(bytes_done), C(bytes_total) (the blobs the runtime
+        lacks, as RV(bytes_moved) counts them), C(files_done), C(files_total) and C(bytes_per_second).
+      - A role runs the step with C(async) and prints it on every poll with M(airlock.airgap.async_wait), as the C(preload) role does.
+        Not written in check mode.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -319,6 +327,7 @@ ARGUMENT_SPEC = dict(
     format=dict(type="str", choices=["layout", "archive"], default="layout"),
     archive=dict(type="path"),
     inventory=dict(type="dict"),
+    progress_file=dict(type="path"),
     **transports.REGISTRIES_ARGUMENT_SPEC,
     **network.ARGUMENT_SPEC,
 )
@@ -348,7 +357,7 @@ def run(module, clients):
     if params["state"] == "inventory":
         return {"changed": False, "inventory": inventory.take(runtime, platform)}
     wanted = images.resolve(params["source"], params["images"], platform, params["mirror"], clients)
-    return preload.preload(runtime, wanted, platform, check_mode=module.check_mode)
+    return preload.preload(runtime, wanted, platform, check_mode=module.check_mode, progress_path=params["progress_file"])
 
 
 def main():

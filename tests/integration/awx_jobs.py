@@ -24,7 +24,7 @@ import s3_bucket
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(REPO, "examples", "embedding-server")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
-PROGRESS = re.compile(r"^(images|models|volumes|verify|unpack): [\d.]+ of (at least )?[\d.]+ (bytes|kB|MB|GB|TB)")
+PROGRESS = re.compile(r"^(images|models|volumes|verify|unpack|preload): [\d.]+ of (at least )?[\d.]+ (bytes|kB|MB|GB|TB)")
 
 
 def tiny_model(folder):

@@ -3,10 +3,11 @@ through ansible-runner, credentials injected as AWX injects them):
 
 - awx runner: The AWX side of the jobs of awx_jobs.py (prepare and enclave through ansible-runner, credentials injected).
 
-  Asserted: progress lines of the image copy, model staging, pack, verify, unpack and image push are in the job events; set_stats left the summary as the job's
-  artifact; the transfer report and its JSON lie beside the volumes and the bundle; no secret appears in any event, in
-  stdout or in any file the jobs left, except runner's own `command` file (mode 0600), which records the job's
-  environment by design and which AWX deletes with the private data dir.
+  Asserted: progress lines of the image copy, model staging, pack, verify, unpack, image push, model upload and preload
+  are in the job events; set_stats left the summary as the job's artifact; the transfer report and its JSON lie beside
+  the volumes and the bundle; no secret appears in any event, in stdout or in any file the jobs left, except runner's
+  own `command` file (mode 0600), which records the job's environment by design and which AWX deletes with the private
+  data dir.
 - transfer report: The transfer report as a person sees it: the pages the jobs of awx_jobs.py wrote, opened in a real headless browser
   (Debian's chromium) with no network; the totals read back from the rendered page, and the verdicts from the
   screenshot (green where verified, red where not yet).
@@ -50,7 +51,7 @@ def test_the_jobs_print_progress_of_the_long_steps_in_their_events(awx_jobs):
     for step in ("images", "models", "volumes"):
         assert any(line.startswith(f"{step}: ") for line in prepare), (step, awx_jobs["prepare"]["stdout"][-3000:])
     enclave = progress_lines(awx_jobs["enclave"])
-    for step in ("verify", "unpack", "images"):
+    for step in ("verify", "unpack", "images", "models", "preload"):
         assert any(line.startswith(f"{step}: ") for line in enclave), (step, enclave)
 
 

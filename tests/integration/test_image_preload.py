@@ -89,10 +89,13 @@ def preload(node_socket, source, **extra):
     return run_module("image_preload", args, check_mode=extra.pop("_check", False))
 
 
-def test_first_run_imports_every_name_and_a_second_changes_nothing(node, image_set):
+def test_first_run_imports_every_name_and_a_second_changes_nothing(node, image_set, tmp_path):
     layout = image_set["path"]
-    first = preload(node.socket, f"oci:{layout}")
+    first = preload(node.socket, f"oci:{layout}", progress_file=str(tmp_path / "progress.json"))
     assert not first.get("failed"), first.get("msg")
+    with open(tmp_path / "progress.json", encoding="utf-8") as handle:
+        progress = json.load(handle)
+    assert progress["bytes_done"] == progress["bytes_total"] == first["bytes_moved"] and progress["files_done"] == first["blobs_moved"]
     assert first["changed"] and first["imported"] == len(image_set["refs"]) and first["runtime"] == "containerd"
     targets = node.targets()
     for ref, (digest, _platforms) in layout_images(layout).items():

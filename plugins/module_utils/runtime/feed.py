@@ -8,48 +8,86 @@ a multi-arch image. Docker (20.10, before its containerd image store) takes a do
 and skips reading any layer whose chain it already has, so those are left out too. Layers stay
 compressed in both: a node receives the bundle's unique bytes, not one inflated tar per image.
 Every blob is checked against its digest as it streams; a mismatch raises before the stream
-ends, so the runtime sees a truncated archive and imports nothing from it.
+ends, so the runtime sees a truncated archive and imports nothing from it. A stream first lists
+the blobs it will carry, so their bytes join the progress total before the first one moves.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import tarfile
-import threading
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ansible_collections.airlock.airgap.plugins.module_utils.oci import mediatypes
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.archive import tar_member
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.endpoints import verified_blob
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import blob_member
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.images import chain_ids
 
 BLOCK = 512
 CONTAINERD_NAME = "io.containerd.image.name"
 
 
+class Blob(NamedTuple):
+    """One blob a stream carries: its member name, size, and how to read its bytes (only when its turn comes)."""
+
+    name: str
+    size: int
+    chunks: Callable
+
+
 class Feed:
-    """Counts the blobs streams carried and their bytes, for the module's report (streams may run in parallel threads)."""
+    """Counts the blobs streams carried and their bytes, for the module's report and its progress file (a
+    report.progress.Progress, which only counts when it has no path); streams may run in parallel threads."""
 
-    def __init__(self):
-        self.blobs = 0
-        self.bytes = 0
-        self._lock = threading.Lock()
+    def __init__(self, progress=None):
+        self.progress = progress or Progress(None)
 
-    def member(self, name, chunks, size):
-        yield tar_member(name, size).tobuf(format=tarfile.USTAR_FORMAT)
-        yield from chunks
-        yield b"\0" * (-size % BLOCK)
-        if name.startswith("blobs/"):
-            with self._lock:
-                self.blobs += 1
-                self.bytes += size
+    @property
+    def blobs(self):
+        return self.progress.done_files
 
-    def data(self, name, data):
-        return self.member(name, [data], len(data))
+    @property
+    def bytes(self):
+        return self.progress.done_bytes
+
+    def send(self, blobs):
+        """blobs (Blob) as tar members, their bytes added to the total first and counted as they stream."""
+        self.progress.expect(sum(blob.size for blob in blobs), len(blobs))
+        for blob in blobs:
+            yield _header(blob.name, blob.size)
+            for chunk in blob.chunks():
+                yield chunk
+                self.progress.advance(len(chunk), files=0)
+            yield _padding(blob.size)
+            self.progress.advance(0)
+
+    @staticmethod
+    def data(name, data):
+        """A member that is no blob (the layout's marker, the index, Docker's manifest.json): not counted."""
+        yield _header(name, len(data))
+        yield data
+        yield _padding(len(data))
 
     @staticmethod
     def end():
         yield b"\0" * (2 * BLOCK)
+
+
+def _header(name, size):
+    return tar_member(name, size).tobuf(format=tarfile.USTAR_FORMAT)
+
+
+def _padding(size):
+    return b"\0" * (-size % BLOCK)
+
+
+def _held(data):
+    """A Blob's chunks for bytes already in memory (a manifest, a config)."""
+    return lambda: [data]
 
 
 def oci_archive(images, have, annotations, feed):
@@ -60,19 +98,21 @@ def oci_archive(images, have, annotations, feed):
     for an export that a node reads as an OCI layout.
     """
     sent = set(have)
-    yield from feed.data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-    entries = []
+    blobs, entries = [], []
     for image in images:
         for manifest in {image.root.digest: image.root, image.manifest.digest: image.manifest}.values():
             if manifest.digest not in sent:
                 sent.add(manifest.digest)
-                yield from feed.data(blob_member(manifest.digest), manifest.raw)
+                blobs.append(Blob(blob_member(manifest.digest), len(manifest.raw), _held(manifest.raw)))
         for descriptor in image.content:
             if descriptor["digest"] not in sent:
                 sent.add(descriptor["digest"])
-                yield from feed.member(blob_member(descriptor["digest"]), verified_blob(image.endpoint, descriptor), descriptor["size"])
+                blobs.append(Blob(blob_member(descriptor["digest"]), descriptor["size"],
+                                  functools.partial(verified_blob, image.endpoint, descriptor)))
         entries.append({"mediaType": image.root.media_type, "digest": image.digest, "size": len(image.root.raw),
                         "annotations": annotations(image)})
+    yield from feed.data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+    yield from feed.send(blobs)
     index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
     yield from feed.data("index.json", json.dumps(index).encode())
     yield from feed.end()
@@ -89,18 +129,19 @@ def docker_archive(images, have_chains, feed):
     Docker names images by tag only, so names pinned by digest are left to the verification.
     """
     sent = set()
-    entries = []
+    blobs, entries = [], []
     for image in images:
         config_name = blob_member(image.config_digest)
         if config_name not in sent:
             sent.add(config_name)
-            yield from feed.data(config_name, image.config_bytes)
+            blobs.append(Blob(config_name, len(image.config_bytes), _held(image.config_bytes)))
         for descriptor, chain in zip(image.layers, chain_ids(image.diff_ids)):
             name = blob_member(descriptor["digest"])
             if chain not in have_chains and name not in sent:
                 sent.add(name)
-                yield from feed.member(name, verified_blob(image.endpoint, descriptor), descriptor["size"])
+                blobs.append(Blob(name, descriptor["size"], functools.partial(verified_blob, image.endpoint, descriptor)))
         entries.append({"Config": config_name, "RepoTags": [n for n in image.names if "@" not in n],
                         "Layers": [blob_member(d["digest"]) for d in image.layers]})
+    yield from feed.send(blobs)
     yield from feed.data("manifest.json", json.dumps(entries).encode())
     yield from feed.end()

@@ -15,6 +15,7 @@ from ansible_collections.airlock.airgap.plugins.module_utils.oci import platform
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.errors import OciError, PlatformMissing
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.layout import Layout
 from ansible_collections.airlock.airgap.plugins.module_utils.oci.manifest import Manifest
+from ansible_collections.airlock.airgap.plugins.module_utils.report.progress import Progress
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime import detect, export, feed, images, inventory, machine as machines, receive, waves
 from ansible_collections.airlock.airgap.plugins.module_utils.runtime.containerd import RuntimeFailure, staging_name
 
@@ -104,12 +105,17 @@ def members(stream):
     return {member.name: archive.extractfile(member).read() for member in archive.getmembers()}
 
 
-def test_oci_stream_holds_each_missing_blob_once_and_names_images_for_staging(bundle):
+def test_oci_stream_holds_each_missing_blob_once_and_names_images_for_staging(bundle, tmp_path):
     wanted = images.resolve(f"oci:{bundle['path']}", [], AMD64)
     app = next(i for i in wanted if i.digest == bundle["index"].digest)
     held = {app.layers[0]["digest"]}  # the shared base layer is on the node already
-    counter = feed.Feed()
-    files = members(feed.oci_archive(wanted, held, feed.staging_annotations(staging_name), counter))
+    progress_file = tmp_path / "progress.json"
+    counter = feed.Feed(Progress(str(progress_file), interval=0))
+    stream, sent = feed.oci_archive(wanted, held, feed.staging_annotations(staging_name), counter), []
+    while not progress_file.exists():
+        sent.append(next(stream))
+    first = json.loads(progress_file.read_text(encoding="utf-8"))
+    files = members(sent + list(stream))
     blobs = {name.split("/")[-1] for name in files if name.startswith("blobs/")}
     assert app.layers[0]["digest"].split(":")[1] not in blobs
     assert bundle["arm"].digest.split(":")[1] not in blobs, "another platform's manifest never travels"
@@ -118,6 +124,9 @@ def test_oci_stream_holds_each_missing_blob_once_and_names_images_for_staging(bu
     entries = {e["digest"]: e["annotations"] for e in index["manifests"]}
     assert entries[app.digest]["io.containerd.image.name"] == staging_name(app.digest)
     assert counter.blobs == len(blobs) and counter.bytes == sum(len(d) for n, d in files.items() if n.startswith("blobs/"))
+    assert first["bytes_done"] < first["bytes_total"] == counter.bytes, "the stream announces its blobs before it sends the first"
+    last = json.loads(progress_file.read_text(encoding="utf-8"))
+    assert (last["bytes_done"], last["files_done"]) == (last["bytes_total"], last["files_total"]) == (counter.bytes, counter.blobs)
     for name, data in files.items():
         if name.startswith("blobs/"):
             assert digest.of_bytes(data).split(":")[1] == name.split("/")[-1]
