@@ -179,6 +179,7 @@ def _teardown(state_dir, current):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
     for namespace in current.get("namespaces", {}).values():
+        stopped += processes.stop_in_namespace(namespace)
         subprocess.run(["ip", "netns", "delete", namespace], check=False, capture_output=True)
         shutil.rmtree(f"/etc/netns/{namespace}", ignore_errors=True)
     subprocess.run(["ip", "link", "delete", _controller_link(current["index"])], check=False, capture_output=True)

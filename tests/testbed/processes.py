@@ -80,20 +80,36 @@ def spawn(argv, log_path, env=None):
 
 def stop(pids, state_dir, grace_seconds=10.0):
     """SIGTERM our processes, SIGKILL what is still alive after the grace period."""
-    mine = [pid for pid in pids if is_ours(pid, state_dir)]
-    for pid in mine:
+    _stop_while([pid for pid in pids if is_ours(pid, state_dir)], lambda pid: is_ours(pid, state_dir), grace_seconds)
+
+
+def stop_in_namespace(namespace, grace_seconds=5.0):
+    """Stop every process inside one of our network namespaces, as stop() does; the PIDs stopped.
+
+    Everything there was started by the testbed or through it (an SSH session outlives the sshd that accepted it, and
+    kept its namespace alive after `ip netns delete`), so belonging to the namespace is what makes a process ours.
+    """
+    listed = subprocess.run(["ip", "netns", "pids", namespace], check=False, capture_output=True, text=True).stdout.split()
+    pids = [int(pid) for pid in listed if pid.isdigit()]
+    _stop_while(pids, lambda pid: not is_zombie(pid), grace_seconds)
+    return pids
+
+
+def _stop_while(pids, alive, grace_seconds):
+    """SIGTERM pids, SIGKILL those still alive after the grace period, and wait (bounded) for them to go."""
+    for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
     while time.monotonic() < deadline:
-        mine = [pid for pid in mine if is_ours(pid, state_dir)]
-        if not mine:
+        pids = [pid for pid in pids if alive(pid)]
+        if not pids:
             return
         time.sleep(0.1)
-    for pid in mine:
+    for pid in pids:
         _signal(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5.0
-    while mine and time.monotonic() < deadline:
-        mine = [pid for pid in mine if is_ours(pid, state_dir)]
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if alive(pid)]
         time.sleep(0.05)
 
 
