@@ -30,8 +30,8 @@ sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests"), os.pat
 import imageset  # noqa: E402  pylint: disable=wrong-import-position
 import measure  # noqa: E402  pylint: disable=wrong-import-position
 import s3_bucket  # noqa: E402  pylint: disable=wrong-import-position
-from awx_jobs import PROGRESS, injected_secrets, prepare_then_enclave  # noqa: E402  pylint: disable=wrong-import-position
-from test_awx import TOTALS, artifact_data, read_page, screenshot, verdict_pixels  # noqa: E402  pylint: disable=wrong-import-position
+from awx_jobs import injected_secrets, prepare_then_enclave  # noqa: E402  pylint: disable=wrong-import-position
+from test_awx import TOTALS, artifact_data, progress_events, read_page, screenshot, verdict_pixels  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import core, state  # noqa: E402  pylint: disable=wrong-import-position
 from testbed.pytest_plugin import Endpoints  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -53,17 +53,6 @@ def push_upstream(testbed, set_dir, upstream, work):
     """The set in the public registry, by our own module: upstream/bench/imgNN:v1."""
     measure.module("image_copy", {"images": [f"oci:{set_dir}"], "destination": f"docker://{upstream}",
                                   "registries": [{"host": testbed.public_registry, "insecure": True}]}, work)
-
-
-def progress_events(job):
-    """(task, line) of every progress line in a job's event stream, in order."""
-    found = []
-    for event in job["events"]:
-        data = event.get("event_data", {})
-        message = data.get("res", {}).get("msg") if event.get("event") == "runner_on_ok" else None
-        if isinstance(message, str) and PROGRESS.match(message):
-            found.append((data.get("task", ""), message))
-    return found
 
 
 def artifacts_left(job):

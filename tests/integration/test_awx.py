@@ -33,11 +33,20 @@ from awx_jobs import PROGRESS
 pytestmark = pytest.mark.testbed
 
 
+def progress_events(job):
+    """(task, line) of every progress line in a job's events, as AWX shows them in its output:
+    airlock.airgap.async_wait prints one `[host] step: ...` line a poll while its task runs."""
+    found = []
+    for event in job["events"]:
+        for line in (event.get("stdout") or "").splitlines():
+            shown = line.split("] ", 1)[1] if line.startswith("[") and "] " in line else ""
+            if PROGRESS.match(shown):
+                found.append((event.get("event_data", {}).get("task", ""), shown))
+    return found
+
+
 def progress_lines(job):
-    """The progress lines of a job's events, as AWX shows them in its output: airlock.airgap.async_wait prints one
-    `[host] step: ...` line a poll while its task runs."""
-    lines = (line for event in job["events"] for line in (event.get("stdout") or "").splitlines())
-    return [line.split("] ", 1)[1] for line in lines if line.startswith("[") and "] " in line and PROGRESS.match(line.split("] ", 1)[1])]
+    return [line for _task, line in progress_events(job)]
 
 
 def artifact_data(job):
