@@ -34,8 +34,6 @@ display = Display()
 
 
 class ActionModule(ActionBase):
-    _requires_connection = True
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
         del tmp  # tmp no longer has any effect
@@ -56,9 +54,10 @@ class ActionModule(ActionBase):
 
     def _wait(self, args, host, task_vars):
         """(the job's last status - its module's result once finished -, the seconds waited), polling until it ends."""
+        async_status = self._async_status(args["jid"])
         started, pause = time.monotonic(), 1
         while True:
-            status = self._status(args["jid"], task_vars)
+            status = async_status.run(task_vars=task_vars)
             waited = int(time.monotonic() - started)
             if status.get("finished") or status.get("failed"):
                 return status, waited
@@ -69,14 +68,14 @@ class ActionModule(ActionBase):
             time.sleep(pause)
             pause = min(pause * 2, args["interval"])
 
-    def _status(self, jid, task_vars):
-        """ansible.builtin.async_status's result for the job, run as its own task would run it (async_dir and all)."""
+    def _async_status(self, jid):
+        """ansible.builtin.async_status's action for the job, built once and run on every poll as its own task would run it
+        (async_dir and all)."""
         task = self._task.copy()
         task.args = {"jid": jid}
-        action = self._shared_loader_obj.action_loader.get(
+        return self._shared_loader_obj.action_loader.get(
             "ansible.builtin.async_status", task=task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        return action.run(task_vars=task_vars)
 
     def _progress(self, path):
         """The progress file the step's module writes (parsed), or None while there is none yet."""

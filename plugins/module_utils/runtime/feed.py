@@ -63,7 +63,7 @@ class Feed:
                 yield chunk
                 self.progress.advance(len(chunk), files=0)
             yield _padding(blob.size)
-            self.progress.advance(0)
+            self.progress.advance(0, files=1)  # the blob is whole: one more file done
 
     @staticmethod
     def data(name, data):
