@@ -10,6 +10,8 @@
 # The workloads keep running, as a site's would: `PYTHONPATH=tests .venv/bin/python -m standins.workloads down --work $work/workloads`.
 # The example is copied to a site folder once, as a site keeps it: deploy writes the Compose override and .env beside the
 # project. One line per phase, with every host's recap; a second run changes nothing on any host.
+# AIRLOCK_PHASES names the phases to run (default: world prepare enclave check); the tests' second run is the
+# collection's own playbooks alone: AIRLOCK_PHASES="prepare enclave".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=$1; shift
@@ -28,8 +30,10 @@ common=(-e "airlock_manifest_file=$site/airlock.yml" -e "demo_work_dir=$work"
         -e "demo_public_registry=$AIRLOCK_PUBLIC_REGISTRY" -e "demo_private_registry=$AIRLOCK_ENCLAVE_REGISTRY"
         -e "demo_private_ca=$AIRLOCK_ENCLAVE_REGISTRY_CA" -e "demo_s3_endpoint=$AIRLOCK_ENCLAVE_S3_ENDPOINT")
 
+phases=" ${AIRLOCK_PHASES:-world prepare enclave check} "
 phase() {  # phase NAME INVENTORY PLAYBOOK ARGS...: one ansible-playbook run, its time and its recaps (every host) on one line
   local phase=$1 inventory=$2 started; shift 2
+  [[ $phases == *" $phase "* ]] || return 0
   started=$(date +%s%N)
   .venv/bin/ansible-playbook -i "$inventory" "$@" "${common[@]}" | tee "$work/$phase.log"
   printf 'phase %-9s %6d ms  %s\n' "$phase" "$(( ($(date +%s%N) - started) / 1000000 ))" \
@@ -38,6 +42,7 @@ phase() {  # phase NAME INVENTORY PLAYBOOK ARGS...: one ansible-playbook run, it
 }
 
 : > "$work/phases.txt"
+rm -f "$work"/{world,prepare,enclave,check}.log  # only this run's phases leave a log (summary.py reads the check's)
 sources_pid=""
 trap '[ -z "$sources_pid" ] || kill "$sources_pid"' EXIT
 if [ -f "tests/examples/$name/model_sources.json" ]; then  # the vendor's NGC and Hub, as loopback stand-ins, for the prepare phase
@@ -62,7 +67,9 @@ since=$(date +%s)
 sealed=("$AIRLOCK_ENCLAVE_INVENTORY" -i tests/examples/runtimes.yml)
 common+=(-e "airlock_bundle_dir=$work/enclave/bundle" -e "airlock_output_dir=$work/enclave/out"
          -e "validate_witness_url=$AIRLOCK_ENCLAVE_WITNESS_URL" -e "validate_witness_since=$since")
-phase enclave "${sealed[@]}" playbooks/enclave.yml -e "airlock_volumes_dir=$work/usb" -e "preload_namespace=airlock-example-$name" "$@"
+# The testbed's three nodes are preloaded at once (the play's default preloads a quarter of them at a time).
+phase enclave "${sealed[@]}" playbooks/enclave.yml -e "airlock_volumes_dir=$work/usb" -e "preload_namespace=airlock-example-$name" \
+  -e airlock_preload_batch=100% "$@"
 phase check "${sealed[@]}" tests/examples/check.yml "$@"
 echo
 cat "$work/phases.txt"

@@ -6,7 +6,7 @@ tests/examples/run.sh and tests/demo.sh call it after their last phase:
 
 It reads the phase lines of WORK_DIR/phases.txt (time and every host's recap), the bundle's lock
 (LOCK: images, charts, models and files moved), the egress witness's events since SINCE, and the
-validate role's summary in CHECK_LOG (health URLs answered), then writes WORK_DIR/summary.json,
+validate role's summary in CHECK_LOG (health URLs answered; null when this run had no check phase), then writes WORK_DIR/summary.json,
 appends it to WORK_DIR/summaries.jsonl (one line per run) and prints it as one `summary` line.
 """
 
@@ -45,6 +45,8 @@ def witness_count(url, since):
 
 
 def health_answered(check_log):
+    if not os.path.exists(check_log):
+        return None
     with open(check_log, encoding="utf-8") as handle:
         found = HEALTH.findall(handle.read())
     answered, checked = found[-1] if found else ("0", "0")

@@ -37,6 +37,62 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)
 
 
+# Each phase's CPU seconds (this process and the children it waited for: ansible-playbook, modules, clients; not the
+# testbed's daemons), carried to xdist's controller in the reports: on 2 cores the suite is CPU-bound, and wall times
+# under that load say more about the neighbours than about the test. Printed beside --durations.
+CPU_SECONDS = pytest.StashKey[dict]()
+
+
+def _cpu_seconds():
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    started = _cpu_seconds()
+    yield
+    item.stash.setdefault(CPU_SECONDS, {})["setup"] = _cpu_seconds() - started
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    started = _cpu_seconds()
+    yield
+    item.stash.setdefault(CPU_SECONDS, {})["call"] = _cpu_seconds() - started
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    started = _cpu_seconds()
+    yield
+    item.stash.setdefault(CPU_SECONDS, {})["teardown"] = _cpu_seconds() - started
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    spent = item.stash.get(CPU_SECONDS, {}).get(call.when)
+    if spent is not None:
+        report.user_properties.append(("cpu_seconds", round(spent, 2)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The 20 test phases and the 10 files that spent the most CPU, and the sum over the run."""
+    spent = [(value, report.when, report.nodeid) for reports in terminalreporter.stats.values() for report in reports
+             for key, value in getattr(report, "user_properties", ()) if key == "cpu_seconds"]
+    if not spent:
+        return
+    by_file = {}
+    for seconds, _when, nodeid in spent:
+        by_file[nodeid.split("::")[0]] = by_file.get(nodeid.split("::")[0], 0) + seconds
+    terminalreporter.write_sep("=", f"most CPU: {sum(seconds for seconds, _, _ in spent):.0f} CPU s in all test phases")
+    for seconds, when, nodeid in sorted(spent, reverse=True)[:20]:
+        terminalreporter.write_line(f"{seconds:8.2f}s {when:8} {nodeid}")
+    for name, seconds in sorted(by_file.items(), key=lambda pair: pair[1], reverse=True)[:10]:
+        terminalreporter.write_line(f"{seconds:8.2f}s file     {name}")
+
+
 @pytest.fixture(scope="session")
 def image_set(tmp_path_factory):
     """The tiny preset as an OCI layout: multi-arch indexes, shared layers, real tar+gzip."""
