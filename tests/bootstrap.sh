@@ -33,7 +33,9 @@ wanted=$(cat requirements.txt tests/requirements.txt | sha256sum | cut -d' ' -f1
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "bootstrap: installing Python packages into .venv"
   "$python" -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+  # --no-compile: pip would byte-compile every file of every package (torch alone is thousands), about half of the
+  # install's 190 s here; Python compiles what the tests import on first use and keeps it in __pycache__.
+  .venv/bin/python -m pip install -q --no-compile --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
   echo "$wanted" > "$stamp"
 fi
 

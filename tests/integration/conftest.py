@@ -1,5 +1,6 @@
 """Fixtures for integration tests: a generated image set pushed to the public registry."""
 
+import collections
 import os
 import shutil
 import sys
@@ -83,13 +84,14 @@ def pytest_terminal_summary(terminalreporter):
              for key, value in getattr(report, "user_properties", ()) if key == "cpu_seconds"]
     if not spent:
         return
-    by_file = {}
+    by_file = collections.Counter()
     for seconds, _when, nodeid in spent:
-        by_file[nodeid.split("::")[0]] = by_file.get(nodeid.split("::")[0], 0) + seconds
-    terminalreporter.write_sep("=", f"most CPU: {sum(seconds for seconds, _, _ in spent):.0f} CPU s in all test phases")
+        by_file[nodeid.split("::")[0]] += seconds
+    terminalreporter.write_sep("=", f"most CPU: {sum(by_file.values()):.0f} CPU s in all test phases (a session fixture's "
+                                    "daemons count in the teardown of its worker's last test)")
     for seconds, when, nodeid in sorted(spent, reverse=True)[:20]:
         terminalreporter.write_line(f"{seconds:8.2f}s {when:8} {nodeid}")
-    for name, seconds in sorted(by_file.items(), key=lambda pair: pair[1], reverse=True)[:10]:
+    for name, seconds in by_file.most_common(10):
         terminalreporter.write_line(f"{seconds:8.2f}s file     {name}")
 
 
