@@ -4,10 +4,12 @@
 
 A role polling in tasks (async_status, read the progress file, print, pause, count, include again) spent
 about ten tasks and five module processes on every long step, most of a flow's CPU on a small bundle.
-Here the loop is one task: each poll is the job's status (ansible.builtin.async_status, as a task
-would run it) and the progress file read by one shell command on the step's host, and the line goes to
-the output (a terminal, or AWX's job output) while the task runs. The pause doubles from 1 s up to
-`interval`, so short steps end quickly and long ones print calmly.
+Here the loop is one task. Each poll is one shell command on the step's host that reads the job's status
+file (where async_wrapper writes it, as ansible.builtin.async_status reads it) and the progress file; a
+module process costs half a second of CPU, a `cat` nothing. Once the job has finished, its result is
+read once by ansible.builtin.async_status, as a task would read it, and the job's files are removed.
+The line goes to the output (a terminal, or AWX's job output) while the task runs. The pause doubles
+from 1 s up to `interval`, so short steps end quickly and long ones print calmly.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "int", "default": 86400},
 }
 display = Display()
+RUNNING, ENDED = "running", "ended"
+# A poll's output: the job's status file, or GONE when it has none; SEPARATOR; the progress file. Neither byte is ever
+# raw in JSON text, which escapes control characters.
+GONE, SEPARATOR = "\x1d", "\n\x1e\n"
+POLL = "cat -- {job} 2>/dev/null || printf '\\035'; printf '\\n\\036\\n'; cat -- {progress} 2>/dev/null"
 
 
 class ActionModule(ActionBase):
@@ -42,50 +49,70 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"async_wait: interval ({args['interval']}) and timeout ({args['timeout']}) are seconds, at least 1")
         task_vars = task_vars or {}
         host = task_vars.get("inventory_hostname", "")
-        status, waited = self._wait(args, host, task_vars)
-        progress = self._progress(args["progress_file"])
-        result.update(status)
+        job_file = self._job_file(args["jid"])
+        progress, waited = self._wait(args, host, job_file)
+        result.update(self._async_status(args["jid"]).run(task_vars=task_vars))
         result["progress"] = (progress_line(progress, args["label"], finished=True) if progress
                               else f"{args['label']}: ended after {units.duration(float(waited))}")
         _say(host, result["progress"])
-        if args["progress_file"]:
-            self._low_level_execute_command(f"rm -f -- {shlex.quote(args['progress_file'])}")
+        ended = [job_file] + ([args["progress_file"]] if args["progress_file"] else [])
+        self._low_level_execute_command(" ".join(["rm -f --"] + [shlex.quote(path) for path in ended]))
         return result
 
-    def _wait(self, args, host, task_vars):
-        """(the job's last status - its module's result once finished -, the seconds waited), polling until it ends."""
-        async_status = self._async_status(args["jid"])
+    def _wait(self, args, host, job_file):
+        """(the step's last progress, the seconds waited), polling until the job's status file says it has ended."""
         started, pause = time.monotonic(), 1
         while True:
-            status = async_status.run(task_vars=task_vars)
+            status, progress = self._poll(job_file, args["progress_file"])
             waited = int(time.monotonic() - started)
-            if status.get("finished") or status.get("failed"):
-                return status, waited
+            if status == ENDED:
+                return progress, waited
             if waited >= args["timeout"]:
                 raise AnsibleActionFail(f"async_wait: the step {args['label']} (job {args['jid']}) still runs after {args['timeout']} s; "
                                         "raise timeout, or look at the job with ansible.builtin.async_status")
-            _say(host, progress_line(self._progress(args["progress_file"]), args["label"], waited))
+            _say(host, progress_line(progress, args["label"], waited))
             time.sleep(pause)
             pause = min(pause * 2, args["interval"])
 
+    def _job_file(self, jid):
+        """Where async_wrapper writes the job's status on the step's host: the async_status action's own path."""
+        async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+        return self._connection._shell.join_path(async_dir, jid)  # pylint: disable=protected-access
+
+    def _poll(self, job_file, progress_file):
+        """(RUNNING, or ENDED - finished, failed, or no status file to read, which async_status then names -, the progress
+        file parsed or None) from one shell command on the step's host."""
+        read = self._low_level_execute_command(POLL.format(job=shlex.quote(job_file), progress=shlex.quote(progress_file or "/dev/null")))
+        job, _separator, progress = (read.get("stdout") or "").partition(SEPARATOR)
+        return _job_status(job), _parsed(progress)
+
     def _async_status(self, jid):
-        """ansible.builtin.async_status's action for the job, built once and run on every poll as its own task would run it
-        (async_dir and all)."""
+        """ansible.builtin.async_status's action for the job: the step's result, as its own task would read it."""
         task = self._task.copy()
         task.args = {"jid": jid}
         return self._shared_loader_obj.action_loader.get(
             "ansible.builtin.async_status", task=task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
 
-    def _progress(self, path):
-        """The progress file the step's module writes (parsed), or None while there is none yet."""
-        if not path:
-            return None
-        read = self._low_level_execute_command(f"cat -- {shlex.quote(path)} 2>/dev/null")
-        try:
-            return json.loads(read.get("stdout") or "") if read.get("rc") == 0 else None
-        except ValueError:
-            return None  # caught mid-write: the module renames a whole file into place, so the next poll reads it
+
+def _job_status(text):
+    """RUNNING or ENDED from the job's status file, read as async_status reads it: unreadable means not written yet
+    (running); a file without `started` is the module's result (ended); otherwise its `finished` says."""
+    if text == GONE:
+        return ENDED  # async_status names what is wrong (a wrong jid, another async_dir)
+    status = _parsed(text)
+    if not isinstance(status, dict):
+        return RUNNING
+    return ENDED if "started" not in status or status.get("finished") else RUNNING
+
+
+def _parsed(text):
+    """JSON text parsed, or None when there is none or it was caught mid-write (both writers rename whole files into place,
+    so the next poll reads it)."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
 
 
 def _say(host, line):

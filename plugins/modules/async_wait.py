@@ -16,8 +16,9 @@ description:
   - Polls start 1 s apart and double up to O(interval), so short steps end quickly and long ones print calmly.
   - Returns the step's own result, as C(register) on the step would have held it with C(poll) left on, and fails when the step failed.
   - Removes the progress file once the step has ended.
-  - The whole wait is one task run by the action plugin on the controller; each poll runs
-    M(ansible.builtin.async_status) and one shell command on the step's host.
+  - The whole wait is one task run by the action plugin on the controller. Each poll is one shell command on the step's host
+    that reads the job's status file and the progress file (no module process); once the job has ended, its result is read
+    once with M(ansible.builtin.async_status), and the job's status file is removed, as a task with C(poll) left on removes it.
 author:
   - airlock.airgap maintainers (@airlock)
 extends_documentation_fragment:
