@@ -83,7 +83,8 @@ class ActionModule(ActionBase):
         """(RUNNING, or ENDED - finished, failed, or no status file to read, which async_status then names -, the progress
         file parsed or None) from one shell command on the step's host."""
         read = self._low_level_execute_command(POLL.format(job=shlex.quote(job_file), progress=shlex.quote(progress_file or "/dev/null")))
-        job, _separator, progress = (read.get("stdout") or "").partition(SEPARATOR)
+        # Over SSH the command runs on a terminal (-tt, for become), which ends lines with \r\n; JSON text holds no raw \r.
+        job, _separator, progress = (read.get("stdout") or "").replace("\r\n", "\n").partition(SEPARATOR)
         return _job_status(job), _parsed(progress)
 
     def _async_status(self, jid):

@@ -1,4 +1,4 @@
-"""airlock.airgap.async_wait on its own, by ansible-playbook on localhost: it returns the step's result once the step ends
+"""airlock.airgap.async_wait on its own, by ansible-playbook on localhost (and on a sealed-enclave node over SSH): it returns the step's result once the step ends
 (read by ansible.builtin.async_status) and removes the job's status file and the progress file; a failed step fails the
 wait with the step's message; a job that is not there fails at once (async_status names it) instead of waiting for the
 timeout; a step that outlives the timeout fails naming the job."""
@@ -9,21 +9,33 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 PROGRESS = '{"bytes_done": 5000000, "bytes_total": 10000000, "bytes_per_second": 1000000, "seconds": 5}'
 
 
-def run_playbook(tmp_path, tasks):
-    """(returncode, stdout) of one play of `tasks` on localhost, async_wait's job files in tmp_path/async."""
+def run_playbook(tmp_path, tasks, host="localhost", inventory=None):
+    """(returncode, stdout) of one play of `tasks` on host (localhost, or a node of inventory), async_wait's job files in
+    tmp_path/async."""
     playbook = tmp_path / "play.yml"
-    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + textwrap.indent(textwrap.dedent(tasks), "    "))
+    playbook.write_text(f"- hosts: {host}\n  gather_facts: false\n  tasks:\n" + textwrap.indent(textwrap.dedent(tasks), "    "))
     env = dict(os.environ, ANSIBLE_ASYNC_DIR=str(tmp_path / "async"), ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1",
                ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           str(playbook)], env=env, capture_output=True, text=True, timeout=300, check=False)
+    where = ["-i", inventory] if inventory else ["-i", "localhost,", "-c", "local"]
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), *where, str(playbook)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
     return done.returncode, done.stdout + done.stderr
 
 
-def test_the_step_result_comes_back_and_its_files_are_removed(tmp_path):
+@pytest.fixture(params=["localhost", pytest.param("n1", marks=pytest.mark.testbed)])
+def host(request):
+    """(host, inventory): the controller itself, and a sealed-enclave node over SSH, where a command runs on a terminal."""
+    if request.param == "localhost":
+        return "localhost", None
+    return "n1", request.getfixturevalue("sealed_enclave").inventory
+
+
+def test_the_step_result_comes_back_and_its_files_are_removed(tmp_path, host):
     progress = tmp_path / "progress.json"
     code, out = run_playbook(tmp_path, f"""
         - name: A step of two seconds that writes progress
@@ -33,15 +45,15 @@ def test_the_step_result_comes_back_and_its_files_are_removed(tmp_path):
           poll: 0
           register: step
         - name: Wait for it
-          airlock.airgap.async_wait: {{jid: "{{{{ step.ansible_job_id }}}}", label: things, progress_file: "{progress}", interval: 1}}
+          airlock.airgap.async_wait: {{jid: "{{{{ step.ansible_job_id }}}}", label: things, progress_file: "{progress}", interval: 1, timeout: 30}}
           register: waited
         - name: The step's own result
           ansible.builtin.assert:
             that: [waited.stdout == 'moved', waited.finished, waited is changed, waited is not failed,
                    waited.progress is not search('ended after')]  # the last line read the step's progress file
-    """)
+    """, *host)
     assert code == 0, out
-    assert "[localhost] things: " in out, out  # a line while the step ran, from its progress file
+    assert f"[{host[0]}] things: " in out, out  # a line while the step ran, from its progress file
     assert not progress.exists() and os.listdir(tmp_path / "async") == [], os.listdir(tmp_path / "async")
 
 
