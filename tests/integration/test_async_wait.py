@@ -1,7 +1,7 @@
-"""airlock.airgap.async_wait on its own, by ansible-playbook on localhost (and on a sealed-enclave node over SSH): it returns the step's result once the step ends
-(read by ansible.builtin.async_status) and removes the job's status file and the progress file; a failed step fails the
-wait with the step's message; a job that is not there fails at once (async_status names it) instead of waiting for the
-timeout; a step that outlives the timeout fails naming the job."""
+"""airlock.airgap.async_wait on its own, by ansible-playbook on localhost and on a sealed-enclave node over SSH: it
+returns the step's result once the step ends (read by ansible.builtin.async_status) and removes the job's status file
+and the progress file; a failed step fails the wait with the step's message; a job that is not there fails at once
+(async_status names it) instead of waiting for the timeout; a step that outlives the timeout fails naming the job."""
 
 import os
 import subprocess
