@@ -33,7 +33,6 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "int", "default": 86400},
 }
 display = Display()
-RUNNING, ENDED = "running", "ended"
 # A poll's output: the job's status file, or GONE when it has none; SEPARATOR; the progress file. Neither byte is ever
 # raw in JSON text, which escapes control characters.
 GONE, SEPARATOR = "\x1d", "\n\x1e\n"
@@ -63,9 +62,9 @@ class ActionModule(ActionBase):
         """(the step's last progress, the seconds waited), polling until the job's status file says it has ended."""
         started, pause = time.monotonic(), 1
         while True:
-            status, progress = self._poll(job_file, args["progress_file"])
+            ended, progress = self._poll(job_file, args["progress_file"])
             waited = int(time.monotonic() - started)
-            if status == ENDED:
+            if ended:
                 return progress, waited
             if waited >= args["timeout"]:
                 raise AnsibleActionFail(f"async_wait: the step {args['label']} (job {args['jid']}) still runs after {args['timeout']} s; "
@@ -80,12 +79,12 @@ class ActionModule(ActionBase):
         return self._connection._shell.join_path(async_dir, jid)  # pylint: disable=protected-access
 
     def _poll(self, job_file, progress_file):
-        """(RUNNING, or ENDED - finished, failed, or no status file to read, which async_status then names -, the progress
-        file parsed or None) from one shell command on the step's host."""
+        """(whether the job has ended - finished, failed, or no status file to read, which async_status then names -, the
+        progress file parsed or None) from one shell command on the step's host."""
         read = self._low_level_execute_command(POLL.format(job=shlex.quote(job_file), progress=shlex.quote(progress_file or "/dev/null")))
         # Over SSH the command runs on a terminal (-tt, for become), which ends lines with \r\n; JSON text holds no raw \r.
         job, _separator, progress = (read.get("stdout") or "").replace("\r\n", "\n").partition(SEPARATOR)
-        return _job_status(job), _parsed(progress)
+        return _job_ended(job), _parsed(progress)
 
     def _async_status(self, jid):
         """ansible.builtin.async_status's action for the job: the step's result, as its own task would read it."""
@@ -96,15 +95,13 @@ class ActionModule(ActionBase):
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
 
 
-def _job_status(text):
-    """RUNNING or ENDED from the job's status file, read as async_status reads it: unreadable means not written yet
+def _job_ended(text):
+    """Whether the job has ended, from its status file read as async_status reads it: unreadable means not written yet
     (running); a file without `started` is the module's result (ended); otherwise its `finished` says."""
     if text == GONE:
-        return ENDED  # async_status names what is wrong (a wrong jid, another async_dir)
+        return True  # async_status names what is wrong (a wrong jid, another async_dir)
     status = _parsed(text)
-    if not isinstance(status, dict):
-        return RUNNING
-    return ENDED if "started" not in status or status.get("finished") else RUNNING
+    return isinstance(status, dict) and ("started" not in status or bool(status.get("finished")))
 
 
 def _parsed(text):

@@ -49,25 +49,26 @@ def _cpu_seconds():
     return times.user + times.system + times.children_user + times.children_system
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item):
+def _spending(item, when):
+    """The body of the three phase wrappers below: the phase's CPU seconds, kept for its report."""
     started = _cpu_seconds()
     yield
-    item.stash.setdefault(CPU_SECONDS, {})["setup"] = _cpu_seconds() - started
+    item.stash.setdefault(CPU_SECONDS, {})[when] = _cpu_seconds() - started
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _spending(item, "setup")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
-    started = _cpu_seconds()
-    yield
-    item.stash.setdefault(CPU_SECONDS, {})["call"] = _cpu_seconds() - started
+    yield from _spending(item, "call")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item):
-    started = _cpu_seconds()
-    yield
-    item.stash.setdefault(CPU_SECONDS, {})["teardown"] = _cpu_seconds() - started
+    yield from _spending(item, "teardown")
 
 
 @pytest.hookimpl(hookwrapper=True)
